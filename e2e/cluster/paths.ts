@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLUSTER_NAME = 'flotilla';
+
+export const clusterToolDir = dirname(fileURLToPath(import.meta.url));
+
+export interface ClusterVersions {
+  KUBERNETES_VERSION: string;
+  ETCD_VERSION: string;
+  KWOK_VERSION: string;
+  HELM_VERSION: string;
+}
+
+/** Parses versions.env: KEY=value lines, `#` comments and blank lines ignored. */
+export function parseVersionsEnv(text: string): ClusterVersions {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const eq = trimmed.indexOf('=');
+    if (eq < 1) throw new Error(`versions.env: cannot read line ${JSON.stringify(line)}`);
+    values.set(trimmed.slice(0, eq), trimmed.slice(eq + 1));
+  }
+  const required = ['KUBERNETES_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'HELM_VERSION'] as const;
+  const result: Partial<ClusterVersions> = {};
+  for (const key of required) {
+    const value = values.get(key);
+    if (!value) throw new Error(`versions.env: ${key} is missing`);
+    result[key] = value;
+  }
+  return result as ClusterVersions;
+}
+
+export function readVersions(): ClusterVersions {
+  return parseVersionsEnv(readFileSync(join(clusterToolDir, 'versions.env'), 'utf8'));
+}
+
+/** The user's cache folder for Flotilla: $XDG_CACHE_HOME/flotilla or ~/.cache/flotilla. */
+export function flotillaCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'flotilla');
+}
+
+/** The version-keyed folder the control plane's programs are built into (must match build.sh). */
+export function binariesDir(versions: ClusterVersions, env: NodeJS.ProcessEnv = process.env): string {
+  const key = `k8s-${versions.KUBERNETES_VERSION}-etcd-${versions.ETCD_VERSION}-kwok-${versions.KWOK_VERSION}-helm-${versions.HELM_VERSION}`;
+  return join(flotillaCacheRoot(env), `cluster-${key}`, 'bin');
+}
+
+/** Where kwokctl keeps the local cluster's state, kubeconfig and logs. */
+export function kwokWorkdir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(flotillaCacheRoot(env), 'kwok');
+}
+
+export function localKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(kwokWorkdir(env), 'clusters', CLUSTER_NAME, 'kubeconfig.yaml');
+}
+
+export function kindKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(flotillaCacheRoot(env), 'kind', 'kubeconfig.yaml');
+}

@@ -1,0 +1,22 @@
+// `npm test`: brings up the local cluster (reused when it is already up), then runs every test
+// file — unit and integration — in one `node --test` run. When the cluster cannot be had, the
+// integration tests still run and fail, each saying why and how to get one.
+import { spawnSync } from 'node:child_process';
+
+const testFiles = ['operator/**/*.test.ts', 'scripts/**/*.test.ts', 'e2e/**/*.test.ts'];
+const env = { ...process.env };
+
+if (!env.FLOTILLA_KUBECONFIG) {
+  const up = spawnSync(process.execPath, ['e2e/cluster/cli.ts', 'up'], { stdio: 'inherit', env });
+  if (up.status !== 0) {
+    env.FLOTILLA_CLUSTER_ERROR = `\`npm run cluster -- up\` failed (exit ${up.status ?? up.signal}); its output is above.`;
+    console.error(`flotilla: the cluster is not up; integration tests will fail. ${env.FLOTILLA_CLUSTER_ERROR}`);
+  }
+}
+
+const extraArgs = process.argv.slice(2);
+const run = spawnSync(process.execPath, ['--test', ...extraArgs, ...(extraArgs.length ? [] : testFiles)], {
+  stdio: 'inherit',
+  env,
+});
+process.exit(run.status ?? 1);
