@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chooseBackend } from './backend.ts';
+import { binariesDir, flotillaCacheRoot, parseVersionsEnv } from './paths.ts';
+
+test('chooseBackend picks kind only when Docker answers and kind is installed', () => {
+  const cases: [string | undefined, boolean, boolean, string][] = [
+    [undefined, true, true, 'kind'],
+    [undefined, true, false, 'local'],
+    [undefined, false, true, 'local'],
+    [undefined, false, false, 'local'],
+    ['local', true, true, 'local'],
+    ['kind', false, false, 'kind'],
+  ];
+  for (const [override, docker, kind, expected] of cases) {
+    assert.equal(chooseBackend(override, docker, kind), expected, `override=${override} docker=${docker} kind=${kind}`);
+  }
+});
+
+test('chooseBackend rejects an unknown override with the allowed values', () => {
+  assert.throws(() => chooseBackend('minikube', true, true), /must be "kind" or "local", not "minikube"/);
+});
+
+test('parseVersionsEnv reads KEY=value lines and names a missing key', () => {
+  const text =
+    '# comment\nKUBERNETES_VERSION=v1.35.4\n\nETCD_VERSION=v3.6.5\nKWOK_VERSION=v0.8.0\nHELM_VERSION=v3.21.4\n';
+  assert.deepEqual(parseVersionsEnv(text), {
+    KUBERNETES_VERSION: 'v1.35.4',
+    ETCD_VERSION: 'v3.6.5',
+    KWOK_VERSION: 'v0.8.0',
+    HELM_VERSION: 'v3.21.4',
+  });
+  assert.throws(() => parseVersionsEnv('KUBERNETES_VERSION=v1.35.4\n'), /ETCD_VERSION is missing/);
+  assert.throws(() => parseVersionsEnv('not a setting\n'), /cannot read line/);
+});
+
+test('the binaries folder is keyed by every version, under the user cache folder', () => {
+  const env = { XDG_CACHE_HOME: '/cache' };
+  assert.equal(flotillaCacheRoot(env), '/cache/flotilla');
+  const dir = binariesDir(
+    { KUBERNETES_VERSION: 'v1.35.4', ETCD_VERSION: 'v3.6.5', KWOK_VERSION: 'v0.8.0', HELM_VERSION: 'v3.21.4' },
+    env,
+  );
+  assert.equal(dir, '/cache/flotilla/cluster-k8s-v1.35.4-etcd-v3.6.5-kwok-v0.8.0-helm-v3.21.4/bin');
+});

@@ -1,0 +1,28 @@
+/** One way of providing the cluster: kind where Docker runs, the local control plane elsewhere. */
+export interface ClusterBackend {
+  name: string;
+  /** Brings the cluster up, or reuses it when it is already up. */
+  up(): Promise<void>;
+  /** Removes the cluster and every process of it; harmless when there is none. */
+  down(): Promise<void>;
+  status(): Promise<ClusterStatus>;
+  kubeconfigPath(): string;
+}
+
+export interface ClusterStatus {
+  running: boolean;
+  /** What a person reads: what runs, where, and where its kubeconfig is. */
+  lines: string[];
+}
+
+export type BackendName = 'kind' | 'local';
+
+/**
+ * kind when a Docker engine answers and kind is on PATH; the local control plane otherwise.
+ * FLOTILLA_CLUSTER_BACKEND=kind|local overrides the choice.
+ */
+export function chooseBackend(override: string | undefined, dockerAnswers: boolean, kindOnPath: boolean): BackendName {
+  if (override === 'kind' || override === 'local') return override;
+  if (override) throw new Error(`FLOTILLA_CLUSTER_BACKEND must be "kind" or "local", not ${JSON.stringify(override)}`);
+  return dockerAnswers && kindOnPath ? 'kind' : 'local';
+}

@@ -1,0 +1,213 @@
+// The local control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok's controller, built from source (build.sh) and run by kwokctl's binary runtime on loopback.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterBackend, ClusterStatus } from './backend.ts';
+import { binariesDir, CLUSTER_NAME, clusterToolDir, kwokWorkdir, localKubeconfigPath, readVersions } from './paths.ts';
+
+const SIMULATED_NODES = 2;
+
+function log(message: string): void {
+  console.error(`[cluster] ${message}`);
+}
+
+function elapsedSince(start: number): string {
+  return `${((Date.now() - start) / 1000).toFixed(1)}s`;
+}
+
+/** Runs build.sh (a no-op when every program is cached) and returns the folder of the programs. */
+async function buildPrograms(): Promise<string> {
+  const expected = binariesDir(readVersions());
+  const child = spawn('bash', [join(clusterToolDir, 'build.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) {
+    throw new Error(
+      `building the local control plane failed (build.sh exit ${code}); its output is above. ` +
+        'It needs Go >= 1.26 and the Go module proxy.',
+    );
+  }
+  const reported = stdout.trim().split('\n').at(-1);
+  if (reported !== expected) throw new Error(`build.sh reported ${reported}, expected ${expected}`);
+  return expected;
+}
+
+/** The stages kwok runs: its defaults (copied by build.sh) plus Flotilla's own. */
+export function stageFiles(bin: string): string[] {
+  const defaults = join(bin, '..', 'kwok-default-stages');
+  const ours = join(clusterToolDir, 'stages');
+  const yaml = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => join(dir, f));
+  return [...yaml(defaults), ...yaml(ours)];
+}
+
+/** kwokctl's configuration: our settings, then kwok's default stages and Flotilla's own. */
+function kwokctlConfig(bin: string): string {
+  const documents = [join(clusterToolDir, 'kwokctl-config.yaml'), ...stageFiles(bin)];
+  return `${documents.map((f) => readFileSync(f, 'utf8').trim()).join('\n---\n')}\n`;
+}
+
+function kwokctl(bin: string, args: string[], options: { quiet?: boolean } = {}) {
+  return spawnSync(join(bin, 'kwokctl'), ['--name', CLUSTER_NAME, ...args], {
+    encoding: 'utf8',
+    env: kwokEnv(bin),
+    stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+function kwokEnv(bin: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // kwokctl polls `kubectl get --raw /version` while starting; it must find the built kubectl.
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    KWOK_WORKDIR: kwokWorkdir(),
+    KWOK_RUNTIME: 'binary',
+  };
+}
+
+function kubectl(bin: string, args: string[]) {
+  return spawnSync(join(bin, 'kubectl'), ['--kubeconfig', localKubeconfigPath(), ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+function clusterExists(bin: string): boolean {
+  const result = kwokctl(bin, ['get', 'clusters'], { quiet: true });
+  return result.status === 0 && result.stdout.split('\n').some((line) => line.trim() === CLUSTER_NAME);
+}
+
+function apiServerAnswers(bin: string): boolean {
+  return existsSync(localKubeconfigPath()) && kubectl(bin, ['get', '--raw', '/readyz']).status === 0;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function readyNodeCount(bin: string): number {
+  const result = kubectl(bin, [
+    'get',
+    'nodes',
+    '-o',
+    'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+  ]);
+  if (result.status !== 0) return 0;
+  return result.stdout.split('\n').filter((s) => s === 'True').length;
+}
+
+export const localControlPlane: ClusterBackend = {
+  name: 'local control plane (kwok, binary runtime)',
+
+  kubeconfigPath: localKubeconfigPath,
+
+  async up(): Promise<void> {
+    const start = Date.now();
+    log('step 1/3: building the control plane programs (cached after the first time)');
+    const bin = await buildPrograms();
+    log(`step 1/3 done in ${elapsedSince(start)}`);
+
+    const config = kwokctlConfig(bin);
+    const configPath = join(kwokWorkdir(), 'kwokctl.yaml');
+    const sameConfig = existsSync(configPath) && readFileSync(configPath, 'utf8') === config;
+    if (clusterExists(bin) && sameConfig && apiServerAnswers(bin)) {
+      log(`step 2/3: cluster "${CLUSTER_NAME}" is already up; reusing it`);
+    } else {
+      if (clusterExists(bin)) {
+        log(`step 2/3: cluster "${CLUSTER_NAME}" is stopped or its configuration changed; recreating it`);
+        kwokctl(bin, ['delete', 'cluster'], { quiet: true });
+      } else {
+        log(`step 2/3: creating cluster "${CLUSTER_NAME}" with kwokctl`);
+      }
+      mkdirSync(kwokWorkdir(), { recursive: true });
+      writeFileSync(configPath, config);
+      const created = kwokctl(bin, [
+        'create',
+        'cluster',
+        '--runtime',
+        'binary',
+        '--config',
+        configPath,
+        '--kubeconfig',
+        '',
+        '--etcd-binary',
+        join(bin, 'etcd'),
+        '--kube-apiserver-binary',
+        join(bin, 'kube-apiserver'),
+        '--kube-controller-manager-binary',
+        join(bin, 'kube-controller-manager'),
+        '--kube-scheduler-binary',
+        join(bin, 'kube-scheduler'),
+        '--kwok-controller-binary',
+        join(bin, 'kwok'),
+        '--wait',
+        '2m',
+      ]);
+      if (created.status !== 0) {
+        kwokctl(bin, ['delete', 'cluster'], { quiet: true });
+        throw new Error(`kwokctl create cluster failed (exit ${created.status}); its output is above`);
+      }
+    }
+    await waitFor('the API server to answer /readyz', 120_000, () => apiServerAnswers(bin));
+    log(`step 2/3 done in ${elapsedSince(start)}`);
+
+    log(`step 3/3: ${SIMULATED_NODES} simulated nodes`);
+    const scaled = kwokctl(bin, ['scale', 'node', '--replicas', String(SIMULATED_NODES)]);
+    if (scaled.status !== 0) throw new Error(`kwokctl scale node failed (exit ${scaled.status})`);
+    await waitFor(`${SIMULATED_NODES} Ready nodes`, 60_000, () => readyNodeCount(bin) >= SIMULATED_NODES);
+    log(`cluster up in ${elapsedSince(start)}; kubeconfig: ${localKubeconfigPath()}`);
+  },
+
+  async down(): Promise<void> {
+    const bin = binariesDir(readVersions());
+    if (!existsSync(join(bin, 'kwokctl'))) {
+      log('nothing to stop: the local control plane was never built');
+      return;
+    }
+    if (!clusterExists(bin)) {
+      log(`nothing to stop: no cluster "${CLUSTER_NAME}"`);
+      return;
+    }
+    const deleted = kwokctl(bin, ['delete', 'cluster']);
+    if (deleted.status !== 0) throw new Error(`kwokctl delete cluster failed (exit ${deleted.status})`);
+    log(`cluster "${CLUSTER_NAME}" deleted; no process of it is left`);
+  },
+
+  async status(): Promise<ClusterStatus> {
+    const bin = binariesDir(readVersions());
+    const lines: string[] = [`backend: local control plane, programs in ${bin}`];
+    if (!existsSync(join(bin, 'kwokctl'))) {
+      return { running: false, lines: [...lines, 'not built yet: `npm run cluster -- up` builds it (20-40 min)'] };
+    }
+    if (!clusterExists(bin)) {
+      return { running: false, lines: [...lines, `cluster "${CLUSTER_NAME}": not created`] };
+    }
+    const running = apiServerAnswers(bin);
+    lines.push(`cluster "${CLUSTER_NAME}": ${running ? 'running' : 'stopped'}`);
+    lines.push(`state and logs: ${join(kwokWorkdir(), 'clusters', CLUSTER_NAME)}`);
+    lines.push(`kubeconfig: ${localKubeconfigPath()}`);
+    if (running) {
+      const server = kubectl(bin, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}']);
+      lines.push(`API server: ${server.stdout.trim()}`);
+      const version = kubectl(bin, ['version', '-o', 'json']);
+      if (version.status === 0) {
+        lines.push(`Kubernetes: ${JSON.parse(version.stdout).serverVersion?.gitVersion ?? 'unknown'}`);
+      }
+      lines.push(`Ready nodes: ${readyNodeCount(bin)}`);
+      const components = kwokctl(bin, ['get', 'components'], { quiet: true });
+      if (components.status === 0) lines.push('components:', ...components.stdout.trimEnd().split('\n'));
+    }
+    return { running, lines };
+  },
+};
