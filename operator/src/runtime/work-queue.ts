@@ -1,0 +1,162 @@
+// The work queue: keyed and deduplicated (a key added many times while it waits runs once), never
+// the same key in two workers at once (a key added while it runs runs once more afterwards),
+// bounded concurrency, per-key exponential backoff reset on success, and `requeueAfter`.
+import { type BackoffPolicy, computeBackoffDelay, itemBackoff } from './backoff.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+export interface ReconcileResult {
+  /** Run this key again after this many milliseconds (a level-based poll, not an error). */
+  requeueAfterMs?: number;
+}
+
+export type ReconcileFunction = (key: string) => Promise<ReconcileResult> | Promise<void>;
+
+/** What to do with a key whose reconcile threw: retry with backoff, or forget it (e.g. the object is gone). */
+export type ErrorDecision = 'retry' | 'forget';
+
+export interface WorkQueueObserver {
+  /** A key started; it waited `waitMs` in the queue. */
+  started?(key: string, waitMs: number): void;
+  /** A key finished; `error` is set when the reconcile threw. */
+  finished?(key: string, durationMs: number, error: unknown): void;
+  /** A failing key will run again after `delayMs` (its `failures`-th failure in a row). */
+  retrying?(key: string, failures: number, delayMs: number, error: unknown): void;
+}
+
+export interface WorkQueueOptions {
+  reconcile: ReconcileFunction;
+  /** Keys reconciled at the same time, at most. */
+  concurrency?: number;
+  backoff?: BackoffPolicy;
+  clock?: Clock;
+  onError?: (key: string, error: unknown) => ErrorDecision;
+  observer?: WorkQueueObserver;
+}
+
+export class WorkQueue {
+  private readonly reconcile: ReconcileFunction;
+  private readonly concurrency: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly clock: Clock;
+  private readonly onError: (key: string, error: unknown) => ErrorDecision;
+  private readonly observer: WorkQueueObserver;
+
+  /** Keys ready to run, in order; each is also in `waiting`. */
+  private readonly ready: string[] = [];
+  /** Keys that must run (again): ready, or added while running. Value: when it was added. */
+  private readonly waiting = new Map<string, number>();
+  private readonly running = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  /** Delayed adds: the earliest pending one per key. */
+  private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(options: WorkQueueOptions) {
+    this.reconcile = options.reconcile;
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.backoff = options.backoff ?? itemBackoff;
+    this.clock = options.clock ?? systemClock;
+    this.onError = options.onError ?? (() => 'retry');
+    this.observer = options.observer ?? {};
+  }
+
+  /** Queues `key` now. A key already waiting is not queued twice. */
+  add(key: string): void {
+    if (this.stopping || this.waiting.has(key)) return;
+    this.waiting.set(key, this.clock.now());
+    if (!this.running.has(key)) {
+      this.ready.push(key);
+      this.pump();
+    }
+  }
+
+  /** Queues `key` after `ms`; of several delayed adds of one key, the earliest wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopping) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = this.clock.now() + ms;
+    const pending = this.delayed.get(key);
+    if (pending && pending.at <= at) return;
+    pending?.cancel();
+    const cancel = this.clock.setTimer(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { at, cancel });
+  }
+
+  /** Keys waiting to run (not counting delayed ones). */
+  get depth(): number {
+    return this.ready.length;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Failures in a row of `key` (0 once it succeeds). */
+  failuresOf(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** Stops taking work: cancels delayed adds, drops waiting keys, and resolves once in-flight reconciles end. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const { cancel } of this.delayed.values()) cancel();
+    this.delayed.clear();
+    this.ready.length = 0;
+    this.waiting.clear();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.concurrency && this.ready.length > 0) {
+      const key = this.ready.shift() as string;
+      const addedAt = this.waiting.get(key) ?? this.clock.now();
+      this.waiting.delete(key);
+      this.running.add(key);
+      const run = this.runOne(key, addedAt);
+      this.inFlight.add(run);
+      void run.finally(() => this.inFlight.delete(run));
+    }
+  }
+
+  private async runOne(key: string, addedAt: number): Promise<void> {
+    const startedAt = this.clock.now();
+    this.observer.started?.(key, startedAt - addedAt);
+    let result: ReconcileResult | undefined;
+    let failure: unknown;
+    let failed = false;
+    try {
+      result = (await this.reconcile(key)) ?? undefined;
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    this.observer.finished?.(key, this.clock.now() - startedAt, failed ? failure : undefined);
+    this.running.delete(key);
+    if (failed) this.retryLater(key, failure);
+    else {
+      this.failures.delete(key);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+    }
+    if (this.waiting.has(key)) this.ready.push(key);
+    this.pump();
+  }
+
+  private retryLater(key: string, error: unknown): void {
+    if (this.onError(key, error) === 'forget') {
+      this.failures.delete(key);
+      return;
+    }
+    const failures = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, failures);
+    const delay = computeBackoffDelay(this.backoff, failures);
+    this.observer.retrying?.(key, failures, delay, error);
+    this.addAfter(key, delay);
+  }
+}
