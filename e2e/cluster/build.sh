@@ -34,7 +34,7 @@ build_k8s() { # name package [version-check-args] [expected]
     step "$name: cached"
     return
   fi
-  step "$name: building $pkg (a first build of the control plane takes 20-40 minutes on 2 cores)"
+  step "$name: building $pkg (the first build of the control plane takes 15-40 minutes on 2 cores)"
   (cd "$here/k8s" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/$name.tmp" "$pkg")
   mv "$bin/$name.tmp" "$bin/$name"
   touch "$bin/.$name.built"

@@ -188,7 +188,7 @@ export const localControlPlane: ClusterBackend = {
     const bin = binariesDir(readVersions());
     const lines: string[] = [`backend: local control plane, programs in ${bin}`];
     if (!existsSync(join(bin, 'kwokctl'))) {
-      return { running: false, lines: [...lines, 'not built yet: `npm run cluster -- up` builds it (20-40 min)'] };
+      return { running: false, lines: [...lines, 'not built yet: `npm run cluster -- up` builds it (15-40 min)'] };
     }
     if (!clusterExists(bin)) {
       return { running: false, lines: [...lines, `cluster "${CLUSTER_NAME}": not created`] };

@@ -23,7 +23,7 @@ export function currentClusterFile(env: NodeJS.ProcessEnv = process.env): string
 
 const HOW_TO_GET_ONE =
   'Bring one up with `npm run cluster -- up` (a local control plane built from the Kubernetes Go modules; ' +
-  'the first build takes 20-40 minutes, later starts under a minute), or point FLOTILLA_KUBECONFIG at a ' +
+  'the first build takes 15-40 minutes, later starts take seconds), or point FLOTILLA_KUBECONFIG at a ' +
   'kubeconfig of a cluster you own. `npm test` does the first for you.';
 
 export function findKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
