@@ -1,0 +1,50 @@
+// Helpers shared by the runtime integration tests (runtime-*.test.ts).
+import type { TestCluster } from '../support/cluster.ts';
+
+/** Creates `name` unless it exists. */
+export async function ensureNamespace(cluster: TestCluster, name: string): Promise<void> {
+  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await cluster.kubectl(['apply', '-f', '-'], { input: manifest });
+}
+
+/** A name no earlier run used: tests can be re-run against the same cluster. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}
+
+/** A namespaced CRD `<plural>.runtime-test.flotilla.dev`, v1, any fields, with a status subresource. */
+export function throwawayCrd(kind: string, plural: string) {
+  const group = 'runtime-test.flotilla.dev';
+  return {
+    type: { group, version: 'v1', kind, plural, namespaced: true },
+    manifest: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.${group}` },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    },
+  };
+}
+
+export async function installCrd(cluster: TestCluster, manifest: object): Promise<void> {
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+  const name = (manifest as { metadata: { name: string } }).metadata.name;
+  await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${name}`]);
+}
+
+export async function deleteCrd(cluster: TestCluster, name: string): Promise<void> {
+  await cluster.kubectl(['delete', 'crd', name, '--ignore-not-found', '--wait=false']);
+}
