@@ -1,0 +1,7 @@
+// The Flotilla API (flotilla.dev/v1alpha1): schemas, static types, CRDs and validation.
+export * from './common.ts';
+export * from './crd.ts';
+export * from './databaseserver.ts';
+export * from './microservice.ts';
+export * from './rollout.ts';
+export * from './validate.ts';

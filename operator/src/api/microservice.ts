@@ -1,0 +1,543 @@
+// MicroService: one service, described once. The schema below is the single source of the CRD,
+// the static types the operator uses and the ajv validator.
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  Conditions,
+  DnsLabel,
+  DnsSubdomain,
+  Duration,
+  IntOrString,
+  type ObjectMeta,
+  ObservedGeneration,
+  objectHeader,
+  PortNumber,
+  Quantity,
+  StringEnum,
+  StringMap,
+} from './common.ts';
+
+export const MICROSERVICE_KIND = 'MicroService';
+export const MICROSERVICE_PLURAL = 'microservices';
+
+/**
+ * The longest MicroService name. Flotilla names children after the service: `<name>-<revision>`
+ * Deployments (a 10-character revision hash: 11 more characters), `<name>-preview` and
+ * `<name>-canary` Services, the `<name>-db` Secret. Every one of them, and the
+ * `app.kubernetes.io/name` label that carries the name, must fit 63 characters: 63 − 11 = 52.
+ */
+export const MAX_MICROSERVICE_NAME_LENGTH = 52;
+
+const IANA_SVC_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+
+const ServicePort = Type.Object(
+  {
+    name: Type.String({
+      description:
+        'Name of the port (an IANA service name: at most 15 lowercase letters, digits and dashes, with at least ' +
+        'one letter), e.g. http or grpc. Unique within the service.',
+      pattern: IANA_SVC_NAME_PATTERN,
+      minLength: 1,
+      maxLength: 15,
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('[a-z]') && !self.contains('--')",
+          message: 'a port name must contain at least one letter and no two dashes in a row',
+        },
+      ],
+    }),
+    port: PortNumber('The port the Kubernetes Service listens on (1-65535). Unique within the service.'),
+    targetPort: Type.Optional(
+      PortNumber('The port the container listens on (1-65535). Defaults to port.', { minimum: 1, maximum: 65535 }),
+    ),
+    protocol: Type.Optional(
+      StringEnum(['TCP', 'UDP', 'SCTP'] as const, { description: 'TCP (the default), UDP or SCTP.', default: 'TCP' }),
+    ),
+  },
+  { description: 'A port the service serves on.' },
+);
+
+const KeySelector = (what: string) =>
+  Type.Object(
+    {
+      name: DnsSubdomain(`Name of the ${what} in the service's namespace.`),
+      key: Type.String({ description: `The key of the ${what} to read.`, minLength: 1, maxLength: 253 }),
+      optional: Type.Optional(Type.Boolean({ description: `Whether the ${what} or its key may be missing.` })),
+    },
+    { description: `Selects a key of a ${what}.` },
+  );
+
+const EnvVar = Type.Object(
+  {
+    name: Type.String({
+      description: 'Name of the environment variable.',
+      pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$',
+      minLength: 1,
+      maxLength: 256,
+    }),
+    value: Type.Optional(
+      Type.String({ description: 'The value. Use valueFrom instead to read it from a Secret or a ConfigMap.' }),
+    ),
+    valueFrom: Type.Optional(
+      Type.Object(
+        {
+          secretKeyRef: Type.Optional(KeySelector('Secret')),
+          configMapKeyRef: Type.Optional(KeySelector('ConfigMap')),
+          fieldRef: Type.Optional(
+            Type.Object(
+              {
+                apiVersion: Type.Optional(Type.String({ description: 'Version of the schema fieldPath is in (v1).' })),
+                fieldPath: Type.String({ description: 'Path of the field of the pod, e.g. metadata.name.' }),
+              },
+              { description: 'Selects a field of the pod.' },
+            ),
+          ),
+          resourceFieldRef: Type.Optional(
+            Type.Object(
+              {
+                containerName: Type.Optional(Type.String({ description: 'The container; the service container.' })),
+                resource: Type.String({ description: 'The resource, e.g. limits.cpu or requests.memory.' }),
+                divisor: Type.Optional(Quantity('Output format of the exposed resource; defaults to 1.')),
+              },
+              { description: 'Selects a resource (limit or request) of the container.' },
+            ),
+          ),
+        },
+        {
+          description: 'Where the value comes from, as in core/v1 EnvVarSource. Exactly one source.',
+          'x-kubernetes-validations': [
+            {
+              rule: '[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef), has(self.resourceFieldRef)].filter(x, x).size() == 1',
+              message: 'valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef',
+            },
+          ],
+        },
+      ),
+    ),
+  },
+  {
+    description: 'An environment variable of the service container (core/v1 EnvVar).',
+    'x-kubernetes-validations': [
+      {
+        rule: "!has(self.valueFrom) || !has(self.value) || self.value == ''",
+        message: 'an environment variable takes either value or valueFrom, not both',
+      },
+    ],
+  },
+);
+
+const ResourceList = (what: string) =>
+  StringMap(Quantity('A quantity, e.g. 100m for CPU or 128Mi for memory.'), {
+    description: `${what}, by resource name (cpu, memory, ephemeral-storage, ...).`,
+    maxProperties: 16,
+  });
+
+const Resources = Type.Object(
+  {
+    requests: Type.Optional(ResourceList('The resources the scheduler reserves for each pod')),
+    limits: Type.Optional(ResourceList('The most each pod may use')),
+  },
+  { description: 'Compute resources of the service container (core/v1 ResourceRequirements).' },
+);
+
+const ProbePort = IntOrString({ description: 'Port number (1-65535) or the name of a port of this service.' });
+
+const Probe = (when: string) =>
+  Type.Object(
+    {
+      httpGet: Type.Optional(
+        Type.Object(
+          {
+            path: Type.Optional(Type.String({ description: 'Path to request, e.g. /healthz.', pattern: '^/' })),
+            port: ProbePort,
+            scheme: Type.Optional(StringEnum(['HTTP', 'HTTPS'] as const, { description: 'HTTP (default) or HTTPS.' })),
+          },
+          { description: 'An HTTP GET; a status from 200 to 399 is success.' },
+        ),
+      ),
+      tcpSocket: Type.Optional(
+        Type.Object({ port: ProbePort }, { description: 'A TCP connection; success when it opens.' }),
+      ),
+      grpc: Type.Optional(
+        Type.Object(
+          {
+            port: PortNumber('Port of the gRPC health service.'),
+            service: Type.Optional(Type.String({ description: 'Service name sent in the gRPC HealthCheckRequest.' })),
+          },
+          { description: 'A gRPC health check (grpc.health.v1).' },
+        ),
+      ),
+      exec: Type.Optional(
+        Type.Object(
+          {
+            command: Type.Array(Type.String(), {
+              description: 'Command and arguments, run without a shell; exit status 0 is success.',
+              minItems: 1,
+            }),
+          },
+          { description: 'A command run in the container.' },
+        ),
+      ),
+      initialDelaySeconds: Type.Optional(
+        Type.Integer({ description: 'Seconds after the container starts before the first probe.', minimum: 0 }),
+      ),
+      periodSeconds: Type.Optional(Type.Integer({ description: 'Seconds between probes (default 10).', minimum: 1 })),
+      timeoutSeconds: Type.Optional(
+        Type.Integer({ description: 'Seconds after which a probe times out (default 1).', minimum: 1 }),
+      ),
+      successThreshold: Type.Optional(
+        Type.Integer({ description: 'Consecutive successes to count as success (default 1).', minimum: 1 }),
+      ),
+      failureThreshold: Type.Optional(
+        Type.Integer({ description: 'Consecutive failures to count as failure (default 3).', minimum: 1 }),
+      ),
+    },
+    {
+      description: `${when} (core/v1 Probe). Exactly one of httpGet, tcpSocket, grpc, exec.`,
+      'x-kubernetes-validations': [
+        {
+          rule: '[has(self.httpGet), has(self.tcpSocket), has(self.grpc), has(self.exec)].filter(x, x).size() == 1',
+          message: 'a probe must set exactly one of httpGet, tcpSocket, grpc, exec',
+        },
+      ],
+    },
+  );
+
+const Probes = Type.Object(
+  {
+    readiness: Type.Optional(Probe('When a pod may receive traffic')),
+    liveness: Type.Optional(Probe('When a pod is restarted')),
+    startup: Type.Optional(Probe('When a pod has started; the other probes wait for it')),
+  },
+  { description: 'Health probes of the service container.' },
+);
+
+const Autoscaling = Type.Object(
+  {
+    minReplicas: Type.Integer({
+      description: 'The fewest pods the autoscaler keeps (default 1).',
+      minimum: 1,
+      maximum: 1000,
+      default: 1,
+    }),
+    maxReplicas: Type.Integer({ description: 'The most pods the autoscaler may run.', minimum: 1, maximum: 1000 }),
+    targetCPUUtilizationPercentage: Type.Optional(
+      Type.Integer({
+        description: 'Average CPU use, in percent of the CPU request, the autoscaler aims for (default 80).',
+        minimum: 1,
+        maximum: 1000,
+      }),
+    ),
+    targetMemoryUtilizationPercentage: Type.Optional(
+      Type.Integer({
+        description: 'Average memory use, in percent of the memory request, the autoscaler aims for.',
+        minimum: 1,
+        maximum: 1000,
+      }),
+    ),
+  },
+  {
+    description:
+      'A HorizontalPodAutoscaler for the service. While it is set, spec.replicas is ignored and the autoscaler ' +
+      'decides the number of pods.',
+    'x-kubernetes-validations': [
+      { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' },
+    ],
+  },
+);
+
+const Database = Type.Object(
+  {
+    serverRef: DnsSubdomain('Name of the DatabaseServer the database is created on. Cannot change once set.', {
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == oldSelf',
+          message:
+            'serverRef cannot change once set: the data lives on the old server. Create a new MicroService to move it',
+        },
+      ],
+    }),
+    name: Type.Optional(
+      Type.String({
+        description:
+          'Name of the database (and of its role) on the server: lowercase letters, digits and underscores. ' +
+          'Defaults to <namespace>_<name> (dashes become underscores). Cannot change once set.',
+        pattern: '^[a-z_][a-z0-9_]*$',
+        minLength: 1,
+        maxLength: 63,
+      }),
+    ),
+    reclaimPolicy: Type.Optional(
+      StringEnum(['Retain', 'Delete'] as const, {
+        description:
+          'What happens to the database and its role when the MicroService is deleted: Retain (the default) keeps ' +
+          'them, Delete drops them.',
+        default: 'Retain',
+      }),
+    ),
+  },
+  {
+    description:
+      'A database of its own for the service, on a DatabaseServer. Flotilla creates the database and a role that ' +
+      'can reach only it, keeps the credentials in the Secret <name>-db (keys DATABASE_URL, host, port, database, ' +
+      'username, password) and injects DATABASE_URL into the container.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.name) == has(oldSelf.name) && (!has(self.name) || self.name == oldSelf.name)',
+        message: 'database name cannot change once set: the data lives in the old database',
+        fieldPath: '.name',
+      },
+    ],
+  },
+);
+
+const Retries = Type.Object(
+  {
+    attempts: Type.Integer({
+      description: 'How many times a failed request is retried (0 turns retries off).',
+      minimum: 0,
+      maximum: 10,
+    }),
+    perTryTimeout: Type.Optional(Duration('Timeout of each attempt, retries included.')),
+    retryOn: Type.Optional(
+      Type.String({
+        description:
+          'Comma-separated conditions that cause a retry, in Envoy/Istio spelling (5xx, gateway-error, reset, ' +
+          'connect-failure, retriable-4xx, refused-stream, or an HTTP status code).',
+        pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
+        maxLength: 256,
+        default: '5xx,reset,connect-failure',
+      }),
+    ),
+  },
+  { description: 'Retries of failed requests to this service, done by the mesh or the gateway.' },
+);
+
+const CircuitBreaker = Type.Object(
+  {
+    consecutiveErrors: Type.Integer({
+      description: 'Consecutive 5xx errors (or connection failures) after which a pod is ejected.',
+      minimum: 1,
+      maximum: 1000,
+    }),
+    interval: Type.Optional(Duration('How often pods are scanned for ejection (default 10s).', { default: '10s' })),
+    baseEjectionTime: Type.Optional(
+      Duration('How long a pod stays ejected the first time; each further ejection lasts longer (default 30s).', {
+        default: '30s',
+      }),
+    ),
+    maxEjectionPercent: Type.Optional(
+      Type.Integer({
+        description: 'The most pods, in percent, that may be ejected at once (default 10).',
+        minimum: 0,
+        maximum: 100,
+        default: 10,
+      }),
+    ),
+  },
+  { description: 'Outlier detection: pods that keep failing are taken out of load balancing for a while.' },
+);
+
+const ConnectionPool = Type.Object(
+  {
+    maxConnections: Type.Optional(
+      Type.Integer({ description: 'The most TCP connections to the service.', minimum: 1 }),
+    ),
+    maxPendingRequests: Type.Optional(
+      Type.Integer({ description: 'The most requests waiting for a connection.', minimum: 1 }),
+    ),
+  },
+  { description: 'Limits on connections to the service; requests beyond them fail fast.' },
+);
+
+const Traffic = Type.Object(
+  {
+    timeout: Type.Optional(Duration('Overall timeout of a request to this service, retries included.')),
+    retries: Type.Optional(Retries),
+    circuitBreaker: Type.Optional(CircuitBreaker),
+    connectionPool: Type.Optional(ConnectionPool),
+  },
+  {
+    description:
+      'Resilience of calls to this service, compiled into an Istio VirtualService and DestinationRule, or a ' +
+      'Gateway API HTTPRoute.',
+    'x-kubernetes-validations': [
+      {
+        rule:
+          '!has(self.timeout) || !has(self.retries) || !has(self.retries.perTryTimeout) || ' +
+          'duration(self.retries.perTryTimeout).getMilliseconds() * self.retries.attempts <= ' +
+          'duration(self.timeout).getMilliseconds()',
+        message:
+          'retries.attempts × retries.perTryTimeout must not exceed timeout: the timeout would cut the last retries off',
+      },
+    ],
+  },
+);
+
+const Expose = Type.Object(
+  {
+    gateway: Type.String({
+      description: 'The gateway that serves the routes, as <namespace>/<name>, e.g. istio-system/public.',
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+      maxLength: 317,
+    }),
+    hosts: Type.Array(
+      Type.String({
+        description: 'A host name, e.g. api.example.com; *.example.com matches any one label.',
+        pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+        maxLength: 253,
+      }),
+      { description: 'Host names the service answers on.', minItems: 1, maxItems: 16 },
+    ),
+    pathPrefix: Type.Optional(
+      Type.String({
+        description: 'Requests whose path starts with this prefix go to the service (default /).',
+        pattern: '^/',
+        maxLength: 1024,
+        default: '/',
+      }),
+    ),
+    port: Type.Optional(
+      Type.String({ description: 'Name of the port requests go to; defaults to the first port.', maxLength: 15 }),
+    ),
+  },
+  { description: 'Makes the service reachable from outside the cluster through a gateway.' },
+);
+
+export const MicroServiceSpecSchema = Type.Object(
+  {
+    image: Type.String({
+      description: 'The container image, e.g. registry.example.com/shop/orders:1.4.2. Changing it starts a release.',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\s]+$',
+    }),
+    replicas: Type.Optional(
+      Type.Integer({
+        description: 'How many pods to run (default 1). Ignored while autoscaling is set. kubectl scale sets it.',
+        minimum: 0,
+        maximum: 1000,
+        default: 1,
+      }),
+    ),
+    ports: Type.Optional(
+      Type.Array(ServicePort, {
+        description: 'The ports the service serves on; names and port numbers are unique.',
+        maxItems: 16,
+        'x-kubernetes-validations': [
+          { rule: 'self.all(p, self.exists_one(q, q.name == p.name))', message: 'port names must be unique' },
+          { rule: 'self.all(p, self.exists_one(q, q.port == p.port))', message: 'port numbers must be unique' },
+        ],
+      }),
+    ),
+    env: Type.Optional(
+      Type.Array(EnvVar, {
+        description: 'Environment variables of the service container (core/v1 EnvVar; valueFrom is allowed).',
+        maxItems: 128,
+        'x-kubernetes-validations': [
+          {
+            rule: 'self.all(e, self.exists_one(f, f.name == e.name))',
+            message: 'environment variable names must be unique',
+          },
+        ],
+      }),
+    ),
+    resources: Type.Optional(Resources),
+    probes: Type.Optional(Probes),
+    autoscaling: Type.Optional(Autoscaling),
+    database: Type.Optional(Database),
+    traffic: Type.Optional(Traffic),
+    expose: Type.Optional(Expose),
+    dependsOn: Type.Optional(
+      Type.Array(DnsLabel('Name of a MicroService in the same namespace.'), {
+        description:
+          'The services this one may call, by MicroService name in the same namespace; the NetworkPolicy allows ' +
+          'egress to them and nothing else inside the cluster.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  {
+    description: 'What the service is: its image, ports, resources, database, resilience and exposure.',
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(oldSelf.database) || has(self.database)',
+        message: 'database cannot be removed once set; delete the MicroService instead (reclaimPolicy applies)',
+      },
+      {
+        rule: '!has(self.expose) || (has(self.ports) && self.ports.size() > 0)',
+        message: 'expose needs at least one port in ports',
+      },
+      {
+        rule: '!has(self.expose) || !has(self.expose.port) || (has(self.ports) && self.ports.exists(p, p.name == self.expose.port))',
+        message: 'expose.port must name one of ports',
+      },
+    ],
+  },
+);
+
+const DatabaseStatus = Type.Object(
+  {
+    serverRef: Type.Optional(Type.String({ description: 'The DatabaseServer the database lives on.' })),
+    name: Type.Optional(Type.String({ description: 'Name of the database and of its role on the server.' })),
+    secretName: Type.Optional(Type.String({ description: 'The Secret holding the credentials, <name>-db.' })),
+  },
+  { description: 'The database Flotilla provisioned.' },
+);
+
+export const MicroServiceStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(ObservedGeneration),
+    conditions: Type.Optional(
+      Conditions('Ready, Progressing, Degraded, DatabaseReady and RoutesReady, as metav1.Conditions.'),
+    ),
+    replicas: Type.Optional(Type.Integer({ description: 'Pods of the service, all revisions.', minimum: 0 })),
+    readyReplicas: Type.Optional(Type.Integer({ description: 'Pods that are ready.', minimum: 0 })),
+    currentRevision: Type.Optional(Type.String({ description: 'Hash of the revision that serves all traffic.' })),
+    url: Type.Optional(Type.String({ description: 'Where the service is reached from outside, when exposed.' })),
+    selector: Type.Optional(
+      Type.String({ description: 'Label selector of the pods, for the scale subresource and autoscalers.' }),
+    ),
+    database: Type.Optional(DatabaseStatus),
+  },
+  { description: 'What the controller observed.' },
+);
+
+export const MicroServiceSchema = Type.Object(
+  {
+    ...objectHeader(),
+    // Declared only so that the name rules below can report at metadata.name.
+    metadata: Type.Unsafe<ObjectMeta>({ type: 'object', properties: { name: { type: 'string' } } }),
+    spec: MicroServiceSpecSchema,
+    status: Type.Optional(MicroServiceStatusSchema),
+  },
+  {
+    description:
+      'A microservice: Flotilla turns it into a Deployment, a Service, an autoscaler, mesh or gateway routes, a ' +
+      'NetworkPolicy and a database, and releases new versions through its Rollout.',
+    'x-kubernetes-validations': [
+      {
+        rule: `self.metadata.name.size() <= ${MAX_MICROSERVICE_NAME_LENGTH}`,
+        message:
+          `metadata.name must be at most ${MAX_MICROSERVICE_NAME_LENGTH} characters: Flotilla names children ` +
+          '<name>-<10-character revision hash>, and those names must fit 63 characters',
+        fieldPath: '.metadata.name',
+      },
+      {
+        rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        message:
+          'metadata.name must start with a letter and hold only lowercase letters, digits and dashes (a DNS-1035 label), as a Service name must',
+        fieldPath: '.metadata.name',
+      },
+      {
+        rule: '!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d == self.metadata.name)',
+        message: 'spec.dependsOn must not name the service itself',
+        fieldPath: '.spec.dependsOn',
+      },
+    ],
+  },
+);
+
+export type MicroServiceSpec = Static<typeof MicroServiceSpecSchema>;
+export type MicroServiceStatus = Static<typeof MicroServiceStatusSchema>;
+export type MicroService = Static<typeof MicroServiceSchema>;

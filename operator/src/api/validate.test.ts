@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { API_VERSION } from './common.ts';
+import { readManifestDir } from './manifests.ts';
+import type { MicroService } from './microservice.ts';
+import { fieldPath, validateDatabaseServer, validateMicroService, validateRollout } from './validate.ts';
+
+const samplesDir = fileURLToPath(new URL('../../../samples/', import.meta.url));
+
+const validators: Record<string, (object: unknown) => { valid: boolean; errors?: string[] }> = {
+  MicroService: validateMicroService,
+  Rollout: validateRollout,
+  DatabaseServer: validateDatabaseServer,
+};
+
+/** A valid MicroService, changed by the modifiers. */
+function microService(...modifiers: ((object: MicroService) => void)[]): MicroService {
+  const object: MicroService = {
+    apiVersion: API_VERSION,
+    kind: 'MicroService',
+    metadata: { name: 'orders', namespace: 'shop' },
+    spec: { image: 'registry.example.com/shop/orders:1.4.2', ports: [{ name: 'http', port: 8002 }] },
+  };
+  for (const modify of modifiers) modify(object);
+  return object;
+}
+
+describe('validate', () => {
+  it('accepts every Flotilla object of samples/', () => {
+    const flotilla = readManifestDir(samplesDir).filter(({ manifest }) => manifest.apiVersion === API_VERSION);
+    assert.equal(flotilla.length, 8, 'four MicroServices, two Rollouts, two DatabaseServers');
+    for (const { file, manifest } of flotilla) {
+      const validate = validators[manifest.kind];
+      assert.ok(validate, `${file}: unknown kind ${manifest.kind}`);
+      assert.deepEqual(validate(manifest), { valid: true, value: manifest }, `${file} ${manifest.metadata.name}`);
+    }
+  });
+
+  const cases: { name: string; object: unknown; errors: string[] }[] = [
+    {
+      name: 'a missing image',
+      object: microService((ms) => {
+        delete (ms.spec as Partial<MicroService['spec']>).image;
+      }),
+      errors: ['spec.image: is required'],
+    },
+    {
+      name: 'a port out of range',
+      object: microService((ms) => {
+        ms.spec.ports = [{ name: 'http', port: 70000 }];
+      }),
+      errors: ['spec.ports[0].port: must be <= 65535'],
+    },
+    {
+      name: 'an unknown reclaim policy',
+      object: microService((ms) => {
+        ms.spec.database = { serverRef: 'postgres-main', reclaimPolicy: 'Keep' as 'Retain' };
+      }),
+      errors: ['spec.database.reclaimPolicy: must be one of "Retain", "Delete"'],
+    },
+    {
+      name: 'a duration without unit',
+      object: microService((ms) => {
+        ms.spec.traffic = { timeout: '2' };
+      }),
+      errors: ['spec.traffic.timeout: must match pattern "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"'],
+    },
+    {
+      name: 'a probe port that is neither number nor name',
+      object: microService((ms) => {
+        ms.spec.probes = { readiness: { httpGet: { port: true as unknown as number } } };
+      }),
+      errors: ['spec.probes.readiness.httpGet.port: must be an integer or a string'],
+    },
+  ];
+  for (const { name, object, errors } of cases) {
+    it(`rejects ${name}, saying where and why`, () => {
+      assert.deepEqual(validateMicroService(object), { valid: false, errors });
+    });
+  }
+
+  it('rejects a Rollout without a strategy and a DatabaseServer with an unknown engine', () => {
+    assert.deepEqual(
+      validateRollout({ apiVersion: API_VERSION, kind: 'Rollout', metadata: { name: 'a' }, spec: { serviceRef: {} } }),
+      { valid: false, errors: ['spec.strategy: is required', 'spec.serviceRef.name: is required'] },
+    );
+    const server = {
+      apiVersion: API_VERSION,
+      kind: 'DatabaseServer',
+      metadata: { name: 'oracle' },
+      spec: { engine: 'oracle', host: 'db', port: 1521, adminSecretRef: { namespace: 'a', name: 'b' } },
+    };
+    assert.deepEqual(validateDatabaseServer(server), {
+      valid: false,
+      errors: ['spec.engine: must be one of "postgres", "mysql"'],
+    });
+  });
+
+  it('spells field paths as kubectl does', () => {
+    assert.equal(fieldPath('/spec/ports/0/name'), 'spec.ports[0].name');
+    assert.equal(fieldPath(''), '<root>');
+    assert.equal(fieldPath('/metadata/annotations/a~1b'), 'metadata.annotations.a/b');
+  });
+});
