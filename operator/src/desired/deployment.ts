@@ -1,0 +1,187 @@
+// The Deployment of a MicroService: one container, its ports, env, resources and probes, a
+// restricted security context, and nothing time-varying in the pod template.
+import { createHash } from 'node:crypto';
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1Deployment,
+  V1EnvVar,
+  V1PodTemplateSpec,
+  V1Probe,
+  V1ResourceRequirements,
+} from '@kubernetes/client-node';
+import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
+import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
+import { childLabels, childMeta, databaseSecretName, identityOf, selectorLabels } from './meta.ts';
+
+export type ServicePortSpec = NonNullable<MicroServiceSpec['ports']>[number];
+type ProbeSpec = NonNullable<NonNullable<MicroServiceSpec['probes']>['readiness']>;
+
+/** The port name Prometheus is told to scrape. */
+export const METRICS_PORT_NAME = 'metrics';
+export const DATABASE_URL_ENV = 'DATABASE_URL';
+export const DATABASE_URL_KEY = 'DATABASE_URL';
+
+/** The port the container listens on for a service port. */
+export const containerPortOf = (port: ServicePortSpec): number => port.targetPort ?? port.port;
+
+/**
+ * The container ports, named as the service ports so that the Service and the probes can refer
+ * to them by name. Two service ports on one container port cannot both be named: that is an error.
+ */
+export function buildContainerPorts(ports: readonly ServicePortSpec[]): V1ContainerPort[] {
+  const seen = new Map<string, string>();
+  return ports.map((port) => {
+    const protocol = port.protocol ?? 'TCP';
+    const key = `${containerPortOf(port)}/${protocol}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new InvalidSpecError(
+        InvalidSpecReason.DuplicateTargetPort,
+        `ports ${other} and ${port.name} both target container port ${key}; give each port its own targetPort`,
+      );
+    }
+    seen.set(key, port.name);
+    return { name: port.name, containerPort: containerPortOf(port), protocol };
+  });
+}
+
+function probePort(port: number | string, ports: readonly ServicePortSpec[], which: string): number | string {
+  if (typeof port === 'number' || ports.some((p) => p.name === port)) return port;
+  const known = ports.map((p) => p.name).join(', ') || 'none';
+  throw new InvalidSpecError(
+    InvalidSpecReason.UnknownProbePort,
+    `the ${which} probe names port ${JSON.stringify(port)}, which is not one of the service's ports (${known})`,
+  );
+}
+
+/** The API's probe shape as a core/v1 Probe; a port name stays a name (the container ports carry the same names). */
+export function buildProbe(probe: ProbeSpec, ports: readonly ServicePortSpec[], which: string): V1Probe {
+  const { httpGet, tcpSocket, grpc, exec, ...timing } = probe;
+  const out: V1Probe = { ...timing };
+  if (httpGet) out.httpGet = { ...httpGet, port: probePort(httpGet.port, ports, which) };
+  if (tcpSocket) out.tcpSocket = { port: probePort(tcpSocket.port, ports, which) };
+  if (grpc) out.grpc = { ...grpc };
+  if (exec) out.exec = { command: [...exec.command] };
+  return out;
+}
+
+type EnvSpec = NonNullable<MicroServiceSpec['env']>[number];
+type ResourcesSpec = NonNullable<MicroServiceSpec['resources']>;
+
+/** A quantity the API let through as a number (`cpu: 1`), in the string form core/v1 types use. */
+const quantity = (value: number | string): string => String(value);
+
+const quantities = (list: Record<string, number | string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(list).map(([key, value]) => [key, quantity(value)]));
+
+function toEnvVar(e: EnvSpec): V1EnvVar {
+  const env: V1EnvVar = { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
+  if (e.valueFrom) {
+    const { resourceFieldRef, ...rest } = structuredClone(e.valueFrom);
+    env.valueFrom = rest;
+    if (resourceFieldRef) {
+      const { divisor, ...field } = resourceFieldRef;
+      env.valueFrom.resourceFieldRef = { ...field, ...(divisor !== undefined ? { divisor: quantity(divisor) } : {}) };
+    }
+  }
+  return env;
+}
+
+function toResources(resources: ResourcesSpec): V1ResourceRequirements {
+  return {
+    ...(resources.requests ? { requests: quantities(resources.requests) } : {}),
+    ...(resources.limits ? { limits: quantities(resources.limits) } : {}),
+  };
+}
+
+/** The user's env, then DATABASE_URL from the `<name>-db` Secret when the service has a database (unless set by hand). */
+export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
+  const env: V1EnvVar[] = (spec.env ?? []).map(toEnvVar);
+  if (spec.database && !env.some((e) => e.name === DATABASE_URL_ENV)) {
+    env.push({
+      name: DATABASE_URL_ENV,
+      valueFrom: { secretKeyRef: { name: databaseSecretName(name), key: DATABASE_URL_KEY } },
+    });
+  }
+  return env;
+}
+
+/** Prometheus scrape annotations when a port is named `metrics`. */
+export function buildScrapeAnnotations(ports: readonly ServicePortSpec[]): Record<string, string> | undefined {
+  const metrics = ports.find((p) => p.name === METRICS_PORT_NAME);
+  if (!metrics) return undefined;
+  return {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(containerPortOf(metrics)),
+    'prometheus.io/path': '/metrics',
+  };
+}
+
+/** The pod template: a pure function of the spec, so equal specs give equal templates (and no restarts). */
+export function buildPodTemplate(ms: MicroService): V1PodTemplateSpec {
+  const { name } = identityOf(ms);
+  const { spec } = ms;
+  const ports = spec.ports ?? [];
+  const container: V1Container = {
+    name,
+    image: spec.image,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+  if (ports.length > 0) container.ports = buildContainerPorts(ports);
+  const env = buildEnv(name, spec);
+  if (env.length > 0) container.env = env;
+  if (spec.resources) container.resources = toResources(spec.resources);
+  const probes = spec.probes ?? {};
+  if (probes.readiness) container.readinessProbe = buildProbe(probes.readiness, ports, 'readiness');
+  if (probes.liveness) container.livenessProbe = buildProbe(probes.liveness, ports, 'liveness');
+  if (probes.startup) container.startupProbe = buildProbe(probes.startup, ports, 'startup');
+
+  const annotations = buildScrapeAnnotations(ports);
+  return {
+    metadata: { labels: childLabels(name), ...(annotations ? { annotations } : {}) },
+    spec: {
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [container],
+    },
+  };
+}
+
+/**
+ * The Deployment. `replicas` is left out while autoscaling is set, so that the HPA, not
+ * Flotilla, owns that field.
+ */
+export function buildDeployment(ms: MicroService): V1Deployment {
+  const { name } = identityOf(ms);
+  const autoscaled = ms.spec.autoscaling !== undefined;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(ms),
+    spec: {
+      ...(autoscaled ? {} : { replicas: ms.spec.replicas ?? 1 }),
+      selector: { matchLabels: selectorLabels(name) },
+      template: buildPodTemplate(ms),
+    },
+  };
+}
+
+/** JSON with object keys sorted at every level, so equal values always give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+    return sorted;
+  });
+}
+
+/** A stable 10-character revision of a pod template: the first hex digits of the SHA-256 of its canonical JSON. */
+export function computeRevision(podTemplate: V1PodTemplateSpec): string {
+  return createHash('sha256').update(canonicalJson(podTemplate)).digest('hex').slice(0, 10);
+}
