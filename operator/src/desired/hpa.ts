@@ -1,0 +1,34 @@
+// The HorizontalPodAutoscaler (autoscaling/v2) of a MicroService with spec.autoscaling.
+import type { V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
+import type { MicroService } from '../api/microservice.ts';
+import { childMeta, identityOf } from './meta.ts';
+
+/** The CPU target when the spec names none, as the API documents. */
+export const DEFAULT_CPU_UTILIZATION = 80;
+
+const utilization = (resource: 'cpu' | 'memory', averageUtilization: number): V2MetricSpec => ({
+  type: 'Resource',
+  resource: { name: resource, target: { type: 'Utilization', averageUtilization } },
+});
+
+/** The HPA, or undefined when the service is not autoscaled. It scales the Deployment of the same name. */
+export function buildHorizontalPodAutoscaler(ms: MicroService): V2HorizontalPodAutoscaler | undefined {
+  const autoscaling = ms.spec.autoscaling;
+  if (!autoscaling) return undefined;
+  const { name } = identityOf(ms);
+  const metrics = [utilization('cpu', autoscaling.targetCPUUtilizationPercentage ?? DEFAULT_CPU_UTILIZATION)];
+  if (autoscaling.targetMemoryUtilizationPercentage !== undefined) {
+    metrics.push(utilization('memory', autoscaling.targetMemoryUtilizationPercentage));
+  }
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: childMeta(ms),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      minReplicas: autoscaling.minReplicas ?? 1,
+      maxReplicas: autoscaling.maxReplicas,
+      metrics,
+    },
+  };
+}
