@@ -1,0 +1,236 @@
+// The canary state machine: the new revision receives a growing share of traffic, step by step,
+// while the stable revision keeps all its pods. One plan takes at most one step; the progress lives
+// in the status (currentStepIndex, canaryWeight, pauseStartTime), so a restarted operator resumes
+// where it stopped.
+import { parseDuration } from '../desired/duration.ts';
+import { computeCanaryReplicas, computeReplicaShare, computeTimeLeft, computeWeights } from './compute.ts';
+import { EventReason, type Outcome, Reason } from './conditions.ts';
+import {
+  abortByRequest,
+  abortedOutcome,
+  act,
+  adopt,
+  checkHealth,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+  type Draft,
+  emit,
+  finish,
+  followDesiredRevision,
+  ignore,
+  isoTime,
+  markAborted,
+  planSteady,
+  readyOf,
+  requeue,
+  retry,
+  scheduleScaleDown,
+  startDraft,
+} from './release.ts';
+import type { CanaryInput, CanaryStep, PlannedRevision, RolloutPlan, TrafficPlan } from './types.ts';
+
+/** The plan for a canary release: replicas per revision, weights, the next step, conditions, timers. */
+export function planCanary(input: CanaryInput): RolloutPlan {
+  const draft = startDraft(input, 'Canary');
+  adopt(input, draft);
+  followDesiredRevision(input, draft);
+  const { stableRevision, canaryRevision } = draft.status;
+  if (!canaryRevision) {
+    return planSteady(input, draft, weighted(input, [{ revision: stableRevision as string, weight: 100 }]), 'stable');
+  }
+  if (input.requests.abort) abortByRequest(input, draft);
+  else if (input.requests.retry) retry(input, draft);
+  if (draft.status.abortedRevision === canaryRevision) return planAborted(input, draft);
+  if (input.paused) return planFrozen(input, draft);
+  if (input.requests.promote) promote(input, draft);
+  return planStep(input, draft);
+}
+
+function routingOf(input: CanaryInput) {
+  return input.trafficRouting ?? (input.strategy.trafficRouting === 'auto' ? undefined : input.strategy.trafficRouting);
+}
+
+function weighted(input: CanaryInput, weights: { revision: string; weight: number }[]): TrafficPlan {
+  return { kind: 'weighted', weights, approximatedByReplicas: routingOf(input) === 'replicas' };
+}
+
+/** Pods of the canary at the current step: its weight's share, or full size once the steps are done. */
+function canaryTarget(input: CanaryInput, draft: Draft): number {
+  const index = draft.status.currentStepIndex ?? 0;
+  if (index >= input.strategy.steps.length) return input.replicas;
+  const mode = routingOf(input) === 'replicas' ? 'replicas' : 'weighted';
+  return computeCanaryReplicas(draft.status.canaryWeight ?? 0, input.replicas, mode);
+}
+
+/** Stable at full size serving 100 − weight, the canary at `canaryReplicas` serving weight. */
+function split(input: CanaryInput, draft: Draft, canaryReplicas: number) {
+  const stable = draft.status.stableRevision as string;
+  const canary = draft.status.canaryRevision as string;
+  const revisions: PlannedRevision[] = [
+    { revision: stable, role: 'stable', replicas: input.replicas },
+    { revision: canary, role: 'canary', replicas: canaryReplicas },
+  ];
+  return {
+    revisions,
+    traffic: weighted(input, computeWeights(stable, canary, draft.status.canaryWeight ?? 0)),
+    scaleTarget: stable,
+  };
+}
+
+function describeStep(step: CanaryStep | undefined): string {
+  if (step?.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step?.pause?.duration) return `pause ${step.pause.duration}`;
+  return 'pause';
+}
+
+function stepLabel(input: CanaryInput, index: number): string {
+  return `step ${index + 1} of ${input.strategy.steps.length}`;
+}
+
+/** promote: step goes past the current step (a pause, usually); full skips all that remain. */
+function promote(input: CanaryInput, draft: Draft): void {
+  const status = draft.status;
+  const steps = input.strategy.steps;
+  const index = status.currentStepIndex ?? 0;
+  if (input.requests.promote === 'full') {
+    status.currentStepIndex = steps.length;
+    status.pauseStartTime = undefined;
+    const message = `promoted fully from ${stepLabel(input, index)}: ${status.canaryRevision} grows to ${input.replicas} pods, then takes all traffic`;
+    act(input, draft, 'PromoteFull', message);
+    emit(draft, 'Normal', EventReason.Promoted, message);
+    return;
+  }
+  if (index >= steps.length) {
+    ignore(input, draft, 'PromoteStep', `${status.canaryRevision} is already past its last step`);
+    return;
+  }
+  status.currentStepIndex = index + 1;
+  status.pauseStartTime = undefined;
+  const message = `promoted past ${stepLabel(input, index)} (${describeStep(steps[index])})`;
+  act(input, draft, 'PromoteStep', message);
+  emit(draft, 'Normal', EventReason.Promoted, message);
+}
+
+/** Aborted (by request or by the health gate): all traffic on stable, the canary at 0 pods. */
+function planAborted(input: CanaryInput, draft: Draft): RolloutPlan {
+  if (input.requests.promote) {
+    ignore(input, draft, input.requests.promote === 'full' ? 'PromoteFull' : 'PromoteStep', 'the release is aborted');
+  }
+  draft.status.canaryWeight = 0;
+  draft.status.notReadySince = undefined;
+  return finish(input, draft, abortedOutcome(draft.status), split(input, draft, 0));
+}
+
+/** spec.paused: nothing moves — no step, no weight, no timer; promote waits in the spec. */
+function planFrozen(input: CanaryInput, draft: Draft): RolloutPlan {
+  const index = draft.status.currentStepIndex ?? 0;
+  draft.status.notReadySince = undefined;
+  const outcome: Outcome = {
+    phase: 'Paused',
+    reason: Reason.PausedByUser,
+    message: `spec.paused is true: held at ${stepLabel(input, index)} with ${draft.status.canaryWeight ?? 0}% of traffic on ${draft.status.canaryRevision}`,
+  };
+  return finish(input, draft, outcome, split(input, draft, canaryTarget(input, draft)));
+}
+
+/** Auto-abort: the canary was not Ready within progressDeadlineSeconds. */
+function planDegraded(input: CanaryInput, draft: Draft, cause: string): RolloutPlan {
+  const message = `${cause}: aborted, all traffic back to ${draft.status.stableRevision}`;
+  markAborted(draft, { phase: 'Degraded', reason: Reason.ProgressDeadlineExceeded, message });
+  return finish(input, draft, abortedOutcome(draft.status), split(input, draft, 0));
+}
+
+/** The current step: set its weight, wait for the canary, pause, or (after the last) promote. */
+function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
+  const status = draft.status;
+  const steps = input.strategy.steps;
+  const index = status.currentStepIndex ?? 0;
+  const step = steps[index];
+  if (step?.setWeight !== undefined) status.canaryWeight = step.setWeight;
+  const target = canaryTarget(input, draft);
+  const canary = status.canaryRevision as string;
+  const deadline = input.strategy.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  const health = checkHealth(input, draft, canary, target, deadline);
+  if (health.failed) return planDegraded(input, draft, health.message);
+  if (!step) return planCompletion(input, draft, target);
+
+  const ready = readyOf(input, canary) >= target;
+  if (step.setWeight !== undefined) {
+    if (ready) advance(draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
+    return finish(input, draft, progressing(input, draft), split(input, draft, target));
+  }
+
+  status.pauseStartTime ??= isoTime(input.now);
+  const duration = step.pause?.duration;
+  if (!duration) {
+    const outcome: Outcome = {
+      phase: 'Paused',
+      reason: Reason.PausedAtStep,
+      message: `paused at ${stepLabel(input, index)} with ${status.canaryWeight ?? 0}% of traffic on ${canary}, until spec.promote`,
+    };
+    return finish(input, draft, outcome, split(input, draft, target));
+  }
+  const left = computeTimeLeft(status.pauseStartTime, parseDuration(duration), input.now);
+  if (left > 0) {
+    requeue(draft, left);
+    const outcome: Outcome = {
+      phase: 'Paused',
+      reason: Reason.PausedForDuration,
+      message: `paused at ${stepLabel(input, index)} for ${duration}, ${Math.ceil(left / 1000)}s left`,
+    };
+    return finish(input, draft, outcome, split(input, draft, target));
+  }
+  advance(draft, `${stepLabel(input, index)} done: paused ${duration}`);
+  return finish(input, draft, progressing(input, draft), split(input, draft, target));
+}
+
+function advance(draft: Draft, message: string): void {
+  draft.status.currentStepIndex = (draft.status.currentStepIndex ?? 0) + 1;
+  draft.status.pauseStartTime = undefined;
+  emit(draft, 'Normal', EventReason.StepCompleted, message);
+  requeue(draft, 0);
+}
+
+/** Waiting for the canary's pods: at a step, or growing to full size after the last. */
+function progressing(input: CanaryInput, draft: Draft): Outcome {
+  const { canaryRevision, canaryWeight = 0 } = draft.status;
+  const index = draft.status.currentStepIndex ?? 0;
+  const target = canaryTarget(input, draft);
+  const atStep = index < input.strategy.steps.length;
+  const reason = atStep ? Reason.WaitingForCanary : Reason.Promoting;
+  const where = atStep ? stepLabel(input, index) : 'last step done, growing to full size';
+  let message = `${where}: ${canaryWeight}% of traffic on ${canaryRevision}, ${readyOf(input, canaryRevision)} of ${target} pods Ready`;
+  if (routingOf(input) === 'replicas') {
+    message += ` (no mesh: ${computeReplicaShare(target, input.replicas)}% by pod count)`;
+  }
+  return { phase: 'Progressing', reason, message };
+}
+
+/** After the last step: the canary grows to full size; once all Ready it takes all traffic. */
+function planCompletion(input: CanaryInput, draft: Draft, target: number): RolloutPlan {
+  const status = draft.status;
+  const canary = status.canaryRevision as string;
+  const oldStable = status.stableRevision as string;
+  if (readyOf(input, canary) < target) {
+    return finish(input, draft, progressing(input, draft), split(input, draft, target));
+  }
+  status.stableRevision = canary;
+  status.canaryRevision = undefined;
+  status.canaryWeight = 0;
+  status.currentStepIndex = input.strategy.steps.length;
+  status.notReadySince = undefined;
+  const delay = input.strategy.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+  const previous = scheduleScaleDown(input, draft, oldStable, delay);
+  const message = `revision ${canary} promoted: it serves all traffic; ${oldStable} scales down in ${delay}s`;
+  emit(draft, 'Normal', EventReason.RolloutCompleted, message);
+  return finish(
+    input,
+    draft,
+    { phase: 'Healthy', reason: Reason.Healthy, message },
+    {
+      revisions: [{ revision: canary, role: 'stable', replicas: input.replicas }, ...previous],
+      traffic: weighted(input, [{ revision: canary, weight: 100 }]),
+      scaleTarget: canary,
+    },
+  );
+}

@@ -1,0 +1,84 @@
+// The Rollout's phase, and the four conditions derived from it, so that
+// `kubectl wait --for=condition=Paused|Ready|Aborted` works. Reasons are CamelCase constants.
+import type { RolloutCondition, RolloutPhase } from './types.ts';
+
+export const Reason = {
+  /** The stable revision serves all traffic with every pod Ready; no release in progress. */
+  Healthy: 'RolloutHealthy',
+  /** The stable revision has fewer Ready pods than it should (first deployment, scale-up, crash). */
+  StableNotReady: 'StableNotReady',
+  /** The new revision is being scaled to the current step's size. */
+  WaitingForCanary: 'WaitingForCanary',
+  /** The last step is done: the canary grows to full size before it takes all traffic. */
+  Promoting: 'Promoting',
+  PausedAtStep: 'PausedAtStep',
+  PausedForDuration: 'PausedForDuration',
+  PausedByUser: 'PausedByUser',
+  /** Blue-green: the preview is being scaled up. */
+  WaitingForPreview: 'WaitingForPreview',
+  /** Blue-green: the preview is Ready and waits for spec.promote. */
+  AwaitingPromotion: 'AwaitingPromotion',
+  /** Blue-green: the preview is Ready and will be promoted after autoPromotionSeconds. */
+  AutoPromotionPending: 'AutoPromotionPending',
+  RollingUpdate: 'RollingUpdate',
+  /** Rolling: the aborted revision is being replaced by the stable one again. */
+  RollingBack: 'RollingBack',
+  AbortedByRequest: 'AbortedByRequest',
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+} as const;
+
+/** Reasons of the events a plan emits. */
+export const EventReason = {
+  Adopted: 'Adopted',
+  ReleaseStarted: 'ReleaseStarted',
+  ReleaseRestarted: 'ReleaseRestarted',
+  ReleaseCancelled: 'ReleaseCancelled',
+  StepCompleted: 'StepCompleted',
+  Promoted: 'Promoted',
+  RolloutCompleted: 'RolloutCompleted',
+  RolloutAborted: 'RolloutAborted',
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  RetryStarted: 'RetryStarted',
+  RequestIgnored: 'RequestIgnored',
+  ScaledDown: 'ScaledDown',
+} as const;
+
+export interface Outcome {
+  phase: RolloutPhase;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Ready (Healthy), Progressing (a release moves or waits), Paused, Aborted (Aborted or Degraded),
+ * each carrying the outcome's reason when True; `lastTransitionTime` is kept from `previous` while
+ * a condition's status does not flip.
+ */
+export function buildConditions(
+  previous: RolloutCondition[] | undefined,
+  outcome: Outcome,
+  now: string,
+  generation?: number,
+): RolloutCondition[] {
+  const { phase, reason, message } = outcome;
+  const aborted = phase === 'Aborted' || phase === 'Degraded';
+  const wanted: [string, boolean, string][] = [
+    ['Ready', phase === 'Healthy', reason],
+    ['Progressing', phase === 'Progressing' || phase === 'Paused', reason],
+    ['Paused', phase === 'Paused', phase === 'Paused' ? reason : 'NotPaused'],
+    ['Aborted', aborted, aborted ? reason : 'NotAborted'],
+  ];
+  return wanted.map(([type, isTrue, conditionReason]) => {
+    const status = isTrue ? 'True' : 'False';
+    const before = previous?.find((condition) => condition.type === type);
+    const condition: RolloutCondition = {
+      type,
+      status,
+      reason: conditionReason,
+      message,
+      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
+    };
+    if (generation !== undefined) condition.observedGeneration = generation;
+    return condition;
+  });
+}

@@ -1,0 +1,126 @@
+// The input and the output of the release strategies. A strategy is a pure function from these
+// inputs to a plan: no clock (`now` is passed in), no I/O, no randomness.
+import type { Static } from '@sinclair/typebox';
+import type { Condition } from '../api/common.ts';
+import type { RolloutPhase, RolloutSpec, RolloutStatus, TrafficRouting } from '../api/rollout.ts';
+
+export type CanaryStrategy = NonNullable<RolloutSpec['strategy']['canary']>;
+export type CanaryStep = CanaryStrategy['steps'][number];
+export type BlueGreenStrategy = NonNullable<RolloutSpec['strategy']['blueGreen']>;
+export type RollingStrategy = NonNullable<RolloutSpec['strategy']['rolling']>;
+export type StrategyName = NonNullable<RolloutStatus['strategy']>;
+export type RolloutCondition = Static<typeof Condition>;
+
+/**
+ * The Rollout status as the strategies read and write it: the API's status plus the few fields
+ * that keep the progress of a release across operator restarts.
+ *
+ * Field meanings per strategy:
+ * - `stableRevision`: the revision that serves traffic (blue-green: the active one).
+ * - `canaryRevision`: the revision being released (blue-green: the preview; rolling: the new one);
+ *   unset when no release is in progress. An aborted release keeps it, with `abortedRevision` equal.
+ * - `currentStepIndex`: canary: the step being carried out, `steps.length` while the canary is
+ *   scaled to full size before it takes all traffic. Blue-green: 0 before promotion, 1 after it.
+ */
+export interface StrategyStatus extends RolloutStatus {
+  /** When the current pause step began (canary), or when the preview became Ready (blue-green). */
+  pauseStartTime?: string;
+  /** The release that was aborted, by a request or by the health gate; cleared by retry or a new revision. */
+  abortedRevision?: string;
+  /** Since when the new revision has had fewer Ready pods than planned; the health gate's clock. */
+  notReadySince?: string;
+  /** The previous stable revision, kept with its pods until `at` after a release completed. */
+  scaleDown?: { revision: string; at: string };
+}
+
+/** One revision (Deployment) of the service as observed in the cache. */
+export interface ObservedRevision {
+  /** The hash of the pod template. */
+  revision: string;
+  /** The Deployment's spec.replicas: what was last asked for. */
+  replicas: number;
+  /** The Deployment's status.readyReplicas. */
+  readyReplicas: number;
+}
+
+/** The one-shot requests of the Rollout spec, as found on this reconcile. */
+export interface RolloutRequests {
+  promote?: 'step' | 'full';
+  abort?: boolean;
+  retry?: boolean;
+}
+
+export interface StrategyInput<S> {
+  strategy: S;
+  /** spec.paused: the user's hold. */
+  paused: boolean;
+  requests: RolloutRequests;
+  /** The previous status; `{}` for a new Rollout. */
+  status: StrategyStatus;
+  /** The hash of the MicroService's current pod template. */
+  desiredRevision: string;
+  revisions: ObservedRevision[];
+  /** Pods the stable revision should have: spec.replicas, or the HPA's current replicas. */
+  replicas: number;
+  /** Milliseconds since the epoch. */
+  now: number;
+  /** The Rollout's metadata.generation, for the conditions' observedGeneration. */
+  generation?: number;
+}
+
+export interface CanaryInput extends StrategyInput<CanaryStrategy> {
+  /** trafficRouting with `auto` resolved to what is installed. Defaults to spec's, then istio. */
+  trafficRouting?: Exclude<TrafficRouting, 'auto'>;
+}
+export type BlueGreenInput = StrategyInput<BlueGreenStrategy>;
+export interface RollingInput extends StrategyInput<RollingStrategy> {
+  /** The health gate of a rolling update (the API has no field for it yet); default 600. */
+  progressDeadlineSeconds?: number;
+}
+
+export type RevisionRole = 'stable' | 'canary' | 'active' | 'preview' | 'previous';
+
+/** A revision the service keeps, with its pod count. An observed revision not listed is deleted. */
+export interface PlannedRevision {
+  revision: string;
+  role: RevisionRole;
+  replicas: number;
+}
+
+export interface TrafficWeight {
+  revision: string;
+  /** Percent; the weights of a plan sum to 100. */
+  weight: number;
+}
+
+export type TrafficPlan =
+  /** Canary: route by weight (a mesh, or approximated by replicas: see `approximatedByReplicas`). */
+  | { kind: 'weighted'; weights: TrafficWeight[]; approximatedByReplicas: boolean }
+  /** Blue-green: the main Service selects `active`, the `<name>-preview` Service selects `preview`. */
+  | { kind: 'blueGreen'; active: string; preview?: string }
+  /** Rolling: the Service selects the pods of every live revision. */
+  | { kind: 'selector' };
+
+export interface PlannedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export type RequestName = 'promote' | 'abort' | 'retry';
+
+export interface RolloutPlan {
+  revisions: PlannedRevision[];
+  traffic: TrafficPlan;
+  /** The revision the HPA (if any) targets: the one serving traffic. */
+  scaleTarget: string;
+  /** The new status, conditions included. */
+  status: StrategyStatus;
+  events: PlannedEvent[];
+  /** The one-shot request this plan carried out; the reconciler clears it from the spec. */
+  requestHandled?: RequestName;
+  /** When to plan again even if nothing changes; 0 means at once. Unset: only on a change. */
+  requeueAfterMs?: number;
+}
+
+export type { RolloutPhase };
