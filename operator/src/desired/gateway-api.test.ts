@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { buildHttpRoute, type HttpRoute, retryCodes } from './gateway-api.ts';
+import { childMeta } from './meta.ts';
+import { type Modifier, microService, withExpose, withHttpPort, withPorts, withTraffic } from './testing.ts';
+
+/** Validates against the Gateway API's own schema, as shipped by @kubernetes-models/gateway-api. */
+const valid = (route: HttpRoute | undefined): HttpRoute => {
+  assert.ok(route, 'a route was built');
+  new HTTPRoute(route).validate();
+  return route;
+};
+
+const backend = { group: '', kind: 'Service', name: 'orders', port: 80 };
+const everything = { path: { type: 'PathPrefix' as const, value: '/' } };
+type Rule = NonNullable<HttpRoute['spec']['rules']>[number];
+
+/** The spec of a route attached to its own Service (not exposed), with one rule for every path. */
+const onService = (rule: Partial<Rule> = {}): HttpRoute['spec'] => ({
+  parentRefs: [{ group: '', kind: 'Service', name: 'orders', port: 80 }],
+  rules: [{ matches: [everything], backendRefs: [backend], ...rule }],
+});
+
+describe('buildHttpRoute', () => {
+  it('is undefined for a service without ports', () => {
+    assert.equal(buildHttpRoute(microService('orders'), { httpRouteRetry: true }), undefined);
+  });
+
+  const cases: {
+    name: string;
+    modifiers: Modifier[];
+    httpRouteRetry?: boolean;
+    spec: HttpRoute['spec'];
+  }[] = [
+    {
+      name: 'not exposed: attached to its own Service (GAMMA), every path to the routed port',
+      modifiers: [withHttpPort()],
+      spec: onService(),
+    },
+    {
+      name: 'exposed: attached to the named Gateway in its namespace, for the hosts, under the path prefix',
+      modifiers: [withHttpPort(), withExpose({ pathPrefix: '/orders', hosts: ['api.example.com', '*.example.org'] })],
+      spec: {
+        parentRefs: [
+          { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'istio-system', name: 'public' },
+        ],
+        hostnames: ['api.example.com', '*.example.org'],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/orders' } }], backendRefs: [backend] }],
+      },
+    },
+    {
+      name: 'exposed on a named port that is not the first',
+      modifiers: [withHttpPort(), withPorts({ name: 'web', port: 8443 }), withExpose({ port: 'web' })],
+      spec: {
+        parentRefs: [
+          { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'istio-system', name: 'public' },
+        ],
+        hostnames: ['api.example.com'],
+        rules: [{ matches: [everything], backendRefs: [{ ...backend, port: 8443 }] }],
+      },
+    },
+    {
+      name: 'timeout, perTryTimeout and retries: request and backendRequest timeouts, a retry stanza with codes',
+      modifiers: [
+        withHttpPort(),
+        withTraffic({
+          timeout: '2.5s',
+          retries: { attempts: 3, perTryTimeout: '500ms', retryOn: '5xx,reset,connect-failure' },
+        }),
+      ],
+      httpRouteRetry: true,
+      spec: onService({
+        timeouts: { request: '2s500ms', backendRequest: '500ms' },
+        retry: { attempts: 3, codes: [500, 502, 503, 504] },
+      }),
+    },
+    {
+      name: 'retries where the installed HTTPRoute has no retry field: timeouts only',
+      modifiers: [withHttpPort(), withTraffic({ timeout: '2s', retries: { attempts: 3, perTryTimeout: '500ms' } })],
+      httpRouteRetry: false,
+      spec: onService({ timeouts: { request: '2s', backendRequest: '500ms' } }),
+    },
+    {
+      name: 'retries without a timeout: backendRequest alone; connection-level retryOn needs no codes',
+      modifiers: [
+        withHttpPort(),
+        withTraffic({ retries: { attempts: 2, perTryTimeout: '1s', retryOn: 'reset,connect-failure' } }),
+      ],
+      httpRouteRetry: true,
+      spec: onService({ timeouts: { backendRequest: '1s' }, retry: { attempts: 2 } }),
+    },
+    {
+      name: 'attempts 0 with a perTryTimeout longer than the timeout: backendRequest is left out (it may not exceed request)',
+      modifiers: [withHttpPort(), withTraffic({ timeout: '1s', retries: { attempts: 0, perTryTimeout: '2s' } })],
+      httpRouteRetry: true,
+      spec: onService({ timeouts: { request: '1s' }, retry: { attempts: 0 } }),
+    },
+    {
+      name: 'circuit breaker and connection pool have no Gateway API field: nothing is written for them',
+      modifiers: [
+        withHttpPort(),
+        withTraffic({ circuitBreaker: { consecutiveErrors: 5 }, connectionPool: { maxConnections: 10 } }),
+      ],
+      httpRouteRetry: true,
+      spec: onService(),
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const route = valid(
+        buildHttpRoute(microService('orders', ...c.modifiers), { httpRouteRetry: c.httpRouteRetry ?? false }),
+      );
+      assert.equal(route.apiVersion, 'gateway.networking.k8s.io/v1');
+      assert.equal(route.kind, 'HTTPRoute');
+      assert.deepEqual(route.metadata, childMeta(microService('orders')));
+      assert.deepEqual(route.spec, c.spec);
+    });
+  }
+
+  it('the schema check would catch a fractional duration', () => {
+    const route = valid(buildHttpRoute(microService('orders', withHttpPort()), { httpRouteRetry: false }));
+    const broken = { ...route, spec: { ...route.spec, rules: [{ timeouts: { request: '1.5s' } }] } };
+    assert.throws(() => valid(broken), /must match pattern/);
+  });
+});
+
+describe('retryCodes', () => {
+  const cases: { retryOn: string; codes: number[] }[] = [
+    { retryOn: '5xx', codes: [500, 502, 503, 504] },
+    { retryOn: 'gateway-error', codes: [502, 503, 504] },
+    { retryOn: '5xx,gateway-error', codes: [500, 502, 503, 504] },
+    { retryOn: 'retriable-4xx', codes: [409] },
+    { retryOn: 'reset,connect-failure,refused-stream', codes: [] },
+    { retryOn: '429,503,reset', codes: [429, 503] },
+    { retryOn: '302', codes: [] },
+  ];
+  for (const c of cases) {
+    it(`${c.retryOn} → [${c.codes.join(', ')}]`, () => {
+      assert.deepEqual(retryCodes(c.retryOn), c.codes);
+    });
+  }
+});

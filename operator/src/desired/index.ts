@@ -1,0 +1,76 @@
+// Desired state: pure builders of the children of a MicroService. No I/O, no clock, no randomness.
+export {
+  buildContainerPorts,
+  buildDeployment,
+  buildEnv,
+  buildPodTemplate,
+  buildProbe,
+  buildScrapeAnnotations,
+  canonicalJson,
+  computeRevision,
+  containerPortOf,
+  DATABASE_URL_ENV,
+  DATABASE_URL_KEY,
+  METRICS_PORT_NAME,
+  type ServicePortSpec,
+} from './deployment.ts';
+export { parseDuration, toGatewayDuration, toProtoDuration } from './duration.ts';
+export { InvalidSpecError, InvalidSpecReason } from './errors.ts';
+export {
+  buildHttpRoute,
+  GATEWAY_API_GROUP,
+  GATEWAY_API_VERSION,
+  type GatewayApiOptions,
+  type HttpRoute,
+  retryCodes,
+} from './gateway-api.ts';
+export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION } from './hpa.ts';
+export {
+  buildDestinationRule,
+  buildVirtualService,
+  type DestinationRule,
+  ISTIO_API_VERSION,
+  type IstioOptions,
+  MESH_GATEWAY,
+  type VirtualService,
+} from './istio.ts';
+export {
+  type ChildMeta,
+  childLabels,
+  childMeta,
+  clusterLocalHost,
+  DEFAULT_CLUSTER_DOMAIN,
+  databaseSecretName,
+  identityOf,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+  type OwnerReference,
+  ownerReferenceTo,
+  selectorLabels,
+} from './meta.ts';
+export {
+  buildNetworkPolicy,
+  CLUSTER_DNS,
+  ISTIOD,
+  type MeshControlPlane,
+  NAMESPACE_NAME_LABEL,
+  type NetworkPolicy,
+  type NetworkPolicyInputs,
+} from './network-policy.ts';
+export { parseGatewayRef, routedPort } from './ports.ts';
+export {
+  buildRoutes,
+  chooseRouter,
+  type InstalledApis,
+  type RouteObject,
+  type RouteOptions,
+  type Router,
+  type RoutesCondition,
+  type RoutesPlan,
+  RoutesReadyReason,
+  routerFor,
+  type TrafficRouter,
+} from './routes.ts';
+export { buildService } from './service.ts';

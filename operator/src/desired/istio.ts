@@ -1,0 +1,133 @@
+// Istio routes: a DestinationRule (circuit breaking, connection pool) and a VirtualService
+// (timeout, retries; with expose, a route bound to the named Gateway).
+import type { IDestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
+import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import type { MicroService } from '../api/microservice.ts';
+import { toProtoDuration } from './duration.ts';
+import { type ChildMeta, childMeta, clusterLocalHost, DEFAULT_CLUSTER_DOMAIN } from './meta.ts';
+import { routedPort } from './ports.ts';
+
+export const ISTIO_API_VERSION = 'networking.istio.io/v1';
+/** The reserved gateway name that means "every sidecar in the mesh". */
+export const MESH_GATEWAY = 'mesh';
+
+type DestinationRuleSpec = NonNullable<IDestinationRule['spec']>;
+type TrafficPolicy = NonNullable<DestinationRuleSpec['trafficPolicy']>;
+type VirtualServiceSpec = NonNullable<IVirtualService['spec']>;
+type HttpRoute = NonNullable<VirtualServiceSpec['http']>[number];
+
+export interface DestinationRule {
+  apiVersion: typeof ISTIO_API_VERSION;
+  kind: 'DestinationRule';
+  metadata: ChildMeta;
+  spec: DestinationRuleSpec;
+}
+
+export interface VirtualService {
+  apiVersion: typeof ISTIO_API_VERSION;
+  kind: 'VirtualService';
+  metadata: ChildMeta;
+  spec: VirtualServiceSpec;
+}
+
+export interface IstioOptions {
+  clusterDomain?: string;
+}
+
+function buildTrafficPolicy(ms: MicroService): TrafficPolicy | undefined {
+  const { circuitBreaker, connectionPool } = ms.spec.traffic ?? {};
+  const policy: TrafficPolicy = {};
+  if (circuitBreaker) {
+    policy.outlierDetection = {
+      consecutive5xxErrors: circuitBreaker.consecutiveErrors,
+      ...(circuitBreaker.interval ? { interval: toProtoDuration(circuitBreaker.interval) } : {}),
+      ...(circuitBreaker.baseEjectionTime
+        ? { baseEjectionTime: toProtoDuration(circuitBreaker.baseEjectionTime) }
+        : {}),
+      ...(circuitBreaker.maxEjectionPercent !== undefined
+        ? { maxEjectionPercent: circuitBreaker.maxEjectionPercent }
+        : {}),
+    };
+  }
+  if (connectionPool?.maxConnections !== undefined || connectionPool?.maxPendingRequests !== undefined) {
+    policy.connectionPool = {
+      ...(connectionPool.maxConnections !== undefined
+        ? { tcp: { maxConnections: connectionPool.maxConnections } }
+        : {}),
+      ...(connectionPool.maxPendingRequests !== undefined
+        ? { http: { http1MaxPendingRequests: connectionPool.maxPendingRequests } }
+        : {}),
+    };
+  }
+  return Object.keys(policy).length > 0 ? policy : undefined;
+}
+
+/**
+ * The DestinationRule for the service's cluster-local host. It is written even without
+ * circuitBreaker or connectionPool, so that removing them from the spec removes them here too.
+ */
+export function buildDestinationRule(ms: MicroService, options: IstioOptions = {}): DestinationRule {
+  const trafficPolicy = buildTrafficPolicy(ms);
+  return {
+    apiVersion: ISTIO_API_VERSION,
+    kind: 'DestinationRule',
+    metadata: childMeta(ms),
+    spec: {
+      host: clusterLocalHost(ms, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN),
+      ...(trafficPolicy ? { trafficPolicy } : {}),
+    },
+  };
+}
+
+/** Timeout and retries, shared by the mesh route and the gateway route. */
+function resilience(ms: MicroService): Pick<HttpRoute, 'timeout' | 'retries'> {
+  const { timeout, retries } = ms.spec.traffic ?? {};
+  const out: Pick<HttpRoute, 'timeout' | 'retries'> = {};
+  if (timeout) out.timeout = toProtoDuration(timeout);
+  if (retries) {
+    out.retries = {
+      attempts: retries.attempts,
+      ...(retries.perTryTimeout ? { perTryTimeout: toProtoDuration(retries.perTryTimeout) } : {}),
+      ...(retries.retryOn ? { retryOn: retries.retryOn } : {}),
+    };
+  }
+  return out;
+}
+
+/**
+ * The VirtualService. Without expose: one route for calls inside the mesh to the cluster-local
+ * host. With expose: the gateway's hosts are added and the VirtualService is bound to both the
+ * named Gateway and the mesh; gateway traffic under pathPrefix goes to the routed port, mesh
+ * traffic as before, both with the same timeout and retries.
+ */
+export function buildVirtualService(ms: MicroService, options: IstioOptions = {}): VirtualService {
+  const host = clusterLocalHost(ms, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  const expose = ms.spec.expose;
+  const meshRoute: HttpRoute = { name: 'mesh', route: [{ destination: { host } }], ...resilience(ms) };
+  const metadata = childMeta(ms);
+  if (!expose) {
+    return {
+      apiVersion: ISTIO_API_VERSION,
+      kind: 'VirtualService',
+      metadata,
+      spec: { hosts: [host], http: [meshRoute] },
+    };
+  }
+  const port = routedPort(ms);
+  const gatewayRoute: HttpRoute = {
+    name: 'gateway',
+    match: [{ gateways: [expose.gateway], uri: { prefix: expose.pathPrefix ?? '/' } }],
+    route: [{ destination: { host, ...(port ? { port: { number: port.port } } : {}) } }],
+    ...resilience(ms),
+  };
+  return {
+    apiVersion: ISTIO_API_VERSION,
+    kind: 'VirtualService',
+    metadata,
+    spec: {
+      hosts: [host, ...expose.hosts],
+      gateways: [expose.gateway, MESH_GATEWAY],
+      http: [gatewayRoute, { ...meshRoute, match: [{ gateways: [MESH_GATEWAY] }] }],
+    },
+  };
+}
