@@ -1,0 +1,442 @@
+// The bad-input catalogue: manifests the API server must refuse, each with (a substring of) the
+// message it must answer with. Every manifest is a valid object with one thing wrong.
+import { API_VERSION } from '../../../operator/src/api/index.ts';
+
+export const BAD_INPUT_NAMESPACE = 'api-bad-input';
+
+type Json = Record<string, unknown>;
+
+export interface BadCreate {
+  /** What is wrong, in words. */
+  name: string;
+  manifest: Json;
+  /** A substring of the API server's answer. */
+  message: string;
+}
+
+export interface BadUpdate {
+  name: string;
+  /** Created first; must be accepted. */
+  original: Json;
+  /** Then this JSON merge patch must be refused... */
+  patch: Json;
+  message: string;
+}
+
+export interface GoodUpdate {
+  name: string;
+  original: Json;
+  /** ...while these JSON merge patches, one after the other, must be accepted. */
+  patches: Json[];
+}
+
+const namespace = BAD_INPUT_NAMESPACE;
+
+export function microService(name: string, spec: Json = {}): Json {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'MicroService',
+    metadata: { name, namespace },
+    spec: { image: 'registry.example.com/shop/orders:1.4.2', ports: [{ name: 'http', port: 8080 }], ...spec },
+  };
+}
+
+export function rollout(name: string, spec: Json = {}): Json {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Rollout',
+    metadata: { name, namespace },
+    spec: { serviceRef: { name: 'orders' }, strategy: { canary: { steps: [{ setWeight: 10 }] } }, ...spec },
+  };
+}
+
+export function databaseServer(name: string, spec: Json = {}): Json {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'DatabaseServer',
+    metadata: { name },
+    spec: {
+      engine: 'postgres',
+      host: 'postgres.databases.svc',
+      port: 5432,
+      adminSecretRef: { namespace: 'flotilla-system', name: 'postgres-admin' },
+      ...spec,
+    },
+  };
+}
+
+const traffic = (traffic: Json) => ({ traffic });
+const canary = (canary: Json) => ({ strategy: { canary } });
+
+const badMicroServices: [string, string, Json, string][] = [
+  // [what, object name, spec fields, message]
+  ['no image', 'ms-no-image', { image: undefined }, 'spec.image: Required value'],
+  ['an empty image', 'ms-empty-image', { image: '' }, 'spec.image in body should be at least 1 chars long'],
+  ['an image with a space', 'ms-image-space', { image: 'orders 1.4' }, 'spec.image in body should match'],
+  ['negative replicas', 'ms-negative-replicas', { replicas: -1 }, 'should be greater than or equal to 0'],
+  ['port 0', 'ms-port-zero', { ports: [{ name: 'http', port: 0 }] }, 'should be greater than or equal to 1'],
+  ['port 70000', 'ms-port-big', { ports: [{ name: 'http', port: 70000 }] }, 'should be less than or equal to 65535'],
+  [
+    'two ports named alike',
+    'ms-dup-port-name',
+    {
+      ports: [
+        { name: 'http', port: 8080 },
+        { name: 'http', port: 9090 },
+      ],
+    },
+    'port names must be unique',
+  ],
+  [
+    'two ports with one number',
+    'ms-dup-port-number',
+    {
+      ports: [
+        { name: 'http', port: 8080 },
+        { name: 'admin', port: 8080 },
+      ],
+    },
+    'port numbers must be unique',
+  ],
+  [
+    'an upper-case port name',
+    'ms-port-name-upper',
+    { ports: [{ name: 'HTTP', port: 8080 }] },
+    'spec.ports[0].name in body should match',
+  ],
+  [
+    'a port name of digits only',
+    'ms-port-name-digits',
+    { ports: [{ name: '8080', port: 8080 }] },
+    'a port name must contain at least one letter',
+  ],
+  [
+    'a port name over 15 characters',
+    'ms-port-name-long',
+    { ports: [{ name: 'http-metrics-admin', port: 8080 }] },
+    'may not be more than 15',
+  ],
+  [
+    'an env var with value and valueFrom',
+    'ms-env-both',
+    { env: [{ name: 'A', value: 'x', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
+    'an environment variable takes either value or valueFrom, not both',
+  ],
+  [
+    'an env var reading two sources',
+    'ms-env-two-sources',
+    {
+      env: [
+        {
+          name: 'A',
+          valueFrom: { secretKeyRef: { name: 's', key: 'k' }, configMapKeyRef: { name: 'c', key: 'k' } },
+        },
+      ],
+    },
+    'valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef',
+  ],
+  [
+    'two env vars named alike',
+    'ms-env-dup',
+    {
+      env: [
+        { name: 'A', value: '1' },
+        { name: 'A', value: '2' },
+      ],
+    },
+    'environment variable names must be unique',
+  ],
+  [
+    'a resource quantity that is not one',
+    'ms-quantity',
+    { resources: { requests: { cpu: 'lots' } } },
+    'spec.resources.requests.cpu in body should match',
+  ],
+  [
+    'a probe with two handlers',
+    'ms-probe-two',
+    { probes: { readiness: { httpGet: { port: 8080 }, tcpSocket: { port: 8080 } } } },
+    'a probe must set exactly one of httpGet, tcpSocket, grpc, exec',
+  ],
+  [
+    'minReplicas above maxReplicas',
+    'ms-autoscaling-range',
+    { autoscaling: { minReplicas: 5, maxReplicas: 2 } },
+    'minReplicas must not exceed maxReplicas',
+  ],
+  [
+    'maxReplicas 0',
+    'ms-autoscaling-zero',
+    { autoscaling: { maxReplicas: 0 } },
+    'spec.autoscaling.maxReplicas in body should be greater than or equal to 1',
+  ],
+  ['a timeout without unit', 'ms-timeout-unit', traffic({ timeout: '2' }), 'spec.traffic.timeout in body should match'],
+  [
+    'a perTryTimeout in words',
+    'ms-pertry-words',
+    traffic({ retries: { attempts: 2, perTryTimeout: 'fast' } }),
+    'spec.traffic.retries.perTryTimeout in body should match',
+  ],
+  [
+    'retries that outlast the timeout',
+    'ms-retries-timeout',
+    traffic({ timeout: '1s', retries: { attempts: 3, perTryTimeout: '500ms' } }),
+    'retries.attempts × retries.perTryTimeout must not exceed timeout',
+  ],
+  [
+    'retries measured in hours against a timeout in minutes',
+    'ms-retries-units',
+    traffic({ timeout: '90m', retries: { attempts: 1, perTryTimeout: '1h30m1s' } }),
+    'retries.attempts × retries.perTryTimeout must not exceed timeout',
+  ],
+  [
+    'eleven retry attempts',
+    'ms-retries-many',
+    traffic({ retries: { attempts: 11 } }),
+    'spec.traffic.retries.attempts in body should be less than or equal to 10',
+  ],
+  [
+    'retryOn with spaces',
+    'ms-retryon-space',
+    traffic({ retries: { attempts: 2, retryOn: '5xx, reset' } }),
+    'spec.traffic.retries.retryOn in body should match',
+  ],
+  [
+    'a circuit breaker ejecting 150%',
+    'ms-ejection',
+    traffic({ circuitBreaker: { consecutiveErrors: 5, maxEjectionPercent: 150 } }),
+    'spec.traffic.circuitBreaker.maxEjectionPercent in body should be less than or equal to 100',
+  ],
+  [
+    'an unknown reclaim policy',
+    'ms-reclaim',
+    { database: { serverRef: 'postgres-main', reclaimPolicy: 'Keep' } },
+    'spec.database.reclaimPolicy: Unsupported value: "Keep"',
+  ],
+  [
+    'a database name with a dash',
+    'ms-db-name',
+    { database: { serverRef: 'postgres-main', name: 'shop-orders' } },
+    'spec.database.name in body should match',
+  ],
+  [
+    'a dependency on itself',
+    'ms-self-dep',
+    { dependsOn: ['payments', 'ms-self-dep'] },
+    'spec.dependsOn must not name the service itself',
+  ],
+  ['an upper-case dependency', 'ms-dep-upper', { dependsOn: ['Payments'] }, 'spec.dependsOn[0] in body should match'],
+  ['a dependency listed twice', 'ms-dep-twice', { dependsOn: ['payments', 'payments'] }, 'Duplicate value: "payments"'],
+  [
+    'expose without ports',
+    'ms-expose-noports',
+    { ports: undefined, expose: { gateway: 'istio-system/public', hosts: ['api.example.com'] } },
+    'expose needs at least one port in ports',
+  ],
+  [
+    'expose naming an unknown port',
+    'ms-expose-port',
+    { expose: { gateway: 'istio-system/public', hosts: ['api.example.com'], port: 'grpc' } },
+    'expose.port must name one of ports',
+  ],
+  [
+    'expose with no hosts',
+    'ms-expose-nohosts',
+    { expose: { gateway: 'istio-system/public', hosts: [] } },
+    'spec.expose.hosts in body should have at least 1 items',
+  ],
+  [
+    'a gateway without its namespace',
+    'ms-expose-gateway',
+    { expose: { gateway: 'public', hosts: ['api.example.com'] } },
+    'spec.expose.gateway in body should match',
+  ],
+  [
+    'a path prefix without leading slash',
+    'ms-expose-path',
+    { expose: { gateway: 'istio-system/public', hosts: ['api.example.com'], pathPrefix: 'orders' } },
+    'spec.expose.pathPrefix in body should match',
+  ],
+];
+
+const badRollouts: [string, string, Json, string][] = [
+  ['no serviceRef', 'ro-no-ref', { serviceRef: undefined }, 'spec.serviceRef: Required value'],
+  [
+    'no strategy at all',
+    'ro-no-strategy',
+    { strategy: {} },
+    'strategy must set exactly one of canary, blueGreen, rolling',
+  ],
+  [
+    'two strategies',
+    'ro-two-strategies',
+    { strategy: { canary: { steps: [{ setWeight: 10 }] }, blueGreen: {} } },
+    'strategy must set exactly one of canary, blueGreen, rolling',
+  ],
+  [
+    'a canary without steps',
+    'ro-no-steps',
+    canary({ steps: [] }),
+    'spec.strategy.canary.steps in body should have at least 1 items',
+  ],
+  [
+    'a weight of 150',
+    'ro-weight-150',
+    canary({ steps: [{ setWeight: 150 }] }),
+    'spec.strategy.canary.steps[0].setWeight in body should be less than or equal to 100',
+  ],
+  [
+    'a negative weight',
+    'ro-weight-negative',
+    canary({ steps: [{ setWeight: -5 }] }),
+    'spec.strategy.canary.steps[0].setWeight in body should be greater than or equal to 0',
+  ],
+  [
+    'a step that both sets a weight and pauses',
+    'ro-step-both',
+    canary({ steps: [{ setWeight: 10, pause: {} }] }),
+    'each canary step is exactly one of setWeight or pause',
+  ],
+  ['an empty step', 'ro-step-empty', canary({ steps: [{}] }), 'each canary step is exactly one of setWeight or pause'],
+  [
+    'a pause of "2 minutes"',
+    'ro-pause-words',
+    canary({ steps: [{ pause: { duration: '2 minutes' } }] }),
+    'spec.strategy.canary.steps[0].pause.duration in body should match',
+  ],
+  [
+    'an unknown traffic router',
+    'ro-router',
+    canary({ steps: [{ setWeight: 10 }], trafficRouting: 'linkerd' }),
+    'spec.strategy.canary.trafficRouting: Unsupported value: "linkerd"',
+  ],
+  ['promote: now', 'ro-promote-now', { promote: 'now' }, 'spec.promote: Unsupported value: "now"'],
+  [
+    'promote and abort at once',
+    'ro-promote-abort',
+    { promote: 'full', abort: true },
+    'promote and abort cannot be requested together',
+  ],
+  [
+    'a maxSurge of "25" (no %)',
+    'ro-surge',
+    { strategy: { rolling: { maxSurge: '25' } } },
+    'must be a non-negative number of pods or a percentage such as 25%',
+  ],
+  [
+    'maxSurge and maxUnavailable both 0',
+    'ro-rolling-stuck',
+    { strategy: { rolling: { maxSurge: 0, maxUnavailable: '0%' } } },
+    'maxSurge and maxUnavailable must not both be 0',
+  ],
+];
+
+const badDatabaseServers: [string, string, Json, string][] = [
+  ['engine oracle', 'bad-input-oracle', { engine: 'oracle' }, 'spec.engine: Unsupported value: "oracle"'],
+  ['port 0', 'bad-input-port-zero', { port: 0 }, 'spec.port in body should be greater than or equal to 1'],
+  ['port 70000', 'bad-input-port-big', { port: 70000 }, 'spec.port in body should be less than or equal to 65535'],
+  ['no admin Secret', 'bad-input-no-secret', { adminSecretRef: undefined }, 'spec.adminSecretRef: Required value'],
+  ['a host with a space', 'bad-input-host', { host: 'db host' }, 'spec.host in body should match'],
+];
+
+/** The object for a table row, with `undefined` fields left out (as a user would omit them). */
+function withSpec(build: (name: string, spec: Json) => Json, name: string, spec: Json): Json {
+  return JSON.parse(JSON.stringify(build(name, spec))) as Json;
+}
+
+export const BAD_CREATES: BadCreate[] = [
+  {
+    name: 'a MicroService name longer than 52 characters',
+    manifest: microService('a'.repeat(53)),
+    message: 'metadata.name must be at most 52 characters',
+  },
+  {
+    name: 'a MicroService name starting with a digit',
+    manifest: microService('1orders'),
+    message: 'metadata.name must start with a letter',
+  },
+  {
+    name: 'a MicroService without spec',
+    manifest: { apiVersion: API_VERSION, kind: 'MicroService', metadata: { name: 'ms-no-spec', namespace } },
+    message: 'spec: Required value',
+  },
+  ...badMicroServices.map(([what, name, spec, message]) => ({
+    name: `a MicroService with ${what}`,
+    manifest: withSpec(microService, name, spec),
+    message,
+  })),
+  ...badRollouts.map(([what, name, spec, message]) => ({
+    name: `a Rollout with ${what}`,
+    manifest: withSpec(rollout, name, spec),
+    message,
+  })),
+  ...badDatabaseServers.map(([what, name, spec, message]) => ({
+    name: `a DatabaseServer with ${what}`,
+    manifest: withSpec(databaseServer, name, spec),
+    message,
+  })),
+];
+
+const withDatabase = (name: string, database: Json) => microService(name, { database });
+
+export const BAD_UPDATES: BadUpdate[] = [
+  {
+    name: 'moving the database to another server',
+    original: withDatabase('up-server', { serverRef: 'postgres-main' }),
+    patch: { spec: { database: { serverRef: 'postgres-other' } } },
+    message: 'serverRef cannot change once set',
+  },
+  {
+    name: 'renaming the database',
+    original: withDatabase('up-rename', { serverRef: 'postgres-main', name: 'orders' }),
+    patch: { spec: { database: { name: 'orders_v2' } } },
+    message: 'database name cannot change once set',
+  },
+  {
+    name: 'naming a database that was created under its default name',
+    original: withDatabase('up-name-later', { serverRef: 'postgres-main' }),
+    patch: { spec: { database: { name: 'orders' } } },
+    message: 'database name cannot change once set',
+  },
+  {
+    name: 'dropping the database name (back to the default)',
+    original: withDatabase('up-name-drop', { serverRef: 'postgres-main', name: 'orders' }),
+    patch: { spec: { database: { name: null } } },
+    message: 'database name cannot change once set',
+  },
+  {
+    name: 'removing the database',
+    original: withDatabase('up-remove', { serverRef: 'postgres-main' }),
+    patch: { spec: { database: null } },
+    message: 'database cannot be removed once set',
+  },
+  {
+    name: 'pointing a Rollout at another service',
+    original: rollout('up-rollout'),
+    patch: { spec: { serviceRef: { name: 'payments' } } },
+    message: 'serviceRef.name cannot change',
+  },
+];
+
+export const GOOD_UPDATES: GoodUpdate[] = [
+  {
+    name: 'adding a database to a service that had none',
+    original: microService('ok-add-db'),
+    patches: [{ spec: { database: { serverRef: 'postgres-main', name: 'orders' } } }],
+  },
+  {
+    name: 'changing the image and the reclaim policy of a service with a database',
+    original: withDatabase('ok-image', { serverRef: 'postgres-main', name: 'orders' }),
+    patches: [{ spec: { image: 'registry.example.com/shop/orders:1.5.0', database: { reclaimPolicy: 'Delete' } } }],
+  },
+  {
+    name: 'promoting a Rollout (a one-shot request) and clearing it again',
+    original: rollout('ok-promote'),
+    patches: [
+      { spec: { promote: 'step' } },
+      { spec: { promote: null } },
+      { spec: { abort: true } },
+      { spec: { abort: null, retry: true } },
+    ],
+  },
+];
