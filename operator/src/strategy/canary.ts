@@ -7,10 +7,10 @@ import { computeCanaryReplicas, computeReplicaShare, computeTimeLeft, computeWei
 import { EventReason, type Outcome, Reason } from './conditions.ts';
 import {
   abortByRequest,
-  abortedOutcome,
   act,
   adopt,
   checkHealth,
+  completeRelease,
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
   DEFAULT_SCALE_DOWN_DELAY_SECONDS,
   type Draft,
@@ -19,12 +19,13 @@ import {
   followDesiredRevision,
   ignore,
   isoTime,
-  markAborted,
+  planAborted,
+  planDegraded,
+  planFrozen,
   planSteady,
   readyOf,
   requeue,
   retry,
-  scheduleScaleDown,
   startDraft,
 } from './release.ts';
 import type { CanaryInput, CanaryStep, PlannedRevision, RolloutPlan, TrafficPlan } from './types.ts';
@@ -40,8 +41,12 @@ export function planCanary(input: CanaryInput): RolloutPlan {
   }
   if (input.requests.abort) abortByRequest(input, draft);
   else if (input.requests.retry) retry(input, draft);
-  if (draft.status.abortedRevision === canaryRevision) return planAborted(input, draft);
-  if (input.paused) return planFrozen(input, draft);
+  const layout = (canaryReplicas: number) => split(input, draft, canaryReplicas);
+  if (draft.status.abortedRevision === canaryRevision) return planAborted(input, draft, layout);
+  if (input.paused) {
+    const where = `at ${stepLabel(input, draft.status.currentStepIndex ?? 0)} with ${draft.status.canaryWeight ?? 0}% of traffic on ${canaryRevision}`;
+    return planFrozen(input, draft, where, canaryTarget(input, draft), layout);
+  }
   if (input.requests.promote) promote(input, draft);
   return planStep(input, draft);
 }
@@ -111,35 +116,6 @@ function promote(input: CanaryInput, draft: Draft): void {
   emit(draft, 'Normal', EventReason.Promoted, message);
 }
 
-/** Aborted (by request or by the health gate): all traffic on stable, the canary at 0 pods. */
-function planAborted(input: CanaryInput, draft: Draft): RolloutPlan {
-  if (input.requests.promote) {
-    ignore(input, draft, input.requests.promote === 'full' ? 'PromoteFull' : 'PromoteStep', 'the release is aborted');
-  }
-  draft.status.canaryWeight = 0;
-  draft.status.notReadySince = undefined;
-  return finish(input, draft, abortedOutcome(draft.status), split(input, draft, 0));
-}
-
-/** spec.paused: nothing moves — no step, no weight, no timer; promote waits in the spec. */
-function planFrozen(input: CanaryInput, draft: Draft): RolloutPlan {
-  const index = draft.status.currentStepIndex ?? 0;
-  draft.status.notReadySince = undefined;
-  const outcome: Outcome = {
-    phase: 'Paused',
-    reason: Reason.PausedByUser,
-    message: `spec.paused is true: held at ${stepLabel(input, index)} with ${draft.status.canaryWeight ?? 0}% of traffic on ${draft.status.canaryRevision}`,
-  };
-  return finish(input, draft, outcome, split(input, draft, canaryTarget(input, draft)));
-}
-
-/** Auto-abort: the canary was not Ready within progressDeadlineSeconds. */
-function planDegraded(input: CanaryInput, draft: Draft, cause: string): RolloutPlan {
-  const message = `${cause}: aborted, all traffic back to ${draft.status.stableRevision}`;
-  markAborted(draft, { phase: 'Degraded', reason: Reason.ProgressDeadlineExceeded, message });
-  return finish(input, draft, abortedOutcome(draft.status), split(input, draft, 0));
-}
-
 /** The current step: set its weight, wait for the canary, pause, or (after the last) promote. */
 function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
   const status = draft.status;
@@ -151,7 +127,7 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
   const canary = status.canaryRevision as string;
   const deadline = input.strategy.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
   const health = checkHealth(input, draft, canary, target, deadline);
-  if (health.failed) return planDegraded(input, draft, health.message);
+  if (health.failed) return planDegraded(input, draft, health.message, (pods) => split(input, draft, pods));
   if (!step) return planCompletion(input, draft, target);
 
   const ready = readyOf(input, canary) >= target;
@@ -208,29 +184,14 @@ function progressing(input: CanaryInput, draft: Draft): Outcome {
 
 /** After the last step: the canary grows to full size; once all Ready it takes all traffic. */
 function planCompletion(input: CanaryInput, draft: Draft, target: number): RolloutPlan {
-  const status = draft.status;
-  const canary = status.canaryRevision as string;
-  const oldStable = status.stableRevision as string;
-  if (readyOf(input, canary) < target) {
+  if (readyOf(input, draft.status.canaryRevision) < target) {
     return finish(input, draft, progressing(input, draft), split(input, draft, target));
   }
-  status.stableRevision = canary;
-  status.canaryRevision = undefined;
-  status.canaryWeight = 0;
-  status.currentStepIndex = input.strategy.steps.length;
-  status.notReadySince = undefined;
   const delay = input.strategy.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
-  const previous = scheduleScaleDown(input, draft, oldStable, delay);
-  const message = `revision ${canary} promoted: it serves all traffic; ${oldStable} scales down in ${delay}s`;
-  emit(draft, 'Normal', EventReason.RolloutCompleted, message);
-  return finish(
-    input,
-    draft,
-    { phase: 'Healthy', reason: Reason.Healthy, message },
-    {
-      revisions: [{ revision: canary, role: 'stable', replicas: input.replicas }, ...previous],
-      traffic: weighted(input, [{ revision: canary, weight: 100 }]),
-      scaleTarget: canary,
-    },
-  );
+  const { promoted, previous, outcome } = completeRelease(input, draft, delay);
+  return finish(input, draft, outcome, {
+    revisions: [{ revision: promoted, role: 'stable', replicas: input.replicas }, ...previous],
+    traffic: weighted(input, [{ revision: promoted, weight: 100 }]),
+    scaleTarget: promoted,
+  });
 }

@@ -14,6 +14,10 @@ import type {
   TrafficPlan,
 } from './types.ts';
 
+/** The revisions, traffic and scale target of a plan, given the new revision's pods. */
+export type PlanParts = Pick<RolloutPlan, 'revisions' | 'traffic' | 'scaleTarget'>;
+export type Layout = (newReplicas: number) => PlanParts;
+
 export interface Draft {
   strategy: StrategyName;
   status: StrategyStatus;
@@ -312,12 +316,7 @@ function compact<T extends object>(value: T): T {
 }
 
 /** The plan: the status gets its phase, message and conditions; the draft's events and timers go along. */
-export function finish(
-  input: StrategyInput<unknown>,
-  draft: Draft,
-  outcome: Outcome,
-  parts: Pick<RolloutPlan, 'revisions' | 'traffic' | 'scaleTarget'>,
-): RolloutPlan {
+export function finish(input: StrategyInput<unknown>, draft: Draft, outcome: Outcome, parts: PlanParts): RolloutPlan {
   const status = compact({
     ...draft.status,
     strategy: draft.strategy,
@@ -329,4 +328,56 @@ export function finish(
   if (draft.requestHandled) plan.requestHandled = draft.requestHandled;
   if (draft.requeueAfterMs !== undefined) plan.requeueAfterMs = draft.requeueAfterMs;
   return plan;
+}
+
+/** Aborted (by request or by the health gate): all traffic on stable, the new revision at 0 pods. */
+export function planAborted(input: StrategyInput<unknown>, draft: Draft, layout: Layout): RolloutPlan {
+  const { promote } = input.requests;
+  if (promote) ignore(input, draft, promote === 'full' ? 'PromoteFull' : 'PromoteStep', 'the release is aborted');
+  draft.status.canaryWeight = 0;
+  draft.status.notReadySince = undefined;
+  return finish(input, draft, abortedOutcome(draft.status), layout(0));
+}
+
+/** Auto-abort: the new revision was not Ready within progressDeadlineSeconds. */
+export function planDegraded(input: StrategyInput<unknown>, draft: Draft, cause: string, layout: Layout): RolloutPlan {
+  const message = `${cause}: aborted, all traffic back to ${draft.status.stableRevision}`;
+  markAborted(draft, { phase: 'Degraded', reason: Reason.ProgressDeadlineExceeded, message });
+  return finish(input, draft, abortedOutcome(draft.status), layout(0));
+}
+
+/**
+ * spec.paused: nothing moves — no step, no weight, no timer; a promotion waits in the spec. The
+ * health gate's clock restarts when the hold ends.
+ */
+export function planFrozen(
+  input: StrategyInput<unknown>,
+  draft: Draft,
+  where: string,
+  newReplicas: number,
+  layout: Layout,
+): RolloutPlan {
+  draft.status.notReadySince = undefined;
+  const message = `spec.paused is true: held ${where}`;
+  return finish(input, draft, { phase: 'Paused', reason: Reason.PausedByUser, message }, layout(newReplicas));
+}
+
+/**
+ * The new revision, at full size and Ready, becomes stable; the old stable keeps its pods for
+ * `delaySeconds`. Returns the promoted revision, the old one (if kept) and what was done.
+ */
+export function completeRelease(input: StrategyInput<unknown>, draft: Draft, delaySeconds: number) {
+  const status = draft.status;
+  const promoted = status.canaryRevision as string;
+  const old = status.stableRevision as string;
+  status.stableRevision = promoted;
+  status.canaryRevision = undefined;
+  status.canaryWeight = 0;
+  status.notReadySince = undefined;
+  status.pauseStartTime = undefined;
+  const previous = scheduleScaleDown(input, draft, old, delaySeconds);
+  const message = `revision ${promoted} promoted: it serves all traffic; ${old} scales down in ${delaySeconds}s`;
+  emit(draft, 'Normal', EventReason.RolloutCompleted, message);
+  const outcome: Outcome = { phase: 'Healthy', reason: Reason.Healthy, message };
+  return { promoted, previous, outcome };
 }

@@ -72,7 +72,10 @@ export interface CanaryInput extends StrategyInput<CanaryStrategy> {
   /** trafficRouting with `auto` resolved to what is installed. Defaults to spec's, then istio. */
   trafficRouting?: Exclude<TrafficRouting, 'auto'>;
 }
-export type BlueGreenInput = StrategyInput<BlueGreenStrategy>;
+export interface BlueGreenInput extends StrategyInput<BlueGreenStrategy> {
+  /** The health gate of the preview (the API has no field for it yet); default 600. */
+  progressDeadlineSeconds?: number;
+}
 export interface RollingInput extends StrategyInput<RollingStrategy> {
   /** The health gate of a rolling update (the API has no field for it yet); default 600. */
   progressDeadlineSeconds?: number;

@@ -1,0 +1,162 @@
+// The blue-green state machine: the new revision (preview) runs beside the active one behind the
+// <name>-preview Service; promotion grows it to full size, then switches the active Service to it
+// in one write. The old colour keeps its pods for scaleDownDelaySeconds.
+//
+// Status: stableRevision is the active revision, canaryRevision the preview; currentStepIndex is
+// 0 before promotion and 1 after it; pauseStartTime is when the preview became Ready (the clock of
+// autoPromotionSeconds).
+import { EventReason, type Outcome, Reason } from './conditions.ts';
+import {
+  abortByRequest,
+  act,
+  adopt,
+  checkHealth,
+  completeRelease,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+  type Draft,
+  emit,
+  finish,
+  followDesiredRevision,
+  ignore,
+  isoTime,
+  planAborted,
+  planDegraded,
+  planFrozen,
+  planSteady,
+  readyOf,
+  requeue,
+  retry,
+  startDraft,
+} from './release.ts';
+import type { BlueGreenInput, BlueGreenStrategy, RolloutPlan } from './types.ts';
+
+/** The plan for a blue-green release: active and preview revisions, their pods, conditions, timers. */
+export function planBlueGreen(input: BlueGreenInput): RolloutPlan {
+  const draft = startDraft(input, 'BlueGreen');
+  adopt(input, draft);
+  followDesiredRevision(input, draft);
+  const { stableRevision, canaryRevision } = draft.status;
+  if (!canaryRevision) {
+    return planSteady(input, draft, { kind: 'blueGreen', active: stableRevision as string }, 'active');
+  }
+  if (input.requests.abort) abortByRequest(input, draft);
+  else if (input.requests.retry) retry(input, draft);
+  if (draft.status.abortedRevision === canaryRevision)
+    return planAborted(input, draft, (pods) => colours(draft, input, pods));
+  if (input.paused) {
+    const where = `${promoting(draft) ? 'while promoting' : 'before promotion'} of ${canaryRevision}`;
+    return planFrozen(input, draft, where, previewTarget(input, draft), (pods) => colours(draft, input, pods));
+  }
+  if (input.requests.promote) promote(input, draft);
+  return planPreview(input, draft);
+}
+
+/**
+ * When the preview is promoted without a request: `undefined` never (wait for spec.promote),
+ * otherwise that many seconds after it is Ready. autoPromotionEnabled: true promotes at once unless
+ * autoPromotionSeconds says otherwise; false never; unset promotes only if autoPromotionSeconds is set.
+ */
+export function computeAutoPromotionSeconds(strategy: BlueGreenStrategy): number | undefined {
+  if (strategy.autoPromotionEnabled === false) return undefined;
+  if (strategy.autoPromotionEnabled === true) return strategy.autoPromotionSeconds ?? 0;
+  return strategy.autoPromotionSeconds;
+}
+
+function promoting(draft: Draft): boolean {
+  return (draft.status.currentStepIndex ?? 0) >= 1;
+}
+
+/** The preview's pods: previewReplicaCount before promotion, full size after it. */
+function previewTarget(input: BlueGreenInput, draft: Draft): number {
+  if (promoting(draft)) return input.replicas;
+  return input.strategy.previewReplicaCount ?? input.replicas;
+}
+
+/** Active at full size behind the main Service; the preview with `previewReplicas` behind the preview Service. */
+function colours(draft: Draft, input: BlueGreenInput, previewReplicas: number) {
+  const active = draft.status.stableRevision as string;
+  const preview = draft.status.canaryRevision as string;
+  return {
+    revisions: [
+      { revision: active, role: 'active' as const, replicas: input.replicas },
+      { revision: preview, role: 'preview' as const, replicas: previewReplicas },
+    ],
+    traffic:
+      previewReplicas > 0 ? { kind: 'blueGreen' as const, active, preview } : { kind: 'blueGreen' as const, active },
+    scaleTarget: active,
+  };
+}
+
+function promote(input: BlueGreenInput, draft: Draft): void {
+  const action = input.requests.promote === 'full' ? 'PromoteFull' : 'PromoteStep';
+  const preview = draft.status.canaryRevision;
+  if (promoting(draft)) {
+    ignore(input, draft, action, `${preview} is already being promoted`);
+    return;
+  }
+  startPromotion(draft, `promoted on request: ${preview} grows to ${input.replicas} pods, then becomes active`);
+  act(input, draft, action, `promoted ${preview}`);
+}
+
+function startPromotion(draft: Draft, message: string): void {
+  draft.status.currentStepIndex = 1;
+  draft.status.pauseStartTime = undefined;
+  emit(draft, 'Normal', EventReason.Promoted, message);
+}
+
+/** Auto-promotion: the preview has been Ready for autoPromotionSeconds. */
+function autoPromote(input: BlueGreenInput, draft: Draft): void {
+  const seconds = computeAutoPromotionSeconds(input.strategy);
+  const status = draft.status;
+  status.pauseStartTime ??= isoTime(input.now);
+  if (seconds === undefined) return;
+  const left = Date.parse(status.pauseStartTime) + seconds * 1000 - input.now;
+  if (left > 0) {
+    requeue(draft, left);
+    return;
+  }
+  startPromotion(draft, `auto-promoted ${status.canaryRevision} after ${seconds}s Ready`);
+}
+
+function planPreview(input: BlueGreenInput, draft: Draft): RolloutPlan {
+  const preview = draft.status.canaryRevision as string;
+  const layout = (pods: number) => colours(draft, input, pods);
+  if (!promoting(draft) && readyOf(input, preview) >= previewTarget(input, draft)) autoPromote(input, draft);
+  const target = previewTarget(input, draft);
+  const deadline = input.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  const health = checkHealth(input, draft, preview, target, deadline);
+  if (health.failed) return planDegraded(input, draft, health.message, layout);
+
+  const ready = readyOf(input, preview);
+  if (promoting(draft)) {
+    if (ready < target) return finish(input, draft, waiting(Reason.Promoting, preview, ready, target), layout(target));
+    const delay = input.strategy.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+    const { promoted, previous, outcome } = completeRelease(input, draft, delay);
+    return finish(input, draft, outcome, {
+      revisions: [{ revision: promoted, role: 'active', replicas: input.replicas }, ...previous],
+      traffic: { kind: 'blueGreen', active: promoted },
+      scaleTarget: promoted,
+    });
+  }
+  if (ready < target)
+    return finish(input, draft, waiting(Reason.WaitingForPreview, preview, ready, target), layout(target));
+  const seconds = computeAutoPromotionSeconds(input.strategy);
+  const outcome: Outcome =
+    seconds === undefined
+      ? {
+          phase: 'Paused',
+          reason: Reason.AwaitingPromotion,
+          message: `preview ${preview} is Ready behind the preview Service, until spec.promote`,
+        }
+      : {
+          phase: 'Paused',
+          reason: Reason.AutoPromotionPending,
+          message: `preview ${preview} is Ready; promoted automatically ${seconds}s after ${draft.status.pauseStartTime}`,
+        };
+  return finish(input, draft, outcome, layout(target));
+}
+
+function waiting(reason: string, preview: string, ready: number, target: number): Outcome {
+  return { phase: 'Progressing', reason, message: `preview ${preview} has ${ready} of ${target} pods Ready` };
+}
