@@ -177,7 +177,9 @@ describe('kube client', () => {
     const fresh = await createKubeClient(cluster.kubeConfig);
     try {
       for (let i = 0; i < 30; i++) await fresh.list(configMapType, { namespace, limit: 1 });
-      assert.equal(fresh.transport.connectionsOpened(), 1);
+      // Back-to-back requests may find the first socket not yet back in the pool: at most two,
+      // where an agent per request (the library's way) opens thirty.
+      assert.ok(fresh.transport.connectionsOpened() <= 2, `${fresh.transport.connectionsOpened()} connections`);
     } finally {
       await fresh.close();
     }

@@ -94,6 +94,7 @@ export async function createTransport(
     rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized,
     keepAlive: true,
     keepAliveInitialDelay: 30_000,
+    allowH2: false,
   });
   let connectionsOpened = 0;
   const agent = new Agent({
@@ -101,6 +102,9 @@ export async function createTransport(
       connectionsOpened++;
       connector(options, callback);
     },
+    // HTTP/1.1: undici's HTTP/2 streams leave an unhandled error behind when a watch is aborted and
+    // the agent closes; long watches are also better on their own connections than multiplexed.
+    allowH2: false,
     keepAliveTimeout: 60_000,
     headersTimeout: 60_000,
     bodyTimeout: 60_000,

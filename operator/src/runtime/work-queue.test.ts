@@ -215,4 +215,20 @@ describe('WorkQueue', () => {
     await stopped;
     assert.deepEqual(work.calls, ['a']);
   });
+
+  it('queues but runs nothing while paused', async () => {
+    const calls: string[] = [];
+    const queue = new WorkQueue({
+      reconcile: async (key) => void calls.push(key),
+      clock: new FakeClock(),
+      paused: true,
+    });
+    queue.add('a');
+    queue.add('b');
+    await settle();
+    assert.deepEqual(calls, []);
+    queue.resume();
+    await settle();
+    assert.deepEqual(calls, ['a', 'b']);
+  });
 });

@@ -9,7 +9,7 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export type ReconcileFunction = (key: string) => Promise<ReconcileResult> | Promise<void>;
+export type ReconcileFunction = (key: string) => Promise<ReconcileResult | undefined> | Promise<void>;
 
 /** What to do with a key whose reconcile threw: retry with backoff, or forget it (e.g. the object is gone). */
 export type ErrorDecision = 'retry' | 'forget';
@@ -31,6 +31,8 @@ export interface WorkQueueOptions {
   clock?: Clock;
   onError?: (key: string, error: unknown) => ErrorDecision;
   observer?: WorkQueueObserver;
+  /** Queue keys but run none until resume() (a controller waits for its caches to sync). */
+  paused?: boolean;
 }
 
 export class WorkQueue {
@@ -51,6 +53,7 @@ export class WorkQueue {
   private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  private paused: boolean;
 
   constructor(options: WorkQueueOptions) {
     this.reconcile = options.reconcile;
@@ -59,6 +62,13 @@ export class WorkQueue {
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? (() => 'retry');
     this.observer = options.observer ?? {};
+    this.paused = options.paused ?? false;
+  }
+
+  /** Starts running keys (after `paused: true`). */
+  resume(): void {
+    this.paused = false;
+    this.pump();
   }
 
   /** Queues `key` now. A key already waiting is not queued twice. */
@@ -114,7 +124,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running.size < this.concurrency && this.ready.length > 0) {
+    while (!this.stopping && !this.paused && this.running.size < this.concurrency && this.ready.length > 0) {
       const key = this.ready.shift() as string;
       const addedAt = this.waiting.get(key) ?? this.clock.now();
       this.waiting.delete(key);
