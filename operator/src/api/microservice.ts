@@ -297,12 +297,12 @@ const Retries = Type.Object(
       minimum: 0,
       maximum: 10,
     }),
-    perTryTimeout: Type.Optional(Duration('Timeout of each attempt, retries included.')),
+    perTryTimeout: Type.Optional(Duration('Timeout of each attempt: the first try and each retry.')),
     retryOn: Type.Optional(
       Type.String({
         description:
           'Comma-separated conditions that cause a retry, in Envoy/Istio spelling (5xx, gateway-error, reset, ' +
-          'connect-failure, retriable-4xx, refused-stream, or an HTTP status code).',
+          'connect-failure, retriable-4xx, refused-stream, or an HTTP status code); default 5xx,reset,connect-failure.',
         pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
         maxLength: 256,
         default: '5xx,reset,connect-failure',

@@ -170,7 +170,7 @@ export const RolloutSpecSchema = Type.Object(
     strategy: Strategy,
     paused: Type.Optional(
       Type.Boolean({
-        description: "The user's hold: while true no step is taken. The controller never changes it.",
+        description: "The user's hold (default false): while true no step is taken. The controller never changes it.",
         default: false,
       }),
     ),

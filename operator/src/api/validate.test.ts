@@ -103,3 +103,20 @@ describe('validate', () => {
     assert.equal(fieldPath('/metadata/annotations/a~1b'), 'metadata.annotations.a/b');
   });
 });
+
+describe('validate agrees with the API server', () => {
+  // The API server's words for a failed schema check (the CEL rules answer with their own messages).
+  const schemaLevel = /in body should|Required value|Unsupported value|Too long|Duplicate value/;
+
+  it('rejects every schema-level case of the bad-input catalogue', async () => {
+    const { BAD_CREATES } = await import('../../../e2e/integration/bad-input/catalogue.ts');
+    const cases = BAD_CREATES.filter((c) => schemaLevel.test(c.message));
+    assert.ok(cases.length >= 25, `only ${cases.length} schema-level cases`);
+    for (const { name, manifest } of cases) {
+      if (name.includes('listed twice')) continue; // x-kubernetes-list-type: set is the API server's alone
+      const validate = validators[String(manifest.kind)];
+      assert.ok(validate);
+      assert.equal(validate(manifest).valid, false, `ajv accepts ${name}`);
+    }
+  });
+});
