@@ -7,6 +7,7 @@ import { childMeta } from './meta.ts';
 import {
   type Modifier,
   microService,
+  validChild,
   withAutoscaling,
   withDatabase,
   withEnv,
@@ -26,7 +27,7 @@ const containerOf = (d: V1Deployment): V1Container => {
 
 describe('buildDeployment', () => {
   it('builds the minimal Deployment of a service with one port', () => {
-    assert.deepEqual(buildDeployment(microService('orders', withHttpPort())), {
+    assert.deepEqual(validChild(buildDeployment(microService('orders', withHttpPort()))), {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       // childMeta is spelled out in meta.test.ts.
@@ -182,7 +183,7 @@ describe('buildDeployment', () => {
     },
   ];
   for (const c of cases) {
-    it(c.name, () => c.check(buildDeployment(microService('orders', ...c.modifiers))));
+    it(c.name, () => c.check(validChild(buildDeployment(microService('orders', ...c.modifiers)))));
   }
 
   const invalid: { name: string; modifiers: Modifier[]; reason: string; message: RegExp }[] = [

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { V2HorizontalPodAutoscalerSpec } from '@kubernetes/client-node';
 import { buildHorizontalPodAutoscaler } from './hpa.ts';
 import { childMeta } from './meta.ts';
-import { microService, withAutoscaling } from './testing.ts';
+import { microService, validChild, withAutoscaling } from './testing.ts';
 
 const cpu = (averageUtilization: number) => ({
   type: 'Resource',
@@ -62,9 +62,8 @@ describe('buildHorizontalPodAutoscaler', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const { scaleTargetRef: _, ...spec } = buildHorizontalPodAutoscaler(
-        microService('orders', withAutoscaling(c.autoscaling)),
-      )?.spec ?? { scaleTargetRef: undefined };
+      const hpa = validChild(buildHorizontalPodAutoscaler(microService('orders', withAutoscaling(c.autoscaling))));
+      const { scaleTargetRef: _, ...spec } = hpa.spec ?? { scaleTargetRef: undefined };
       assert.deepEqual(spec, c.spec);
     });
   }

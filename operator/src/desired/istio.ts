@@ -103,14 +103,19 @@ function resilience(ms: MicroService): Pick<HttpRoute, 'timeout' | 'retries'> {
 export function buildVirtualService(ms: MicroService, options: IstioOptions = {}): VirtualService {
   const host = clusterLocalHost(ms, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
   const expose = ms.spec.expose;
-  const meshRoute: HttpRoute = { name: 'mesh', route: [{ destination: { host } }], ...resilience(ms) };
+  const meshRoute = (match?: HttpRoute['match']): HttpRoute => ({
+    name: 'mesh',
+    ...(match ? { match } : {}),
+    route: [{ destination: { host } }],
+    ...resilience(ms),
+  });
   const metadata = childMeta(ms);
   if (!expose) {
     return {
       apiVersion: ISTIO_API_VERSION,
       kind: 'VirtualService',
       metadata,
-      spec: { hosts: [host], http: [meshRoute] },
+      spec: { hosts: [host], http: [meshRoute()] },
     };
   }
   const port = routedPort(ms);
@@ -127,7 +132,7 @@ export function buildVirtualService(ms: MicroService, options: IstioOptions = {}
     spec: {
       hosts: [host, ...expose.hosts],
       gateways: [expose.gateway, MESH_GATEWAY],
-      http: [gatewayRoute, { ...meshRoute, match: [{ gateways: [MESH_GATEWAY] }] }],
+      http: [gatewayRoute, meshRoute([{ gateways: [MESH_GATEWAY] }])],
     },
   };
 }

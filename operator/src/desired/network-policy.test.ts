@@ -5,6 +5,7 @@ import { buildNetworkPolicy, ISTIOD, type NetworkPolicy, type NetworkPolicyInput
 import {
   type Modifier,
   microService,
+  validChild,
   withDatabase,
   withDependsOn,
   withExpose,
@@ -136,7 +137,9 @@ describe('buildNetworkPolicy', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const np = buildNetworkPolicy(microService('orders', ...c.modifiers), { dependents: [], ...c.inputs });
+      const np = validChild(
+        buildNetworkPolicy(microService('orders', ...c.modifiers), { dependents: [], ...c.inputs }),
+      );
       assert.deepEqual(np.spec.ingress, c.ingress);
       assert.deepEqual(np.spec.egress, c.egress);
     });

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
 import { childMeta } from './meta.ts';
 import { buildService } from './service.ts';
-import { type Modifier, microService, withHttpPort, withPorts } from './testing.ts';
+import { type Modifier, microService, validChild, withHttpPort, withPorts } from './testing.ts';
 
 describe('buildService', () => {
   it('builds a ClusterIP Service selecting the pods, each port by name to the container port of that name', () => {
-    assert.deepEqual(buildService(microService('orders', withHttpPort())), {
+    assert.deepEqual(validChild(buildService(microService('orders', withHttpPort()))), {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: childMeta(microService('orders')),
@@ -40,7 +40,9 @@ describe('buildService', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      assert.deepEqual(buildService(microService('orders', ...c.modifiers))?.spec?.ports, c.ports);
+      const service = buildService(microService('orders', ...c.modifiers));
+      if (service) validChild(service);
+      assert.deepEqual(service?.spec?.ports, c.ports);
     });
   }
 });

@@ -1,5 +1,14 @@
 // Test objects from builders with modifiers:
 //   microService('orders', withImage('x:2'), withAutoscaling({ maxReplicas: 5 }))
+// and a check of generated children against the schemas of the projects that define them.
+// Only tests import this module: its schema packages are devDependencies.
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
+import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { Service } from 'kubernetes-models/v1/Service';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
 
 export type Modifier = (ms: MicroService) => void;
@@ -95,3 +104,26 @@ export const withDependsOn =
   (ms) => {
     ms.spec.dependsOn = names;
   };
+
+/** The schema models by `apiVersion/kind`: Kubernetes' own OpenAPI, Istio's CRDs, the Gateway API's CRDs. */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1/Deployment': Deployment,
+  'v1/Service': Service,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'networking.istio.io/v1/DestinationRule': DestinationRule,
+  'networking.istio.io/v1/VirtualService': VirtualService,
+  'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
+};
+
+/**
+ * Throws when a child does not match the schema of its kind (types, enums, patterns, required
+ * fields; not CEL rules). Returns the child, so that `validChild(buildX(ms))` reads well.
+ */
+export function validChild<T extends { apiVersion?: string; kind?: string }>(child: T | undefined): T {
+  if (!child) throw new Error('no object was built');
+  const Model = MODELS[`${child.apiVersion}/${child.kind}`];
+  if (!Model) throw new Error(`no schema for ${child.apiVersion}/${child.kind}`);
+  new Model(structuredClone(child) as never).validate();
+  return child;
+}
