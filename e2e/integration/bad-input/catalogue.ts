@@ -172,6 +172,12 @@ const badMicroServices: [string, string, Json, string][] = [
   ],
   ['a timeout without unit', 'ms-timeout-unit', traffic({ timeout: '2' }), 'spec.traffic.timeout in body should match'],
   [
+    'a timeout too long for a duration',
+    'ms-timeout-huge',
+    traffic({ timeout: '99999999999h' }),
+    'spec.traffic.timeout in body should match',
+  ],
+  [
     'a perTryTimeout in words',
     'ms-pertry-words',
     traffic({ retries: { attempts: 2, perTryTimeout: 'fast' } }),

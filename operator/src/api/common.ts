@@ -24,8 +24,12 @@ export interface KubeOptions extends SchemaOptions {
   'x-kubernetes-validations'?: CelRule[];
 }
 
-/** A Go-style duration as Istio and Argo Rollouts spell it: `500ms`, `30s`, `5m`, `1h`, `1h30m`. */
-export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+/**
+ * A Go-style duration as Istio and Argo Rollouts spell it: `500ms`, `30s`, `5m`, `1h`, `1h30m`.
+ * At most 6 digits a unit and 16 characters in all, so that CEL's duration() (Go's, which tops out
+ * near 2562047h) can always parse what the pattern lets through.
+ */
+export const DURATION_PATTERN = '^([0-9]{1,6}(\\.[0-9]{1,9})?(ms|s|m|h))+$';
 
 /** DNS-1123 label: what a Service name, a namespace or a label value must be. */
 export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -41,7 +45,7 @@ export function Duration(description: string, options: KubeOptions = {}) {
   return Type.String({
     description: `${description} A duration such as 500ms, 30s, 5m or 1h30m.`,
     pattern: DURATION_PATTERN,
-    maxLength: 32,
+    maxLength: 16,
     ...options,
   });
 }

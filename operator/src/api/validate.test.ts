@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { API_VERSION } from './common.ts';
+import { API_VERSION, DURATION_PATTERN } from './common.ts';
 import { readManifestDir } from './manifests.ts';
 import type { MicroService } from './microservice.ts';
 import { fieldPath, validateDatabaseServer, validateMicroService, validateRollout } from './validate.ts';
@@ -64,7 +64,7 @@ describe('validate', () => {
       object: microService((ms) => {
         ms.spec.traffic = { timeout: '2' };
       }),
-      errors: ['spec.traffic.timeout: must match pattern "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"'],
+      errors: [`spec.traffic.timeout: must match pattern "${DURATION_PATTERN}"`],
     },
     {
       name: 'a probe port that is neither number nor name',
