@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { buildDeployment, buildPodTemplate, canonicalJson, computeRevision } from './deployment.ts';
+import { buildDeployment, buildPodTemplate, computeRevision } from './deployment.ts';
 import { InvalidSpecError } from './errors.ts';
 import { childMeta } from './meta.ts';
 import {
@@ -265,8 +265,40 @@ describe('computeRevision', () => {
     assert.equal(computeRevision(template(withReplicas(7))), computeRevision(template()));
     assert.equal(computeRevision(template(withAutoscaling({ maxReplicas: 9 }))), computeRevision(template()));
   });
+});
 
-  it('canonical JSON sorts keys at every level and keeps array order', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
+describe('buildDeployment for one revision', () => {
+  const ms = microService('orders', withHttpPort(), withAutoscaling({ maxReplicas: 5 }));
+  const revision = computeRevision(buildPodTemplate(ms));
+
+  it('is named <name>-<revision>; it, its selector and its pods carry the revision label', () => {
+    const d = validChild(buildDeployment(ms, { revision, replicas: 3 }));
+    assert.equal(d.metadata?.name, `orders-${revision}`);
+    assert.equal(d.metadata?.labels?.['flotilla.dev/revision'], revision);
+    assert.deepEqual(d.spec?.selector.matchLabels, {
+      'app.kubernetes.io/name': 'orders',
+      'app.kubernetes.io/instance': 'orders',
+      'flotilla.dev/revision': revision,
+    });
+    assert.equal(d.spec?.template.metadata?.labels?.['flotilla.dev/revision'], revision);
+    assert.equal(d.spec?.replicas, 3);
   });
+
+  it('keeps the rest of the pod template as computeRevision saw it', () => {
+    const d = buildDeployment(ms, { revision });
+    const { 'flotilla.dev/revision': _, ...labels } = d.spec?.template.metadata?.labels ?? {};
+    const template = { ...d.spec?.template, metadata: { ...d.spec?.template.metadata, labels } };
+    assert.equal(computeRevision(template), revision);
+  });
+
+  const replicas: { name: string; options: Parameters<typeof buildDeployment>[1]; replicas: number | undefined }[] = [
+    { name: 'autoscaled by default when the spec autoscales', options: { revision }, replicas: undefined },
+    { name: 'a planned count wins over autoscaling', options: { revision, replicas: 0 }, replicas: 0 },
+    { name: "'autoscaled' leaves the field out", options: { replicas: 'autoscaled' }, replicas: undefined },
+  ];
+  for (const c of replicas) {
+    it(`replicas: ${c.name}`, () => {
+      assert.equal(buildDeployment(ms, c.options).spec?.replicas, c.replicas);
+    });
+  }
 });

@@ -11,8 +11,17 @@ import type {
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
+import { canonicalize } from '../kube/canonical.ts';
 import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
-import { childLabels, childMeta, databaseSecretName, identityOf, selectorLabels } from './meta.ts';
+import {
+  childLabels,
+  childMeta,
+  databaseSecretName,
+  identityOf,
+  REVISION_LABEL,
+  revisionName,
+  selectorLabels,
+} from './meta.ts';
 
 export type ServicePortSpec = NonNullable<MicroServiceSpec['ports']>[number];
 type ProbeSpec = NonNullable<NonNullable<MicroServiceSpec['probes']>['readiness']>;
@@ -152,36 +161,55 @@ export function buildPodTemplate(ms: MicroService): V1PodTemplateSpec {
   };
 }
 
+export interface DeploymentOptions {
+  /**
+   * One revision of the service, for the release strategies that run several side by side:
+   * `computeRevision(buildPodTemplate(ms))` of the spec it was built from. The Deployment is then
+   * named `<name>-<revision>`, and it, its selector and its pods carry `flotilla.dev/revision`.
+   */
+  revision?: string;
+  /**
+   * Pods to ask for, as a release strategy planned them; `'autoscaled'` leaves the field to the
+   * HPA. Default: spec.replicas (1), or left out while autoscaling is set.
+   */
+  replicas?: number | 'autoscaled';
+}
+
 /**
  * The Deployment. `replicas` is left out while autoscaling is set, so that the HPA, not
  * Flotilla, owns that field.
  */
-export function buildDeployment(ms: MicroService): V1Deployment {
+export function buildDeployment(ms: MicroService, options: DeploymentOptions = {}): V1Deployment {
   const { name } = identityOf(ms);
-  const autoscaled = ms.spec.autoscaling !== undefined;
+  const { revision } = options;
+  const replicas = options.replicas ?? (ms.spec.autoscaling ? 'autoscaled' : (ms.spec.replicas ?? 1));
+  const template = buildPodTemplate(ms);
+  const metadata = childMeta(ms, revision ? revisionName(name, revision) : name);
+  const selector = selectorLabels(name);
+  if (revision) {
+    metadata.labels[REVISION_LABEL] = revision;
+    selector[REVISION_LABEL] = revision;
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [REVISION_LABEL]: revision } };
+  }
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: childMeta(ms),
+    metadata,
     spec: {
-      ...(autoscaled ? {} : { replicas: ms.spec.replicas ?? 1 }),
-      selector: { matchLabels: selectorLabels(name) },
-      template: buildPodTemplate(ms),
+      ...(replicas === 'autoscaled' ? {} : { replicas }),
+      selector: { matchLabels: selector },
+      template,
     },
   };
 }
 
-/** JSON with object keys sorted at every level, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
-}
-
-/** A stable 10-character revision of a pod template: the first hex digits of the SHA-256 of its canonical JSON. */
+/**
+ * A stable 10-character revision of a pod template: the first hex digits of the SHA-256 of its
+ * canonical JSON (keys sorted), so equal templates always give the same revision.
+ */
 export function computeRevision(podTemplate: V1PodTemplateSpec): string {
-  return createHash('sha256').update(canonicalJson(podTemplate)).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(canonicalize(podTemplate)))
+    .digest('hex')
+    .slice(0, 10);
 }

@@ -74,4 +74,11 @@ describe('buildHorizontalPodAutoscaler', () => {
     });
     assert.equal(buildHorizontalPodAutoscaler(ms)?.spec?.minReplicas, 1);
   });
+
+  it('scales the Deployment it is told to, e.g. the revision serving traffic', () => {
+    const hpa = buildHorizontalPodAutoscaler(microService('orders', withAutoscaling({ maxReplicas: 5 })), {
+      deploymentName: 'orders-abc1234567',
+    });
+    assert.equal(hpa?.spec?.scaleTargetRef.name, 'orders-abc1234567');
+  });
 });

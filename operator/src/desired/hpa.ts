@@ -11,8 +11,16 @@ const utilization = (resource: 'cpu' | 'memory', averageUtilization: number): V2
   resource: { name: resource, target: { type: 'Utilization', averageUtilization } },
 });
 
-/** The HPA, or undefined when the service is not autoscaled. It scales the Deployment of the same name. */
-export function buildHorizontalPodAutoscaler(ms: MicroService): V2HorizontalPodAutoscaler | undefined {
+export interface HpaOptions {
+  /** The Deployment to scale, e.g. `<name>-<revision>` of the revision serving traffic; default the service's name. */
+  deploymentName?: string;
+}
+
+/** The HPA, or undefined when the service is not autoscaled. */
+export function buildHorizontalPodAutoscaler(
+  ms: MicroService,
+  options: HpaOptions = {},
+): V2HorizontalPodAutoscaler | undefined {
   const autoscaling = ms.spec.autoscaling;
   if (!autoscaling) return undefined;
   const { name } = identityOf(ms);
@@ -25,7 +33,7 @@ export function buildHorizontalPodAutoscaler(ms: MicroService): V2HorizontalPodA
     kind: 'HorizontalPodAutoscaler',
     metadata: childMeta(ms),
     spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: options.deploymentName ?? name },
       minReplicas: autoscaling.minReplicas ?? 1,
       maxReplicas: autoscaling.maxReplicas,
       metrics,

@@ -6,11 +6,11 @@ export {
   buildPodTemplate,
   buildProbe,
   buildScrapeAnnotations,
-  canonicalJson,
   computeRevision,
   containerPortOf,
   DATABASE_URL_ENV,
   DATABASE_URL_KEY,
+  type DeploymentOptions,
   METRICS_PORT_NAME,
   type ServicePortSpec,
 } from './deployment.ts';
@@ -24,7 +24,7 @@ export {
   type HttpRoute,
   retryCodes,
 } from './gateway-api.ts';
-export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION } from './hpa.ts';
+export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION, type HpaOptions } from './hpa.ts';
 export {
   buildDestinationRule,
   buildVirtualService,
@@ -48,6 +48,8 @@ export {
   MANAGED_BY,
   type OwnerReference,
   ownerReferenceTo,
+  REVISION_LABEL,
+  revisionName,
   selectorLabels,
 } from './meta.ts';
 export {
@@ -73,4 +75,4 @@ export {
   routerFor,
   type TrafficRouter,
 } from './routes.ts';
-export { buildService } from './service.ts';
+export { buildService, type ServiceOptions } from './service.ts';

@@ -6,6 +6,8 @@ export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'flotilla';
+/** The revision (pod-template hash) of the pods of a Deployment that runs one revision of a service. */
+export const REVISION_LABEL = 'flotilla.dev/revision';
 
 /** The cluster DNS domain when the caller does not name one. */
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
@@ -69,6 +71,11 @@ export function childMeta(ms: MicroService, childName?: string): ChildMeta {
 export function clusterLocalHost(ms: MicroService, clusterDomain = DEFAULT_CLUSTER_DOMAIN): string {
   const { name, namespace } = identityOf(ms);
   return `${name}.${namespace}.svc.${clusterDomain}`;
+}
+
+/** The Deployment of one revision of a service: `<name>-<revision>`. */
+export function revisionName(name: string, revision: string): string {
+  return `${name}-${revision}`;
 }
 
 /** The Secret that holds the database credentials of a service. */

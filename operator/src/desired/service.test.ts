@@ -45,4 +45,17 @@ describe('buildService', () => {
       assert.deepEqual(service?.spec?.ports, c.ports);
     });
   }
+
+  it('a Service of one revision, under another name, selects only that revision', () => {
+    const service = validChild(
+      buildService(microService('orders', withHttpPort()), { name: 'orders-preview', revision: 'abc1234567' }),
+    );
+    assert.equal(service.metadata?.name, 'orders-preview');
+    assert.equal(service.metadata?.labels?.['app.kubernetes.io/name'], 'orders');
+    assert.deepEqual(service.spec?.selector, {
+      'app.kubernetes.io/name': 'orders',
+      'app.kubernetes.io/instance': 'orders',
+      'flotilla.dev/revision': 'abc1234567',
+    });
+  });
 });
