@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { computeAutoPromotionSeconds, planBlueGreen } from './blue-green.ts';
 import {
-  assertInvariants,
   at,
   atTime,
   blueGreenInput,
+  checkedPlan,
   conditionOf,
+  eventReasons,
   replicasOf,
   seconds,
   T0,
@@ -16,21 +17,14 @@ import {
   withRevisions,
   withStatus,
 } from './fixtures.ts';
-import type { BlueGreenInput, BlueGreenStrategy, RolloutPlan, StrategyStatus } from './types.ts';
+import type { BlueGreenInput, BlueGreenStrategy, StrategyStatus } from './types.ts';
 
 type Modifier = (input: BlueGreenInput) => void;
 
 const MANUAL: BlueGreenStrategy = { autoPromotionEnabled: false, previewReplicaCount: 1 };
 
-function plan(strategy: BlueGreenStrategy, ...modifiers: Modifier[]): RolloutPlan {
-  const input = blueGreenInput(structuredClone(strategy), ...modifiers);
-  const result = planBlueGreen(input);
-  assertInvariants(result, input);
-  assert.deepEqual(planBlueGreen(blueGreenInput(structuredClone(strategy), ...modifiers)), result);
-  return result;
-}
-
-const eventReasons = (result: RolloutPlan) => result.events.map(({ type, reason }) => `${type}/${reason}`);
+const plan = (strategy: BlueGreenStrategy, ...modifiers: Modifier[]) =>
+  checkedPlan(planBlueGreen, () => blueGreenInput(structuredClone(strategy), ...modifiers));
 
 const healthy: StrategyStatus = { strategy: 'BlueGreen', phase: 'Healthy', stableRevision: 'a', canaryWeight: 0 };
 

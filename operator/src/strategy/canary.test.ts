@@ -6,7 +6,9 @@ import {
   at,
   atTime,
   canaryInput,
+  checkedPlan,
   conditionOf,
+  eventReasons,
   midCanary,
   replicasOf,
   STEPS,
@@ -22,19 +24,11 @@ import {
   withStatus,
   withSteps,
 } from './fixtures.ts';
-import type { CanaryInput, RolloutPlan, StrategyStatus } from './types.ts';
+import type { CanaryInput, StrategyStatus } from './types.ts';
 
 type Modifier = (input: CanaryInput) => void;
 
-function plan(...modifiers: Modifier[]): RolloutPlan {
-  const input = canaryInput(...modifiers);
-  const result = planCanary(input);
-  assertInvariants(result, input);
-  assert.deepEqual(planCanary(canaryInput(...modifiers)), result, 'the same input gives the same plan');
-  return result;
-}
-
-const eventReasons = (result: RolloutPlan) => result.events.map(({ type, reason }) => `${type}/${reason}`);
+const plan = (...modifiers: Modifier[]) => checkedPlan(planCanary, () => canaryInput(...modifiers));
 
 const healthy: StrategyStatus = { strategy: 'Canary', phase: 'Healthy', stableRevision: 'a', canaryWeight: 0 };
 

@@ -166,3 +166,14 @@ export function assertInvariants(plan: RolloutPlan, input: StrategyInput<unknown
   assert.equal(conditionOf(plan, 'Paused')?.status, phase === 'Paused' ? 'True' : 'False');
   assert.equal(conditionOf(plan, 'Aborted')?.status, phase === 'Aborted' || phase === 'Degraded' ? 'True' : 'False');
 }
+
+/** Plans `build()`, checks the invariants, and that a second plan of the same input is the same. */
+export function checkedPlan<I extends StrategyInput<unknown>>(planner: (input: I) => RolloutPlan, build: () => I) {
+  const input = build();
+  const result = planner(input);
+  assertInvariants(result, input);
+  assert.deepEqual(planner(build()), result, 'the same input gives the same plan');
+  return result;
+}
+
+export const eventReasons = (plan: RolloutPlan) => plan.events.map(({ type, reason }) => `${type}/${reason}`);
