@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildHttpRoute, type HttpRoute, retryCodes } from './gateway-api.ts';
+import { buildHttpRoute, gatewayApiOptionsFromCrd, type HttpRoute, retryCodes } from './gateway-api.ts';
 import { childMeta } from './meta.ts';
 import {
   type Modifier,
@@ -138,6 +138,36 @@ describe('retryCodes', () => {
   for (const c of cases) {
     it(`${c.retryOn} → [${c.codes.join(', ')}]`, () => {
       assert.deepEqual(retryCodes(c.retryOn), c.codes);
+    });
+  }
+});
+
+describe('gatewayApiOptionsFromCrd', () => {
+  const crd = (version: string, ruleProperties: Record<string, object>, served = true) => ({
+    spec: {
+      versions: [
+        {
+          name: version,
+          served,
+          schema: {
+            openAPIV3Schema: {
+              properties: { spec: { properties: { rules: { items: { properties: ruleProperties } } } } },
+            },
+          },
+        },
+      ],
+    },
+  });
+  const cases: { name: string; crd: Parameters<typeof gatewayApiOptionsFromCrd>[0]; retry: boolean }[] = [
+    { name: 'experimental channel: v1 rules have retry', crd: crd('v1', { retry: {}, timeouts: {} }), retry: true },
+    { name: 'standard channel: no retry', crd: crd('v1', { timeouts: {} }), retry: false },
+    { name: 'retry only in an unserved v1', crd: crd('v1', { retry: {} }, false), retry: false },
+    { name: 'only v1beta1', crd: crd('v1beta1', { retry: {} }), retry: false },
+    { name: 'no versions at all', crd: {}, retry: false },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(gatewayApiOptionsFromCrd(c.crd), { httpRouteRetry: c.retry });
     });
   }
 });

@@ -95,3 +95,24 @@ export function buildHttpRoute(ms: MicroService, options: GatewayApiOptions): Ht
     : { parentRefs: [{ group: '', kind: 'Service', name, port: port.port }], rules: [rule] };
   return { apiVersion: GATEWAY_API_VERSION, kind: 'HTTPRoute', metadata: childMeta(ms), spec };
 }
+
+interface CrdVersionLike {
+  name?: string;
+  served?: boolean;
+  schema?: { openAPIV3Schema?: SchemaLike };
+}
+interface SchemaLike {
+  properties?: Record<string, SchemaLike>;
+  items?: SchemaLike;
+}
+
+/**
+ * What the installed HTTPRoute supports, read from its CustomResourceDefinition
+ * (`httproutes.gateway.networking.k8s.io`): `rules[].retry` is in the v1 schema of the
+ * experimental channel from Gateway API 1.2 on, and not in the standard channel.
+ */
+export function gatewayApiOptionsFromCrd(crd: { spec?: { versions?: CrdVersionLike[] } }): GatewayApiOptions {
+  const v1 = crd.spec?.versions?.find((v) => v.name === 'v1' && v.served !== false);
+  const rule = v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.rules?.items;
+  return { httpRouteRetry: rule?.properties?.retry !== undefined };
+}

@@ -21,6 +21,7 @@ export {
   GATEWAY_API_GROUP,
   GATEWAY_API_VERSION,
   type GatewayApiOptions,
+  gatewayApiOptionsFromCrd,
   type HttpRoute,
   retryCodes,
 } from './gateway-api.ts';
@@ -65,6 +66,7 @@ export { parseGatewayRef, routedPort } from './ports.ts';
 export {
   buildRoutes,
   chooseRouter,
+  computeUrl,
   type InstalledApis,
   type RouteObject,
   type RouteOptions,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRoutes, chooseRouter, type RoutesCondition, type TrafficRouter } from './routes.ts';
+import { buildRoutes, chooseRouter, computeUrl, type RoutesCondition, type TrafficRouter } from './routes.ts';
 import { type Modifier, microService, withExpose, withHttpPort, withTraffic } from './testing.ts';
 
 describe('chooseRouter', () => {
@@ -134,4 +134,32 @@ describe('buildRoutes', () => {
       assert.ok(JSON.stringify(o.spec).includes('orders.shop.svc.corp.internal'), `${o.kind} uses the domain`);
     }
   });
+});
+
+describe('computeUrl', () => {
+  const cases: { name: string; modifiers: Modifier[]; scheme?: 'http' | 'https'; url: string | undefined }[] = [
+    { name: 'not exposed: no URL', modifiers: [withHttpPort()], url: undefined },
+    { name: 'exposed at the root', modifiers: [withHttpPort(), withExpose()], url: 'http://api.example.com/' },
+    {
+      name: 'exposed under a prefix, over https',
+      modifiers: [withHttpPort(), withExpose({ pathPrefix: '/orders' })],
+      scheme: 'https',
+      url: 'https://api.example.com/orders',
+    },
+    {
+      name: 'the first host that is not a wildcard',
+      modifiers: [withHttpPort(), withExpose({ hosts: ['*.example.com', 'shop.example.com'] })],
+      url: 'http://shop.example.com/',
+    },
+    {
+      name: 'only wildcards: the first, as written',
+      modifiers: [withHttpPort(), withExpose({ hosts: ['*.example.com'] })],
+      url: 'http://*.example.com/',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.equal(computeUrl(microService('orders', ...c.modifiers), c.scheme), c.url);
+    });
+  }
 });

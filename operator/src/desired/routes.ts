@@ -140,3 +140,15 @@ export function buildRoutes(ms: MicroService, router: TrafficRouter, options: Ro
   if ((ms.spec.ports ?? []).length === 0) return noPorts();
   return routerFor(router).buildRoutes(ms, options);
 }
+
+/**
+ * Where an exposed service is reached from outside, for status.url: the first host that is not a
+ * wildcard (else the first host, as written) and the path prefix. The scheme is the gateway's
+ * listener protocol, which the caller knows; default http.
+ */
+export function computeUrl(ms: MicroService, scheme: 'http' | 'https' = 'http'): string | undefined {
+  const expose = ms.spec.expose;
+  if (!expose) return undefined;
+  const host = expose.hosts.find((h) => !h.startsWith('*.')) ?? expose.hosts[0];
+  return `${scheme}://${host}${expose.pathPrefix ?? '/'}`;
+}
