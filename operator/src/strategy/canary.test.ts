@@ -255,6 +255,25 @@ describe('canary: the steps', () => {
     assert.equal(later.requeueAfterMs, undefined);
   });
 
+  test('a waiting plan is a fixed point: planned again later, the status does not change (no status write)', () => {
+    const waits: [StrategyStatus, string[]][] = [
+      [midCanary(1, 10), ['a:4/4', 'b:1/1']],
+      [midCanary(3, 50), ['a:4/4', 'b:2/2']],
+      [healthy, ['a:4/4']],
+    ];
+    for (const [status, revisions] of waits) {
+      const first = plan(withStatus(status), withRevisions(...revisions), withDesired(status.canaryRevision ?? 'a'));
+      const again = plan(
+        withStatus(first.status),
+        withRevisions(...revisions),
+        withDesired(status.canaryRevision ?? 'a'),
+        atTime(T0 + seconds(30)),
+      );
+      assert.deepEqual(again.status, first.status);
+      assert.deepEqual(again.events, []);
+    }
+  });
+
   test('scaleDownDelaySeconds: 0 drops the old stable at once', () => {
     const result = plan(
       (input) => {

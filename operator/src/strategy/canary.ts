@@ -152,7 +152,7 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
     const outcome: Outcome = {
       phase: 'Paused',
       reason: Reason.PausedForDuration,
-      message: `paused at ${stepLabel(input, index)} for ${duration}, ${Math.ceil(left / 1000)}s left`,
+      message: `paused at ${stepLabel(input, index)} for ${duration}, until ${isoTime(input.now + left)}`,
     };
     return finish(input, draft, outcome, split(input, draft, target));
   }
