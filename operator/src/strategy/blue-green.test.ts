@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { computeAutoPromotionSeconds, planBlueGreen } from './blue-green.ts';
 import {
+  assertInvariants,
   at,
   atTime,
   blueGreenInput,
@@ -10,6 +11,7 @@ import {
   eventReasons,
   replicasOf,
   seconds,
+  settle,
   T0,
   withDesired,
   withPaused,
@@ -337,5 +339,52 @@ describe('blue-green: the previous colour and spec.paused', () => {
     assert.equal(result.status.currentStepIndex, 0);
     assert.equal(result.requestHandled, undefined);
     assert.deepEqual(replicasOf(result), { a: 4, b: 1 });
+  });
+});
+
+describe('blue-green: a whole release', () => {
+  function run(crashEveryPlan: boolean) {
+    let status: StrategyStatus = healthy;
+    let revisions = [{ revision: 'a', replicas: 4, readyReplicas: 4 }];
+    let now = T0;
+    const history: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const input = blueGreenInput({ autoPromotionSeconds: 60, previewReplicaCount: 2 }, withStatus(status));
+      Object.assign(input, { desiredRevision: 'b', revisions, now });
+      let result = planBlueGreen(input);
+      assertInvariants(result, input);
+      if (crashEveryPlan) {
+        input.revisions = settle(result);
+        result = planBlueGreen(input);
+        assertInvariants(result, input);
+      }
+      history.push(`${result.status.phase}:${JSON.stringify(result.traffic)}:${JSON.stringify(replicasOf(result))}`);
+      status = result.status;
+      revisions = settle(result);
+      now += result.requeueAfterMs ?? seconds(1);
+      if (status.phase === 'Healthy' && !status.scaleDown) break;
+    }
+    return { status, history, revisions };
+  }
+
+  test('preview, auto-promotion after 60 s, growth to full size, switch, old colour gone after 30 s', () => {
+    const { status, history, revisions } = run(false);
+    assert.deepEqual(history, [
+      'Progressing:{"kind":"blueGreen","active":"a","preview":"b"}:{"a":4,"b":2}',
+      'Paused:{"kind":"blueGreen","active":"a","preview":"b"}:{"a":4,"b":2}',
+      'Progressing:{"kind":"blueGreen","active":"a","preview":"b"}:{"a":4,"b":4}',
+      'Healthy:{"kind":"blueGreen","active":"b"}:{"b":4,"a":4}',
+      'Healthy:{"kind":"blueGreen","active":"b"}:{"b":4}',
+    ]);
+    assert.equal(status.stableRevision, 'b');
+    assert.deepEqual(revisions, [{ revision: 'b', replicas: 4, readyReplicas: 4 }]);
+  });
+
+  test('an operator killed after every apply, before its status write, ends in the same state', () => {
+    const uninterrupted = run(false);
+    const crashed = run(true);
+    assert.deepEqual(crashed.revisions, uninterrupted.revisions);
+    assert.equal(crashed.status.stableRevision, 'b');
+    assert.equal(crashed.history.at(-1), uninterrupted.history.at(-1));
   });
 });
