@@ -1,0 +1,84 @@
+// `npm run databases -- up | down | status | env`: the real PostgreSQL and MariaDB servers for tests,
+// private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL).
+import { Command } from 'commander';
+import type { DatabaseEngineName } from '../../operator/src/database/identifiers.ts';
+import { buildDatabaseUrl } from '../../operator/src/database/index.ts';
+import { ENGINES, URL_VARIABLES } from './config.ts';
+import { localAdmin } from './local.ts';
+import { down, externalServer, status, up } from './servers.ts';
+
+function pick(engine: string | undefined): readonly DatabaseEngineName[] {
+  if (engine === undefined) return ENGINES;
+  if (engine === 'postgres' || engine === 'mysql') return [engine];
+  throw new Error(`unknown engine ${JSON.stringify(engine)}: postgres or mysql`);
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('databases')
+    .description('The real PostgreSQL and MariaDB servers Flotilla is tested on, on 127.0.0.1')
+    .showHelpAfterError();
+
+  program
+    .command('up [engine]')
+    .description('start the servers (installed from Debian packages when missing and root), or reuse them')
+    .action(async (engine?: string) => {
+      for (const name of pick(engine)) {
+        const admin = await up(name);
+        console.log(`${name}: ${admin.host}:${admin.port} (admin ${admin.username})`);
+      }
+    });
+
+  program
+    .command('down [engine]')
+    .description('stop the servers; no process is left behind')
+    .option('--purge', 'also remove their data and admin passwords')
+    .action(async (engine: string | undefined, options: { purge?: boolean }) => {
+      for (const name of pick(engine)) await down(name, options.purge ?? false);
+    });
+
+  program
+    .command('status [engine]')
+    .description('what runs, where, and whether the admin can log in')
+    .action(async (engine?: string) => {
+      let allRunning = true;
+      for (const name of pick(engine)) {
+        const result = await status(name);
+        console.log(result.lines.join('\n'));
+        allRunning &&= result.running;
+      }
+      if (!allRunning) process.exitCode = 3;
+    });
+
+  program
+    .command('env')
+    .description('print the admin URLs as shell exports (includes the local test password): eval "$(… env)"')
+    .action(() => {
+      for (const name of ENGINES) {
+        const admin = externalServer(name) ?? localAdmin(name);
+        if (!admin) {
+          console.error(`# ${name}: no admin password yet; run \`npm run databases -- up\` first`);
+          continue;
+        }
+        const url = buildDatabaseUrl({
+          engine: name,
+          host: admin.host,
+          port: admin.port,
+          username: admin.username,
+          password: admin.password,
+          database: admin.database ?? '',
+        });
+        console.log(`export ${URL_VARIABLES[name]}=${shellQuote(url)}`);
+      }
+    });
+
+  await program.parseAsync();
+}
+
+main().catch((error: unknown) => {
+  console.error(`databases: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+// Database provisioning: engines (postgres, mysql) behind one interface, and the pure helpers around them.
+export {
+  buildDatabaseSecretData,
+  buildDatabaseUrl,
+  type DatabaseCredentials,
+  generatePassword,
+  PASSWORD_BYTES,
+} from './credentials.ts';
+export { classifyConnectionError, redact } from './errors.ts';
+export { createEngine, EngineRegistry } from './factory.ts';
+export {
+  computeDatabaseName,
+  computeUsername,
+  type DatabaseEngineName,
+  InvalidIdentifierError,
+  quoteMysqlIdentifier,
+  quotePostgresIdentifier,
+  validateIdentifier,
+  validateTarget,
+} from './identifiers.ts';
+export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
+export { createPostgresEngine } from './postgres.ts';
+export type {
+  AdminConnection,
+  ConnectionCheck,
+  ConnectionFailureReason,
+  DatabaseAction,
+  DatabaseEngine,
+  DatabaseRequest,
+  DatabaseResult,
+} from './types.ts';
