@@ -7,8 +7,9 @@ import type {
   V1NetworkPolicySpec,
 } from '@kubernetes/client-node';
 import type { MicroService } from '../api/microservice.ts';
-import { METRICS_PORT_NAME } from './deployment.ts';
+import { METRICS_PORT_NAME, type ServicePortSpec } from './deployment.ts';
 import { type ChildMeta, childMeta, identityOf, selectorLabels } from './meta.ts';
+import { parseGatewayRef, routedPort } from './ports.ts';
 
 // client-node's model calls `from` `_from` (its serializer renames it); these are the wire shapes.
 export interface NetworkPolicyIngressRule {
@@ -88,9 +89,12 @@ function buildIngress(ms: MicroService, inputs: NetworkPolicyInputs): NetworkPol
   }
   const expose = ms.spec.expose;
   if (expose) {
-    const [gatewayNamespace] = expose.gateway.split('/');
-    const port = expose.port ?? servicePorts[0]?.name ?? ports[0]?.name;
-    ingress.push({ from: [inNamespace(gatewayNamespace as string)], ...(port ? { ports: [tcp(port)] } : {}) });
+    // routedPort is defined here: the service has ports.
+    const port = routedPort(ms) as ServicePortSpec;
+    ingress.push({
+      from: [inNamespace(parseGatewayRef(expose.gateway).namespace)],
+      ports: [{ protocol: port.protocol ?? 'TCP', port: port.name }],
+    });
   }
   if (ports.length > servicePorts.length) {
     // The scrape annotations invite Prometheus, wherever it runs: the metrics port is open to every namespace.
