@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createKubeClient, type KubeClient } from '../../operator/src/kube/client.ts';
-import { configMapType, type KubeObject } from '../../operator/src/kube/objects.ts';
-import { Controller, type Reconciler } from '../../operator/src/runtime/controller.ts';
+import { configMapType, type KubeObject, secretType } from '../../operator/src/kube/objects.ts';
+import { Controller, controllerOwnerKeys, type Reconciler } from '../../operator/src/runtime/controller.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { deleteCrd, ensureNamespace, installCrd, throwawayCrd, uniqueName } from './runtime-helpers.ts';
@@ -152,5 +152,51 @@ describe('controller', () => {
       await controller.stop();
       await deleteCrd(cluster, late.manifest.metadata.name);
     }
+  });
+
+  it('a change to an owned child re-queues its owner; only labelled children are cached (row 8)', async () => {
+    const owner = await client.apply(configMapType, configMap(uniqueName('owner')));
+    const ownerKey = `${namespace}/${owner.metadata.name}`;
+    const reconciled: string[] = [];
+    const managedBy = 'app.kubernetes.io/managed-by';
+    const controller = new Controller({
+      client,
+      primary: configMapType,
+      secondary: [
+        { type: secretType, labelSelector: `${managedBy}=flotilla`, keysFor: controllerOwnerKeys('ConfigMap') },
+      ],
+      namespace,
+      logger,
+      reconcile: async (key) => void reconciled.push(key),
+    });
+    running.push(controller);
+    await controller.start();
+    await eventually('the first reconcile of the owner', () => assert.ok(reconciled.includes(ownerKey)));
+    const ownerReferences = [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: owner.metadata.name ?? '',
+        uid: owner.metadata.uid ?? '',
+        controller: true,
+      },
+    ];
+    const child = uniqueName('child');
+    await client.apply(secretType, {
+      metadata: { name: child, namespace, labels: { [managedBy]: 'flotilla' }, ownerReferences },
+      stringData: { a: '1' },
+    });
+    await client.apply(secretType, { metadata: { name: `${child}-unlabelled`, namespace, ownerReferences } });
+    reconciled.length = 0;
+    await client.mergePatch(secretType, child, namespace, { stringData: { a: '2' } });
+    await eventually('the owner re-queued by its child', () => assert.ok(reconciled.includes(ownerKey)));
+    const secrets = controller.cache(secretType);
+    assert.ok(secrets.get(`${namespace}/${child}`));
+    assert.equal(secrets.get(`${namespace}/${child}-unlabelled`), undefined);
+    assert.deepEqual(
+      secrets.listOwnedBy(owner.metadata.uid ?? '').map((s) => s.metadata.name),
+      [child],
+    );
+    await controller.stop();
   });
 });

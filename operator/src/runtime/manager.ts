@@ -7,17 +7,13 @@ import type { Logger } from 'pino';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
 import type { Controller } from './controller.ts';
 import { type RunningEndpoints, serveEndpoints } from './http-endpoints.ts';
-import { LeaderElector } from './leader-election.ts';
+import { type LeaderElectionOptions, LeaderElector } from './leader-election.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
 
-export interface LeaderElectionSettings {
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
+export type LeaderElectionSettings = Pick<
+  LeaderElectionOptions,
+  'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'
+>;
 
 export interface Address {
   host?: string;
