@@ -115,7 +115,7 @@ export class KubeClient {
     let next: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.listPage<T>(type, { limit: 500, ...options, continue: next });
+      const page = await this.listPage<T>(type, { ...options, limit: options.limit ?? 500, continue: next });
       for (const item of page.items) items.push(item);
       resourceVersion = page.resourceVersion;
       next = page.continue;

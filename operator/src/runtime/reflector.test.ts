@@ -172,4 +172,17 @@ describe('Reflector', () => {
     assert.deepEqual(timeline(), ['0:list', '0:watch@10', '1200:watch@10', '3600:watch@10']);
     await reflector.stop();
   });
+
+  it('backs off when every watch after a fresh list is 410 again', async () => {
+    const { clock, reflector, timeline } = start([
+      { list: [], resourceVersion: '10' },
+      { watch: [], end: gone() },
+      { list: [], resourceVersion: '11' },
+      { watch: [], end: gone() },
+      { list: [], resourceVersion: '12' },
+    ]);
+    await clock.advance(10_000);
+    assert.deepEqual(timeline(), ['0:list', '0:watch@10', '1200:list', '1200:watch@11', '3600:list', '3600:watch@12']);
+    await reflector.stop();
+  });
 });

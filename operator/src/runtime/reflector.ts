@@ -98,16 +98,20 @@ export class Reflector {
   private async run(): Promise<void> {
     const { signal } = this.abort;
     let resourceVersion: string | undefined;
+    // Failures in a row; reset by a watch event or a watch that stayed open (not by a list alone,
+    // so that a server answering every fresh list's watch with 410 is not hammered).
     let failures = 0;
+    let eventSinceList = false;
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
           resourceVersion = await this.list();
-          failures = 0;
+          eventSinceList = false;
         }
         const outcome = await this.watch(resourceVersion, (rv) => {
           resourceVersion = rv;
           failures = 0;
+          eventSinceList = true;
         });
         this.options.observer?.watchEnded?.(this.type, 'closed');
         if (outcome.healthy) failures = 0;
@@ -120,7 +124,12 @@ export class Reflector {
         this.lastFailure = error;
         if (classifyError(error) === 'gone') {
           this.options.observer?.watchEnded?.(this.type, 'gone', error);
+          const relistedInVain = resourceVersion !== undefined && !eventSinceList;
           resourceVersion = undefined;
+          if (relistedInVain) {
+            failures++;
+            await this.backOff(failures, error);
+          }
           continue;
         }
         this.options.observer?.watchEnded?.(this.type, 'error', error);
