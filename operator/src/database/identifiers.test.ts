@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  checkMysqlGrantable,
   computeDatabaseName,
   computeUsername,
   InvalidIdentifierError,
@@ -88,6 +89,13 @@ describe('computeDatabaseName', () => {
     assert.equal(name.length <= 63, true);
     assert.equal(name, computeDatabaseName('postgres', namespace, long));
     assert.notEqual(name, computeDatabaseName('postgres', namespace, `${long.slice(0, -1)}c`));
+  });
+
+  it('fits mysql names with their GRANT escapes into 64 characters', () => {
+    const name = computeDatabaseName('mysql', 'n'.repeat(63), `${'a-'.repeat(100)}z`);
+    assert.equal(name.length + (name.match(/_/g)?.length ?? 0) <= 64, true, name);
+    assert.throws(() => checkMysqlGrantable('a_'.repeat(30)), /escaped/);
+    assert.equal(checkMysqlGrantable('a_'.repeat(20)), 'a_'.repeat(20));
   });
 
   it('never yields a reserved name', () => {

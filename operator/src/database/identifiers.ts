@@ -25,6 +25,14 @@ const RESERVED = new Set([
   'mariadb_sys',
 ]);
 
+/**
+ * The length a database name takes where the engine is strictest: on mysql, GRANT … ON `name`.* needs every
+ * `_` escaped as `\_` (else it is a wildcard), and the escaped name must fit the limit too.
+ */
+function identifierCost(engine: DatabaseEngineName, value: string): number {
+  return engine === 'mysql' ? value.length + (value.match(/_/g)?.length ?? 0) : value.length;
+}
+
 function isReserved(value: string): boolean {
   return RESERVED.has(value) || value.startsWith('pg_');
 }
@@ -83,11 +91,15 @@ function shortHash(text: string, length: number): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
-/** Shortens `base` to `max` characters, keeping it unique with a hash of `seed` when it had to be cut. */
-function fitWithHash(base: string, max: number, seed: string): string {
-  if (base.length <= max) return base;
-  const hash = shortHash(seed, 10);
-  return `${base.slice(0, max - hash.length - 1).replace(/_+$/, '')}_${hash}`;
+/**
+ * Shortens `base` until `cost` fits `max`, keeping it unique with a hash of `seed` when it had to be cut.
+ */
+function fitWithHash(base: string, max: number, seed: string, cost: (s: string) => number = (s) => s.length): string {
+  if (cost(base) <= max) return base;
+  const suffix = `_${shortHash(seed, 10)}`;
+  let head = base.slice(0, max - suffix.length);
+  while (head && cost(`${head}${suffix}`) > max) head = head.slice(0, -1);
+  return `${head.replace(/_+$/, '')}${suffix}`;
 }
 
 /**
@@ -106,7 +118,7 @@ export function computeDatabaseName(
   let base = `${namespace}_${name}`.replace(/[-.]/g, '_');
   if (name.includes('.')) base = `${base}_${shortHash(seed, 10)}`;
   if (/^[0-9]/.test(base) || isReserved(base)) base = `_${base}`;
-  const database = fitWithHash(base, MAX_DATABASE_NAME_LENGTH[engine], seed);
+  const database = fitWithHash(base, MAX_DATABASE_NAME_LENGTH[engine], seed, (s) => identifierCost(engine, s));
   return validateIdentifier(engine, 'database', database);
 }
 
@@ -130,4 +142,19 @@ export function validateTarget(
     throw new InvalidIdentifierError(`refusing to manage ${JSON.stringify(username)}: it is the server's admin user`);
   }
   return { database, username };
+}
+
+/**
+ * On mysql a database is granted as `name` with each `_` escaped; a name whose escaped form is longer than
+ * 64 characters can be created and dropped but not granted, so ensureDatabase refuses it up front.
+ */
+export function checkMysqlGrantable(database: string): string {
+  const max = MAX_DATABASE_NAME_LENGTH.mysql;
+  if (identifierCost('mysql', database) > max) {
+    throw new InvalidIdentifierError(
+      `database name ${JSON.stringify(database)} is too long for mysql: in GRANT each underscore is escaped ` +
+        `with a backslash, and the escaped name must fit in ${max} characters`,
+    );
+  }
+  return database;
 }

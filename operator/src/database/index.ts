@@ -9,6 +9,7 @@ export {
 export { classifyConnectionError, redact } from './errors.ts';
 export { createEngine, EngineRegistry } from './factory.ts';
 export {
+  checkMysqlGrantable,
   computeDatabaseName,
   computeUsername,
   type DatabaseEngineName,

@@ -2,7 +2,7 @@
 // backtick-quoted, values escaped by the driver's placeholders.
 import mysql from 'mysql2/promise';
 import { checkConnectionWith, redact, sanitized } from './errors.ts';
-import { quoteMysqlIdentifier, validateTarget } from './identifiers.ts';
+import { checkMysqlGrantable, quoteMysqlIdentifier, validateTarget } from './identifiers.ts';
 import type {
   AdminConnection,
   ConnectionCheck,
@@ -121,6 +121,7 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
 
     async ensureDatabase(request: DatabaseRequest): Promise<DatabaseResult> {
       const { database, username } = validateTarget('mysql', request, admin.username);
+      checkMysqlGrantable(database);
       const actions: DatabaseAction[] = [];
       try {
         // 1. The user, with the Secret's password.
