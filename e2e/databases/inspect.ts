@@ -1,0 +1,120 @@
+// For tests: looks at a real server directly (not through the engine under test), and logs in as a
+// service's role the way the service would.
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { AdminConnection } from '../../operator/src/database/index.ts';
+
+export interface ServiceSession {
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export interface ServerInspector {
+  databaseNames(prefix: string): Promise<string[]>;
+  roleNames(prefix: string): Promise<string[]>;
+  /** The stored password verifier (postgres) or hash (mysql) of a role: unchanged when no DDL touched it. */
+  storedPassword(username: string): Promise<string | undefined>;
+  /** How many sessions the admin user has open on the server right now (this inspector's own included). */
+  adminSessions(): Promise<number>;
+  /** Logs in as a service; rejects with the driver's error (code / errno kept) when the server refuses. */
+  loginAs(login: { username: string; password: string; database: string }): Promise<ServiceSession>;
+  close(): Promise<void>;
+}
+
+export async function inspectServer(admin: AdminConnection): Promise<ServerInspector> {
+  return admin.engine === 'postgres' ? inspectPostgres(admin) : inspectMysql(admin);
+}
+
+async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector> {
+  const client = new pg.Client({
+    host: admin.host,
+    port: admin.port,
+    user: admin.username,
+    password: admin.password,
+    database: admin.database ?? 'postgres',
+  });
+  await client.connect();
+  const names = async (sql: string, prefix: string) =>
+    (await client.query<{ name: string }>(sql, [prefix])).rows.map((r) => r.name).sort();
+  return {
+    databaseNames: (prefix) => names('SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1)', prefix),
+    roleNames: (prefix) => names('SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', prefix),
+    async storedPassword(username) {
+      const { rows } = await client.query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [
+        username,
+      ]);
+      return rows[0]?.p;
+    },
+    async adminSessions() {
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1',
+        [admin.username],
+      );
+      return rows[0]?.n ?? 0;
+    },
+    async loginAs({ username, password, database }) {
+      const session = new pg.Client({ host: admin.host, port: admin.port, user: username, password, database });
+      session.on('error', () => {});
+      try {
+        await session.connect();
+      } catch (error) {
+        await session.end().catch(() => {});
+        throw error;
+      }
+      return {
+        query: async (sql) => (await session.query(sql)).rows,
+        close: () => session.end(),
+      };
+    },
+    close: () => client.end(),
+  };
+}
+
+async function inspectMysql(admin: AdminConnection): Promise<ServerInspector> {
+  const connection = await mysql.createConnection({
+    host: admin.host,
+    port: admin.port,
+    user: admin.username,
+    password: admin.password,
+  });
+  const names = async (sql: string, prefix: string) => {
+    const [rows] = await connection.query(sql, [prefix, prefix]);
+    return (rows as { name: string }[]).map((r) => r.name).sort();
+  };
+  return {
+    databaseNames: (prefix) =>
+      names(
+        'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE LEFT(SCHEMA_NAME, CHAR_LENGTH(?)) = ?',
+        prefix,
+      ),
+    roleNames: (prefix) =>
+      names("SELECT User AS name FROM mysql.user WHERE LEFT(User, CHAR_LENGTH(?)) = ? AND Host = '%'", prefix),
+    async storedPassword(username) {
+      const [rows] = await connection.query(
+        "SELECT authentication_string AS p FROM mysql.user WHERE User = ? AND Host = '%'",
+        [username],
+      );
+      return (rows as { p: string }[])[0]?.p;
+    },
+    async adminSessions() {
+      const [rows] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [
+        admin.username,
+      ]);
+      return Number((rows as { n: number }[])[0]?.n ?? 0);
+    },
+    async loginAs({ username, password, database }) {
+      const session = await mysql.createConnection({
+        host: admin.host,
+        port: admin.port,
+        user: username,
+        password,
+        database,
+      });
+      return {
+        query: async (sql) => (await session.query(sql))[0] as Record<string, unknown>[],
+        close: () => session.end(),
+      };
+    },
+    close: () => connection.end(),
+  };
+}
