@@ -246,9 +246,14 @@ function mariadbPid(pidFile: string): number | undefined {
   }
 }
 
-/** Runs SQL as the socket-authenticated root of the private server; the SQL goes through stdin. */
+/** The OS user running this script: mariadb-install-db gives that name an account authenticated by the socket. */
+function osUserName(): string {
+  return spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim() || 'root';
+}
+
+/** Runs SQL as the socket-authenticated superuser of the private server; the SQL goes through stdin. */
 function mariadbSql(client: string, socket: string, sql: string) {
-  return run(client, ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch'], undefined, { input: sql });
+  return run(client, ['--no-defaults', `--socket=${socket}`, '-u', osUserName(), '--batch'], undefined, { input: sql });
 }
 
 export async function mariadbUp(): Promise<AdminConnection> {
@@ -256,7 +261,6 @@ export async function mariadbUp(): Promise<AdminConnection> {
   const { user, data, log: logFile, socket, pidFile } = mariadbPaths();
   const { password } = readOrCreatePassword('mysql');
   const port = DEFAULT_PORTS.mysql;
-  const osUserName = spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim() || 'root';
 
   if (!existsSync(join(data, 'mysql'))) {
     rmSync(data, { recursive: true, force: true });
@@ -267,7 +271,7 @@ export async function mariadbUp(): Promise<AdminConnection> {
         '--no-defaults',
         `--datadir=${data}`,
         '--auth-root-authentication-method=socket',
-        `--auth-root-socket-user=${osUserName}`,
+        `--auth-root-socket-user=${osUserName()}`,
         '--skip-test-db',
         '--skip-name-resolve',
       ],
