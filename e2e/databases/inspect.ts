@@ -14,6 +14,8 @@ export interface ServerInspector {
   roleNames(prefix: string): Promise<string[]>;
   /** The stored password verifier (postgres) or hash (mysql) of a role: unchanged when no DDL touched it. */
   storedPassword(username: string): Promise<string | undefined>;
+  /** Runs one statement as the admin (test setup only). */
+  execute(sql: string): Promise<void>;
   /** How many sessions the admin user has open on the server right now (this inspector's own included). */
   adminSessions(): Promise<number>;
   /** Logs in as a service; rejects with the driver's error (code / errno kept) when the server refuses. */
@@ -44,6 +46,9 @@ async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector>
         username,
       ]);
       return rows[0]?.p;
+    },
+    async execute(sql) {
+      await client.query(sql);
     },
     async adminSessions() {
       const { rows } = await client.query<{ n: number }>(
@@ -95,6 +100,9 @@ async function inspectMysql(admin: AdminConnection): Promise<ServerInspector> {
         [username],
       );
       return (rows as { p: string }[])[0]?.p;
+    },
+    async execute(sql) {
+      await connection.query(sql);
     },
     async adminSessions() {
       const [rows] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [

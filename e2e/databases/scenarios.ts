@@ -177,6 +177,32 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
       assert.equal(peak > baseline, true, 'the sampler saw the pool at work');
     });
 
+    if (engine === 'postgres') {
+      it('works for an admin that is not a superuser (CREATEROLE, CREATEDB), as on managed servers', async () => {
+        const limited = { ...admin, username: `${prefix}admin`, password: generatePassword(), maxConnections: 1 };
+        await server.execute(
+          `CREATE ROLE ${limited.username} LOGIN CREATEROLE CREATEDB PASSWORD '${limited.password}'`,
+        );
+        const asLimited = createEngine(limited);
+        try {
+          const a = service('managed');
+          assert.deepEqual((await asLimited.ensureDatabase(a)).actions, [
+            'CreateRole',
+            'GrantRoleToAdmin',
+            'CreateDatabase',
+            'RevokePublicConnect',
+          ]);
+          assert.deepEqual((await asLimited.ensureDatabase(a)).actions, []);
+          const rotated = { ...a, password: generatePassword() };
+          assert.deepEqual((await asLimited.ensureDatabase(rotated)).actions, ['SetRolePassword']);
+          await (await server.loginAs(rotated)).close();
+          assert.deepEqual((await asLimited.dropDatabase(a)).actions, ['DropDatabase', 'DropRole']);
+        } finally {
+          await asLimited.close();
+        }
+      });
+    }
+
     it('says why a wrong admin password fails, without the password', async () => {
       const wrongPassword = `wrong-${generatePassword()}`;
       const wrong = createEngine({ ...admin, password: wrongPassword, maxConnections: 1 });

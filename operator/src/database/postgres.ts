@@ -84,6 +84,32 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
     }
   }
 
+  let facts: Promise<{ superuser: boolean; version: number }> | undefined;
+  /** Whether the admin is a superuser, and the server's version number; asked once per pool. */
+  function serverFacts(): Promise<{ superuser: boolean; version: number }> {
+    facts ??= query<{ superuser: boolean; version: number }>(
+      `SELECT rolsuper AS superuser, current_setting('server_version_num')::int AS version
+         FROM pg_roles WHERE rolname = current_user`,
+    ).then((rows) => rows[0] ?? { superuser: false, version: 0 });
+    facts.catch(() => {
+      facts = undefined;
+    });
+    return facts;
+  }
+
+  /** Whether the admin can act as the owner `username`: a superuser, or a member that inherits and can SET. */
+  async function adminActsAs(username: string): Promise<boolean> {
+    const { superuser, version } = await serverFacts();
+    if (superuser) return true;
+    const rows = await query<{ ok: boolean }>(
+      version >= 160000
+        ? "SELECT pg_has_role(current_user, $1, 'USAGE') AND pg_has_role(current_user, $1, 'SET') AS ok"
+        : "SELECT pg_has_role(current_user, $1, 'USAGE') AS ok",
+      [username],
+    );
+    return rows[0]?.ok === true;
+  }
+
   function passwordClause(password: string): string {
     return `PASSWORD ${quotePostgresString(buildScramVerifier(password, randomBytes(16)))}`;
   }
@@ -115,6 +141,14 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
         } else if (!roles[0]?.rolcanlogin || !(await passwordMatches(request))) {
           await query(`ALTER ROLE ${role} WITH LOGIN ${passwordClause(request.password)}`);
           actions.push('SetRolePassword');
+        }
+
+        // An admin that is not a superuser (CREATEROLE, CREATEDB: managed servers) acts as the owner through
+        // membership in the role: it needs that to create a database owned by it, and later to drop it.
+        if (!(await adminActsAs(username))) {
+          const options = (await serverFacts()).version >= 160000 ? ' WITH INHERIT TRUE, SET TRUE' : '';
+          await query(`GRANT ${role} TO CURRENT_USER${options}`);
+          actions.push('GrantRoleToAdmin');
         }
 
         // 2. The database, owned by the role.

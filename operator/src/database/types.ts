@@ -44,6 +44,8 @@ export interface DatabaseRequest {
 export type DatabaseAction =
   | 'CreateRole'
   | 'SetRolePassword'
+  /** postgres, admin not a superuser: the admin made a member of the role, to own its database through it. */
+  | 'GrantRoleToAdmin'
   | 'CreateDatabase'
   | 'SetDatabaseOwner'
   | 'RevokePublicConnect'
