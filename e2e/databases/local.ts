@@ -1,7 +1,7 @@
 // The private PostgreSQL and MariaDB servers on loopback: data under runDir(), admin passwords in
 // credentialsDir(). As root the servers run as the `postgres` and `mysql` users (PostgreSQL refuses root).
 import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseEngineName } from '../../operator/src/database/identifiers.ts';
 import { type AdminConnection, createEngine } from '../../operator/src/database/index.ts';
@@ -48,6 +48,11 @@ function serverUser(name: 'postgres' | 'mysql'): OsUser | undefined {
 function serverDir(name: string, user: OsUser | undefined): string {
   const top = runDir();
   mkdirSync(top, { recursive: true, mode: 0o755 });
+  // /var/tmp is shared: a folder someone else made in our name is refused, not used.
+  const owner = lstatSync(top);
+  if (!owner.isDirectory() || owner.uid !== process.getuid?.()) {
+    throw new Error(`${top} is not a folder of this user; remove it and try again`);
+  }
   chmodSync(top, user ? 0o755 : 0o700);
   const dir = join(top, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -238,9 +243,10 @@ function mariadbPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  // A pid file left by a crash may name a process that is something else by now.
   try {
-    process.kill(pid, 0);
-    return pid;
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return command.includes(pidFile) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -50,13 +50,16 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
     });
 
     after(async () => {
-      if (server) {
-        for (const name of await server.databaseNames(prefix))
-          await db.dropDatabase({ database: name, username: name });
+      try {
+        if (!server) return; // `before` failed and said why
+        for (const name of await server.databaseNames(prefix)) {
+          await db.dropDatabase({ database: name, username: computeUsername(engine, name) });
+        }
         for (const name of await server.roleNames(prefix)) await db.dropDatabase({ database: name, username: name });
-        await server.close();
+      } finally {
+        await server?.close();
+        await db?.close();
       }
-      await db?.close();
     });
 
     it('reports the server version to the admin', async () => {
