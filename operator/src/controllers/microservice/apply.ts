@@ -1,0 +1,110 @@
+// apply: makes each child match the plan with server-side apply (field manager `flotilla`, force;
+// a minimal object, so fields others own stay theirs), deletes the children no longer wanted
+// (only ours: they come from the labelled caches), and records an Event for every create, update,
+// repair, deletion and failure. A failure of one child does not stop the others.
+import type { Logger } from 'pino';
+import type { MicroService } from '../../api/microservice.ts';
+import { type KubeClient, WritesFencedError } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import type { EventRecord } from '../../kube/events.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { EventReason } from './conditions.ts';
+import { type ApplyReason, type ChildApply, childId, type Plan } from './plan.ts';
+import { childTypeOf } from './resources.ts';
+import type { WriteTracker } from './tracker.ts';
+
+export interface ApplyDeps {
+  client: KubeClient;
+  tracker: WriteTracker;
+  log: Logger;
+}
+
+export interface ApplyOutcome {
+  /** One line per child that could not be written or deleted. */
+  failures: string[];
+  /** Events to record on the MicroService, one per reason. */
+  events: EventRecord[];
+}
+
+const VERB: Record<ApplyReason, { reason: string; text: (id: string) => string }> = {
+  create: { reason: EventReason.Created, text: (id) => `created ${id}` },
+  update: { reason: EventReason.Updated, text: (id) => `updated ${id}` },
+  restore: { reason: EventReason.DriftRepaired, text: (id) => `restored ${id}, which was deleted by someone else` },
+  repair: { reason: EventReason.DriftRepaired, text: (id) => `repaired ${id}: fields Flotilla owns had been edited` },
+};
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function applyChild(deps: ApplyDeps, change: ChildApply): Promise<string | undefined> {
+  const id = childId(change.object);
+  try {
+    const result = await deps.client.apply<KubeObject>(change.type, change.object);
+    deps.tracker.wrote(result, change.type.kind);
+    deps.log.info({ child: id, why: change.why }, 'applied child');
+    return undefined;
+  } catch (error) {
+    if (error instanceof WritesFencedError) throw error;
+    deps.log.warn({ child: id, err: error }, 'apply failed');
+    return `${id}: ${describe(error)}`;
+  }
+}
+
+async function deleteChild(deps: ApplyDeps, child: KubeObject): Promise<string | undefined> {
+  const id = childId(child);
+  const type = childTypeOf(child.kind);
+  if (!type) return `${id}: unknown kind`;
+  try {
+    deps.tracker.deleting(child);
+    const { uid } = child.metadata;
+    await deps.client.delete(type, child.metadata.name ?? '', child.metadata.namespace, {
+      propagationPolicy: 'Background',
+      ...(uid ? { preconditions: { uid } } : {}),
+    });
+    deps.log.info({ child: id }, 'deleted child no longer wanted');
+    return undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    if (error instanceof WritesFencedError) throw error;
+    deps.log.warn({ child: id, err: error }, 'delete failed');
+    return `${id}: ${describe(error)}`;
+  }
+}
+
+/** Writes the plan's children and deletions; returns the failures and the Events to record. */
+export async function applyPlan(deps: ApplyDeps, _ms: MicroService, plan: Plan): Promise<ApplyOutcome> {
+  const applied = await Promise.all(plan.apply.map((change) => applyChild(deps, change)));
+  const deleted = await Promise.all(plan.delete.map((child) => deleteChild(deps, child)));
+
+  const byReason = new Map<string, string[]>();
+  const note = (reason: string, text: string) => byReason.set(reason, [...(byReason.get(reason) ?? []), text]);
+  plan.apply.forEach((change, index) => {
+    if (applied[index] === undefined) note(VERB[change.why].reason, VERB[change.why].text(childId(change.object)));
+  });
+  plan.delete.forEach((child, index) => {
+    if (deleted[index] === undefined) note(EventReason.Deleted, `deleted ${childId(child)}, no longer wanted`);
+  });
+  const events: EventRecord[] = [...byReason].map(([reason, texts]) => ({
+    type: 'Normal',
+    reason,
+    message: capitalize(texts.join('; ')),
+  }));
+  const applyFailures = applied.filter((f) => f !== undefined);
+  const deleteFailures = deleted.filter((f) => f !== undefined);
+  if (applyFailures.length > 0) {
+    events.push({
+      type: 'Warning',
+      reason: EventReason.ApplyFailed,
+      message: `Could not apply ${applyFailures.join('; ')}`,
+    });
+  }
+  if (deleteFailures.length > 0) {
+    events.push({
+      type: 'Warning',
+      reason: EventReason.DeleteFailed,
+      message: `Could not delete ${deleteFailures.join('; ')}`,
+    });
+  }
+  return { failures: [...applyFailures, ...deleteFailures], events };
+}
+
+const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

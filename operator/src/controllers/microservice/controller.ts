@@ -1,0 +1,114 @@
+// The MicroService controller: the primary kind, the children it watches (labelled managed-by
+// flotilla; their changes re-queue the owner, so drift is repaired within a second), the Rollouts,
+// DatabaseServers and CustomResourceDefinitions whose changes matter to a service, and the reconciler.
+import type { Logger } from 'pino';
+import type { MicroService } from '../../api/microservice.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { EventRecorder } from '../../kube/events.ts';
+import { customResourceDefinitionType, type KubeObject, objectKey } from '../../kube/objects.ts';
+import { type Clock, systemClock } from '../../runtime/clock.ts';
+import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
+import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { createMicroServiceReconciler } from './reconcile.ts';
+import {
+  crdName,
+  databaseServerType,
+  microServiceType,
+  ROUTE_CHILD_TYPES,
+  rolloutType,
+  WORKLOAD_CHILD_TYPES,
+} from './resources.ts';
+import { WriteTracker } from './tracker.ts';
+import type { WorkloadPlanner } from './workloads.ts';
+
+export interface MicroServiceControllerOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics?: RuntimeMetrics;
+  /** All namespaces when undefined. */
+  namespace?: string;
+  concurrency?: number;
+  clock?: Clock;
+  resyncIntervalMs?: number;
+  reflector?: ControllerOptions['reflector'];
+  workloads?: WorkloadPlanner;
+}
+
+const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
+
+export function createMicroServiceController(options: MicroServiceControllerOptions): Controller {
+  const { client, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const tracker = new WriteTracker();
+  const recorder = new EventRecorder(client, {
+    clock,
+    onError: (error, event) => logger.warn({ err: error, reason: event.reason }, 'could not record an Event'),
+  });
+  const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  // Keys of every MicroService, for changes that concern them all (a router installed).
+  const allServices = (): string[] => [...controller.cache(microServiceType).keys()];
+  const servicesOnServer = (server: KubeObject): string[] =>
+    controller
+      .cache<MicroService>(microServiceType)
+      .list()
+      .filter((ms) => ms.spec.database?.serverRef === server.metadata.name)
+      .map(objectKey);
+
+  let reconciler: Reconciler = async () => {};
+  const controller: Controller = new Controller({
+    client,
+    primary: microServiceType,
+    secondary: [
+      ...WORKLOAD_CHILD_TYPES.map((type) => ({
+        type,
+        labelSelector: managed,
+        keysFor: controllerOwnerKeys(microServiceType.kind),
+      })),
+      // A service's NetworkPolicy lets in the services that depend on it.
+      {
+        type: microServiceType,
+        keysFor: (object: KubeObject) =>
+          ((object as MicroService).spec?.dependsOn ?? []).map((name) =>
+            objectKey({ metadata: { name, namespace: object.metadata.namespace } }),
+          ),
+      },
+      {
+        type: rolloutType,
+        keysFor: (rollout: KubeObject) => {
+          const name = (rollout.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name;
+          return name ? [objectKey({ metadata: { name, namespace: rollout.metadata.namespace } })] : [];
+        },
+      },
+      { type: databaseServerType, keysFor: servicesOnServer },
+      {
+        type: customResourceDefinitionType,
+        keysFor: (crd: KubeObject) => (ROUTE_CRDS.has(crd.metadata.name ?? '') ? allServices() : []),
+      },
+    ],
+    reconcile: (key, context) => reconciler(key, context),
+    logger,
+    clock,
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.resyncIntervalMs !== undefined ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+    ...(options.reflector ? { reflector: options.reflector } : {}),
+  });
+
+  reconciler = createMicroServiceReconciler({
+    client,
+    recorder,
+    clock,
+    tracker,
+    cache: (type) => controller.cache(type),
+    rolloutCache: controller.cache(rolloutType),
+    crdCache: controller.cache(customResourceDefinitionType),
+    databaseServerCache: controller.cache(databaseServerType),
+    ...(options.workloads ? { workloads: options.workloads } : {}),
+  });
+  for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType]) {
+    controller.cache(type).subscribe((event) => tracker.observe(event, type.kind));
+  }
+  return controller;
+}

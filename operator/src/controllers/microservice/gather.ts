@@ -1,0 +1,154 @@
+// gather: every read one reconcile needs, from the caches (and, for route kinds that are not
+// watched, one GET each). Nothing here writes.
+import type { MicroService } from '../../api/microservice.ts';
+import {
+  type GatewayApiOptions,
+  gatewayApiOptionsFromCrd,
+  type InstalledApis,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+} from '../../desired/index.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
+import type { ObjectCache } from '../../runtime/object-cache.ts';
+import { childId, type PlanInput } from './plan.ts';
+import {
+  crdName,
+  destinationRuleType,
+  httpRouteType,
+  microServiceType,
+  virtualServiceType,
+  WORKLOAD_CHILD_TYPES,
+} from './resources.ts';
+import type { WriteTracker } from './tracker.ts';
+
+export interface GatherSources {
+  client: KubeClient;
+  cache: <T extends KubeObject = KubeObject>(type: ResourceType) => ObjectCache<T>;
+  rolloutCache: ObjectCache;
+  crdCache: ObjectCache;
+  databaseServerCache: ObjectCache;
+  tracker: WriteTracker;
+}
+
+export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
+
+/** Whether the CRD `name` is Established and serves `version`. */
+export function isServed(crds: ObjectCache, name: string, version: string): boolean {
+  const crd = crds.get(name) as
+    | {
+        spec?: { versions?: { name: string; served?: boolean }[] };
+        status?: { conditions?: { type: string; status: string }[] };
+      }
+    | undefined;
+  if (!crd) return false;
+  const established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  return Boolean(established) && (crd.spec?.versions ?? []).some((v) => v.name === version && v.served !== false);
+}
+
+/** Which routers are installed, from the CRDs in the cache (re-checked on every reconcile). */
+export function discoverRouters(crds: ObjectCache): { installed: InstalledApis; gatewayAPI?: GatewayApiOptions } {
+  const istio =
+    isServed(crds, crdName(virtualServiceType), virtualServiceType.version) &&
+    isServed(crds, crdName(destinationRuleType), destinationRuleType.version);
+  const gatewayAPI = isServed(crds, crdName(httpRouteType), httpRouteType.version);
+  const httpRouteCrd = crds.get(crdName(httpRouteType));
+  return {
+    installed: { istio, gatewayAPI },
+    ...(gatewayAPI && httpRouteCrd
+      ? { gatewayAPI: gatewayApiOptionsFromCrd(httpRouteCrd as Parameters<typeof gatewayApiOptionsFromCrd>[0]) }
+      : {}),
+  };
+}
+
+const isOurs = (object: KubeObject, uid: string): boolean =>
+  object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY &&
+  (object.metadata.ownerReferences ?? []).some((owner) => owner.uid === uid && owner.controller);
+
+/** The route objects named after the service, of every installed route kind: ours, and the ids of those that are not. */
+async function gatherRoutes(
+  client: KubeClient,
+  ms: MicroService,
+  installed: InstalledApis,
+): Promise<{ ours: KubeObject[]; foreign: string[] }> {
+  const { name = '', namespace, uid = '' } = ms.metadata;
+  const types = [
+    ...(installed.istio ? [virtualServiceType, destinationRuleType] : []),
+    ...(installed.gatewayAPI ? [httpRouteType] : []),
+  ];
+  const found = await Promise.all(
+    types.map(async (type) => {
+      try {
+        const object = await client.get(type, name, namespace);
+        return { ...object, kind: type.kind };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    }),
+  );
+  const ours: KubeObject[] = [];
+  const foreign: string[] = [];
+  for (const object of found) {
+    if (!object) continue;
+    if (isOurs(object, uid)) ours.push(object);
+    else foreign.push(childId(object));
+  }
+  return { ours, foreign };
+}
+
+/** Everything plan needs for the MicroService at `key`, or undefined when it no longer exists. */
+export async function gather(key: string, sources: GatherSources): Promise<Observed | undefined> {
+  const { namespace = '', name } = splitKey(key);
+  const { tracker } = sources;
+  const msCache = sources.cache<MicroService>(microServiceType);
+  const ms = tracker.freshest(msCache.get(key), microServiceType.kind, namespace, name);
+  if (!ms || ms.metadata.deletionTimestamp) return undefined;
+  const uid = ms.metadata.uid ?? '';
+
+  const children = new Map<string, KubeObject>();
+  for (const type of WORKLOAD_CHILD_TYPES) {
+    for (const child of sources.cache(type).listOwnedBy(uid)) {
+      if (!isOurs(child, uid)) continue;
+      const object = { ...child, kind: type.kind };
+      children.set(childId(object), object);
+    }
+  }
+  for (const written of tracker.writtenOwnedBy(uid)) {
+    const id = childId(written);
+    const cached = children.get(id);
+    const fresh = tracker.freshest(cached, written.kind ?? '', namespace, written.metadata.name ?? '');
+    if (fresh && fresh.metadata.namespace === namespace) children.set(id, fresh);
+  }
+
+  const { installed, gatewayAPI } = discoverRouters(sources.crdCache);
+  const routes = await gatherRoutes(sources.client, ms, installed);
+  for (const route of routes.ours) children.set(childId(route), route);
+
+  const deletedByOthers = tracker.deletedByOthersIn(namespace);
+
+  const rollout = sources.rolloutCache
+    .list({ namespace })
+    .find((r) => (r.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name);
+  const dependents = msCache
+    .list({ namespace })
+    .filter((other) => (other.spec.dependsOn ?? []).includes(name))
+    .map((other) => other.metadata.name ?? '')
+    .sort();
+  const serverRef = ms.spec.database?.serverRef;
+  const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
+  const databasePort = (server?.spec as { port?: number } | undefined)?.port;
+
+  return {
+    ms,
+    children: [...children.values()],
+    foreignRoutes: routes.foreign,
+    deletedByOthers,
+    rollout,
+    dependents,
+    installed,
+    ...(gatewayAPI ? { gatewayAPI } : {}),
+    ...(databasePort !== undefined ? { databasePort } : {}),
+  };
+}

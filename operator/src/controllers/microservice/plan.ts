@@ -1,0 +1,252 @@
+// plan: the pure heart of the reconciler. From what gather observed, the children to apply (each
+// with why: create, restore, update, repair), the children to delete, the status and the Events
+// known before any write. No I/O, no clock (`now` is an input), no randomness.
+import type { MicroService, MicroServiceStatus } from '../../api/microservice.ts';
+import {
+  buildHorizontalPodAutoscaler,
+  buildNetworkPolicy,
+  buildRoutes,
+  buildService,
+  chooseRouter,
+  computeUrl,
+  type GatewayApiOptions,
+  type InstalledApis,
+  InvalidSpecError,
+  ISTIOD,
+  identityOf,
+  selectorLabels,
+} from '../../desired/index.ts';
+import type { EventRecord } from '../../kube/events.ts';
+import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+import {
+  type Condition,
+  type ConditionFact,
+  ConditionType,
+  computeConditions,
+  EventReason,
+  Reason,
+} from './conditions.ts';
+import { computeDrift, withDesiredHash } from './drift.ts';
+import { childTypeOf } from './resources.ts';
+import { planPlainWorkload, type WorkloadPlanner } from './workloads.ts';
+
+/** `Kind/name`: how children are told apart within one MicroService. */
+export const childId = (object: { kind?: string; metadata: { name?: string } }): string =>
+  `${object.kind}/${object.metadata.name}`;
+
+export interface PlanInput {
+  ms: MicroService;
+  /** Children owned by the service and labelled managed-by flotilla, as observed (every child kind). */
+  children: readonly KubeObject[];
+  /** Ids (`Kind/name`) of route objects that exist under a name we want but that we did not create. */
+  foreignRoutes: readonly string[];
+  /** Ids of owned children that someone else deleted since we last wrote them. */
+  deletedByOthers: ReadonlySet<string>;
+  /** The Rollout targeting the service, if any. */
+  rollout: KubeObject | undefined;
+  /** Names of the MicroServices of the namespace whose dependsOn names this one. */
+  dependents: readonly string[];
+  installed: InstalledApis;
+  gatewayAPI?: GatewayApiOptions;
+  /** The port of the service's DatabaseServer, when it has one. */
+  databasePort?: number;
+  /** RFC 3339, for condition transitions. */
+  now: string;
+  /** Default: one Deployment, plain rolling update. */
+  workloads?: WorkloadPlanner;
+}
+
+/** create: new child; restore: deleted by someone else; update: the spec changed; repair: edited by hand. */
+export type ApplyReason = 'create' | 'restore' | 'update' | 'repair';
+
+export interface ChildApply {
+  type: ResourceType;
+  object: KubeObject;
+  why: ApplyReason;
+}
+
+export interface Plan {
+  apply: ChildApply[];
+  delete: KubeObject[];
+  status: MicroServiceStatus;
+  /** Events known before any write (invalid spec, a route we may not overwrite). */
+  events: EventRecord[];
+}
+
+const MANAGED_CONDITIONS: readonly string[] = Object.values(ConditionType);
+
+export function plan(input: PlanInput): Plan {
+  try {
+    return planValid(input);
+  } catch (error) {
+    if (error instanceof InvalidSpecError) return planInvalid(input, error);
+    throw error;
+  }
+}
+
+function planValid(input: PlanInput): Plan {
+  const { ms, children } = input;
+  const workloads = (input.workloads ?? planPlainWorkload)({
+    ms,
+    deployments: children.filter((c) => c.kind === 'Deployment'),
+    rollout: input.rollout,
+  });
+  const router = chooseRouter(input.installed);
+  const routes = buildRoutes(ms, router, input.gatewayAPI ? { gatewayAPI: input.gatewayAPI } : {});
+  const networkPolicy = buildNetworkPolicy(ms, {
+    dependents: input.dependents,
+    ...(input.databasePort !== undefined ? { databasePort: input.databasePort } : {}),
+    ...(router === 'istio' ? { meshControlPlane: ISTIOD } : {}),
+  });
+  const wanted: KubeObject[] = [
+    ...workloads.deployments,
+    buildService(ms),
+    buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
+    networkPolicy,
+    ...routes.objects,
+  ]
+    .filter((object) => object !== undefined)
+    .map((object) => withDesiredHash(object as KubeObject));
+
+  const foreign = new Set(input.foreignRoutes);
+  const events: EventRecord[] = [];
+  let routesCondition: ConditionFact = { type: ConditionType.RoutesReady, ...routes.condition };
+  const blocked = wanted.filter((object) => foreign.has(childId(object))).map(childId);
+  if (blocked.length > 0) {
+    const message = `${blocked.join(', ')} already exists and was not created by Flotilla (no app.kubernetes.io/managed-by: flotilla label); it is left alone`;
+    routesCondition = { type: ConditionType.RoutesReady, status: 'False', reason: Reason.RouteNotOwned, message };
+    events.push({ type: 'Warning', reason: EventReason.RouteNotOwned, message });
+  }
+
+  const observed = new Map(children.map((child) => [childId(child), child]));
+  const apply: ChildApply[] = [];
+  for (const object of wanted) {
+    const id = childId(object);
+    if (foreign.has(id)) continue;
+    const type = childTypeOf(object.kind);
+    if (!type) throw new Error(`no resource type for ${id}`);
+    const drift = computeDrift(object, observed.get(id));
+    if (drift === 'none') continue;
+    const why: ApplyReason =
+      drift === 'missing'
+        ? input.deletedByOthers.has(id)
+          ? 'restore'
+          : 'create'
+        : drift === 'editedByHand'
+          ? 'repair'
+          : 'update';
+    apply.push({ type, object, why });
+  }
+  const wantedIds = new Set(wanted.map(childId));
+  const remove = children.filter((child) => !wantedIds.has(childId(child)));
+
+  const [ready, progressing, degraded] = workloads.conditions;
+  const status = buildStatus(input, [ready, progressing, degraded, routesCondition], {
+    replicas: workloads.replicas,
+    readyReplicas: workloads.readyReplicas,
+    currentRevision: workloads.currentRevision ?? input.ms.status?.currentRevision,
+    url: computeUrl(ms),
+  });
+  return { apply, delete: remove, status, events };
+}
+
+/** An invalid spec: nothing is written or deleted, the running children keep running, the status says why. */
+function planInvalid(input: PlanInput, error: InvalidSpecError): Plan {
+  const { ms } = input;
+  const message = `the spec cannot be applied: ${error.message}; the children already running are left unchanged`;
+  const previousRoutes = (ms.status?.conditions as Condition[] | undefined)?.find(
+    (c) => c.type === ConditionType.RoutesReady,
+  );
+  const routes: ConditionFact = previousRoutes
+    ? { ...pickFact(previousRoutes) }
+    : { type: ConditionType.RoutesReady, status: 'Unknown', reason: Reason.InvalidSpec, message };
+  const deployment = input.children.find((c) => c.kind === 'Deployment' && c.metadata.name === identityOf(ms).name);
+  const observedStatus = (deployment?.status ?? {}) as { replicas?: number; readyReplicas?: number };
+  const status = buildStatus(
+    input,
+    [
+      { type: ConditionType.Ready, status: 'False', reason: Reason.InvalidSpec, message },
+      { type: ConditionType.Progressing, status: 'False', reason: Reason.InvalidSpec, message },
+      { type: ConditionType.Degraded, status: 'True', reason: error.reason, message },
+      routes,
+    ],
+    {
+      replicas: observedStatus.replicas ?? 0,
+      readyReplicas: observedStatus.readyReplicas ?? 0,
+      currentRevision: ms.status?.currentRevision,
+      url: ms.status?.url,
+    },
+  );
+  return {
+    apply: [],
+    delete: [],
+    status,
+    events: [{ type: 'Warning', reason: EventReason.InvalidSpec, message: `${error.reason}: ${message}` }],
+  };
+}
+
+const pickFact = (c: Condition): ConditionFact => ({
+  type: c.type,
+  status: c.status,
+  reason: c.reason,
+  message: c.message,
+});
+
+interface StatusFields {
+  replicas: number;
+  readyReplicas: number;
+  currentRevision: string | undefined;
+  url: string | undefined;
+}
+
+/**
+ * The whole status: our four conditions (transition times kept), any other condition and the
+ * database status as they were (written by the database work), replicas, the selector for the
+ * scale subresource, and observedGeneration.
+ */
+function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFields): MicroServiceStatus {
+  const { ms, now } = input;
+  const previous = (ms.status?.conditions ?? []) as Condition[];
+  const generation = ms.metadata.generation;
+  const conditions = [
+    ...computeConditions(previous, facts, now, generation),
+    ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type)),
+  ];
+  const { name } = identityOf(ms);
+  const selector = Object.entries(selectorLabels(name))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  const status: MicroServiceStatus = {
+    conditions,
+    replicas: fields.replicas,
+    readyReplicas: fields.readyReplicas,
+    selector,
+  };
+  if (fields.currentRevision !== undefined) status.currentRevision = fields.currentRevision;
+  if (fields.url !== undefined) status.url = fields.url;
+  if (ms.status?.database !== undefined) status.database = ms.status.database;
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}
+
+/** The status after some children could not be written: Degraded True, ApplyFailed, naming them. */
+export function withApplyFailures(
+  status: MicroServiceStatus,
+  failures: readonly string[],
+  now: string,
+): MicroServiceStatus {
+  if (failures.length === 0) return status;
+  const previous = (status.conditions ?? []) as Condition[];
+  const message = `could not write ${failures.join('; ')}`;
+  const conditions = previous.map((condition) => {
+    if (condition.type !== ConditionType.Degraded) return condition;
+    const [degraded] = computeConditions(
+      [condition],
+      [{ type: ConditionType.Degraded, status: 'True', reason: Reason.ApplyFailed, message }],
+      now,
+      condition.observedGeneration,
+    );
+    return degraded as Condition;
+  });
+  return { ...status, conditions };
+}

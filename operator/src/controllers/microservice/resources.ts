@@ -1,0 +1,52 @@
+// The resource types the MicroService controller reads and writes, beyond the ones kube/ defines.
+import { GROUP, VERSION } from '../../api/common.ts';
+import { MICROSERVICE_KIND, MICROSERVICE_PLURAL } from '../../api/microservice.ts';
+import { ROLLOUT_KIND, ROLLOUT_PLURAL } from '../../api/rollout.ts';
+import { deploymentType, type ResourceType, serviceType } from '../../kube/objects.ts';
+
+const namespaced = (group: string, version: string, kind: string, plural: string): ResourceType => ({
+  group,
+  version,
+  kind,
+  plural,
+  namespaced: true,
+});
+
+export const microServiceType = namespaced(GROUP, VERSION, MICROSERVICE_KIND, MICROSERVICE_PLURAL);
+export const rolloutType = namespaced(GROUP, VERSION, ROLLOUT_KIND, ROLLOUT_PLURAL);
+export const databaseServerType: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  kind: 'DatabaseServer',
+  plural: 'databaseservers',
+  namespaced: false,
+};
+export const horizontalPodAutoscalerType = namespaced(
+  'autoscaling',
+  'v2',
+  'HorizontalPodAutoscaler',
+  'horizontalpodautoscalers',
+);
+export const networkPolicyType = namespaced('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies');
+export const virtualServiceType = namespaced('networking.istio.io', 'v1', 'VirtualService', 'virtualservices');
+export const destinationRuleType = namespaced('networking.istio.io', 'v1', 'DestinationRule', 'destinationrules');
+export const httpRouteType = namespaced('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');
+
+/** Children of built-in kinds: always served, watched through caches. */
+export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
+  deploymentType,
+  serviceType,
+  horizontalPodAutoscalerType,
+  networkPolicyType,
+];
+
+/** Route children: served only when Istio or the Gateway API is installed. */
+export const ROUTE_CHILD_TYPES: readonly ResourceType[] = [virtualServiceType, destinationRuleType, httpRouteType];
+
+/** The CustomResourceDefinition name of a custom kind: `<plural>.<group>`. */
+export const crdName = (type: ResourceType): string => `${type.plural}.${type.group}`;
+
+/** Every kind a MicroService may have as a child, by kind name. */
+export function childTypeOf(kind: string | undefined): ResourceType | undefined {
+  return [...WORKLOAD_CHILD_TYPES, ...ROUTE_CHILD_TYPES].find((type) => type.kind === kind);
+}

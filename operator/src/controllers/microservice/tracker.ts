@@ -1,0 +1,83 @@
+// What this process wrote that its caches may not show yet, and which children someone else
+// deleted. Without it, a reconcile that runs before the watch delivers our own write would see the
+// old object and write again (or record a spurious repair).
+
+import type { KubeObject } from '../../kube/objects.ts';
+import type { CacheEvent } from '../../runtime/object-cache.ts';
+
+/** At most this many deletions are remembered; the oldest is forgotten first. */
+const MAX_DELETED = 10_000;
+
+const trackKey = (object: KubeObject): string =>
+  `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
+
+/** resourceVersions are opaque, but etcd's are integers: compare them when both are. */
+function isOlder(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata.resourceVersion ?? '';
+  const y = b.metadata.resourceVersion ?? '';
+  if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return false;
+  return BigInt(x) < BigInt(y);
+}
+
+export class WriteTracker {
+  private readonly written = new Map<string, KubeObject>();
+  private readonly ownDeletes = new Set<string>();
+  private readonly deletedByOthers = new Set<string>();
+
+  /** A write of ours succeeded; `result` is the API server's answer. */
+  wrote(result: KubeObject, kind: string): void {
+    const object = { ...result, kind };
+    const key = trackKey(object);
+    this.written.set(key, object);
+    this.deletedByOthers.delete(key);
+  }
+
+  /** We are about to delete `object`: its deletion is not drift. */
+  deleting(object: KubeObject): void {
+    this.ownDeletes.add(trackKey(object));
+  }
+
+  /** Feeds a cache event (of a watched kind whose objects carry `kind`). */
+  observe(event: CacheEvent, kind: string): void {
+    const object = { ...event.object, kind };
+    const key = trackKey(object);
+    const mine = this.written.get(key);
+    if (event.type === 'deleted') {
+      this.written.delete(key);
+      if (this.ownDeletes.delete(key)) return;
+      if (!(object.metadata.ownerReferences ?? []).some((owner) => owner.controller)) return;
+      this.deletedByOthers.add(key);
+      if (this.deletedByOthers.size > MAX_DELETED) {
+        const oldest = this.deletedByOthers.values().next().value;
+        if (oldest !== undefined) this.deletedByOthers.delete(oldest);
+      }
+    } else if (mine && !isOlder(object, mine)) {
+      this.written.delete(key);
+    }
+  }
+
+  /** The newer of the cached object and our last write of it (the cache may lag behind our writes). */
+  freshest<T extends KubeObject>(cached: T | undefined, kind: string, namespace: string, name: string): T | undefined {
+    const mine = this.written.get(`${kind}/${namespace}/${name}`) as T | undefined;
+    if (!mine) return cached;
+    if (!cached) return mine;
+    return isOlder(cached, mine) ? mine : cached;
+  }
+
+  /** Our writes of objects owned by `uid` that the caches may not show yet. */
+  writtenOwnedBy(uid: string): KubeObject[] {
+    return [...this.written.values()].filter((object) =>
+      (object.metadata.ownerReferences ?? []).some((owner) => owner.uid === uid),
+    );
+  }
+
+  /** Ids (`Kind/name`) of the children in `namespace` that someone else deleted since we last wrote them. */
+  deletedByOthersIn(namespace: string): Set<string> {
+    const ids = new Set<string>();
+    for (const key of this.deletedByOthers) {
+      const [kind, ns, name] = key.split('/');
+      if (ns === namespace) ids.add(`${kind}/${name}`);
+    }
+    return ids;
+  }
+}

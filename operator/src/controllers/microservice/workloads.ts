@@ -1,0 +1,96 @@
+// The workloads of a MicroService and what they say about its health. This is the seam for the
+// release strategies: without a Rollout, one Deployment named after the service, released by the
+// Deployment's own rolling update (planPlainWorkload). A Rollout's strategy plugs in here as
+// another WorkloadPlanner.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { MicroService } from '../../api/microservice.ts';
+import { buildDeployment, buildPodTemplate, computeRevision, identityOf } from '../../desired/index.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
+import { isContainedIn } from './drift.ts';
+
+export interface WorkloadInput {
+  ms: MicroService;
+  /** The Deployments the service owns, as observed. */
+  deployments: readonly KubeObject[];
+  /** The Rollout targeting the service, if any (not acted on by the plain planner). */
+  rollout: KubeObject | undefined;
+}
+
+export interface WorkloadPlan {
+  /** The Deployments to apply; owned ones not in this list are deleted. */
+  deployments: V1Deployment[];
+  /** The Deployment the HPA scales. */
+  hpaTarget: string;
+  /** Ready, Progressing and Degraded, in that order. */
+  conditions: [ConditionFact, ConditionFact, ConditionFact];
+  replicas: number;
+  readyReplicas: number;
+  /** The revision serving all traffic; undefined when not known yet (keep the previous one). */
+  currentRevision: string | undefined;
+}
+
+export type WorkloadPlanner = (input: WorkloadInput) => WorkloadPlan;
+
+type Health = { state: 'available' | 'progressing' | 'failed'; reason: string; message: string };
+
+/** How far the Deployment is from running every pod of `desired` available (kubectl rollout status's rules). */
+export function computeDeploymentHealth(desired: V1Deployment, observed: V1Deployment | undefined): Health {
+  const name = desired.metadata?.name;
+  if (!observed) return { state: 'progressing', reason: Reason.Creating, message: `creating Deployment ${name}` };
+  const status = observed.status ?? {};
+  const failed = status.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+  if (failed) {
+    return { state: 'failed', reason: Reason.ProgressDeadlineExceeded, message: failed.message ?? `${name} is stuck` };
+  }
+  const rolling = (message: string): Health => ({ state: 'progressing', reason: Reason.RollingUpdate, message });
+  if (!isContainedIn(desired.spec?.template, observed.spec?.template)) {
+    return rolling(`Deployment ${name} is being updated to a new pod template`);
+  }
+  if ((status.observedGeneration ?? 0) < (observed.metadata?.generation ?? 0)) {
+    return rolling(`waiting for the Deployment controller to observe ${name}'s latest generation`);
+  }
+  const wanted = observed.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < wanted) return rolling(`${updated} of ${wanted} pods of ${name} updated`);
+  if (total > updated) return rolling(`${total - updated} old pods of ${name} terminating`);
+  if (available < updated) return rolling(`${available} of ${updated} updated pods of ${name} available`);
+  return { state: 'available', reason: Reason.Available, message: `${available} of ${wanted} pods available` };
+}
+
+/** Ready, Progressing and Degraded from a workload's health. */
+export function computeWorkloadConditions(health: Health): [ConditionFact, ConditionFact, ConditionFact] {
+  const { state, reason, message } = health;
+  return [
+    { type: ConditionType.Ready, status: state === 'available' ? 'True' : 'False', reason, message },
+    state === 'progressing'
+      ? { type: ConditionType.Progressing, status: 'True', reason, message }
+      : {
+          type: ConditionType.Progressing,
+          status: 'False',
+          reason: state === 'failed' ? reason : Reason.Idle,
+          message,
+        },
+    state === 'failed'
+      ? { type: ConditionType.Degraded, status: 'True', reason, message }
+      : { type: ConditionType.Degraded, status: 'False', reason: Reason.AsExpected, message: 'no failures' },
+  ];
+}
+
+/** No Rollout: one Deployment named after the service, updated in place with a rolling update. */
+export const planPlainWorkload: WorkloadPlanner = ({ ms, deployments }) => {
+  const { name } = identityOf(ms);
+  const desired = buildDeployment(ms);
+  const observed = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
+  const health = computeDeploymentHealth(desired, observed);
+  return {
+    deployments: [desired],
+    hpaTarget: name,
+    conditions: computeWorkloadConditions(health),
+    replicas: observed?.status?.replicas ?? 0,
+    readyReplicas: observed?.status?.readyReplicas ?? 0,
+    currentRevision: health.state === 'available' ? computeRevision(buildPodTemplate(ms)) : undefined,
+  };
+};
