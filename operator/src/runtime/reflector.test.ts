@@ -7,6 +7,7 @@ import type { KubeClient, ListPage, WatchOptions } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { configMapType, type KubeObject } from '../kube/objects.ts';
 import type { WatchEvent } from '../kube/watch-stream.ts';
+import { sleep } from './clock.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 import { ObjectCache } from './object-cache.ts';
 import { Reflector } from './reflector.ts';
@@ -183,6 +184,53 @@ describe('Reflector', () => {
     ]);
     await clock.advance(10_000);
     assert.deepEqual(timeline(), ['0:list', '0:watch@10', '1200:list', '1200:watch@11', '3600:list', '3600:watch@12']);
+    await reflector.stop();
+  });
+
+  it('rides out an API server down for 20 s: bounded reconnect rate, then resumes from its resourceVersion', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const downFrom = t0 + 5_000;
+    const downUntil = downFrom + 20_000;
+    const attempts: Array<{ at: number; call: string }> = [];
+    const isDown = () => clock.now() >= downFrom && clock.now() < downUntil;
+    const client = {
+      async list(): Promise<ListPage> {
+        attempts.push({ at: clock.now() - t0, call: 'list' });
+        if (isDown()) throw refused();
+        return { items: [cm('a', '1')], resourceVersion: '10' };
+      },
+      async watch(_type: unknown, options: WatchOptions) {
+        attempts.push({ at: clock.now() - t0, call: `watch@${options.resourceVersion}` });
+        if (isDown()) throw refused();
+        // The watch stays open, silent, until the server goes down, then breaks.
+        // biome-ignore lint/correctness/useYield: a silent watch yields no event
+        return (async function* (): AsyncGenerator<WatchEvent> {
+          while (!isDown()) {
+            if (options.signal?.aborted) return;
+            await sleep(clock, 100, options.signal);
+          }
+          throw refused();
+        })();
+      },
+    };
+    const cache = new ObjectCache();
+    const reflector = new Reflector({
+      client: client as unknown as KubeClient,
+      type: configMapType,
+      cache,
+      clock,
+      random: Math.random,
+    });
+    reflector.start();
+    await clock.advance(60_000);
+    const duringOutage = attempts.filter((a) => a.at >= 5_000 && a.at < 25_000);
+    assert.ok(duringOutage.length <= 7, `${duringOutage.length} attempts in 20 s: ${JSON.stringify(duringOutage)}`);
+    const firstAfter = attempts.find((a) => a.at >= 25_000);
+    assert.ok(firstAfter && firstAfter.at <= 25_000 + 30_000, 'reconnects within the 30 s backoff cap');
+    assert.equal(firstAfter?.call, 'watch@10', 'resumes the watch, no relist needed');
+    assert.equal(reflector.relists, 0);
+    assert.equal(cache.size, 1);
     await reflector.stop();
   });
 });
