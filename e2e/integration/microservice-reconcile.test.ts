@@ -1,23 +1,22 @@
 // The MicroService reconciler against the real API server: one MicroService in, its children and
 // status out; ownership and cascade; nothing written twice.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
-import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
   eventsFor,
   exists,
+  freshNamespace,
   getJson,
   kubectlApply,
   microServiceManifest,
-  type RunningController,
-  startController,
+  useControllerIn,
 } from './microservice-support.ts';
 
 const cluster = await connectToCluster();
-const namespace = `ms-reconcile-${Date.now().toString(36)}`;
+const namespace = freshNamespace('ms-reconcile');
 
 interface Child {
   metadata: {
@@ -30,16 +29,7 @@ interface Child {
 }
 
 describe('MicroService reconciler', () => {
-  let running: RunningController;
-  before(async () => {
-    await installCrds(cluster);
-    await ensureNamespace(cluster, namespace);
-    running = await startController(cluster, namespace);
-  });
-  after(async () => {
-    await running?.stop();
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-  });
+  const running = useControllerIn(cluster, namespace);
 
   it('creates Deployment, Service, HPA and NetworkPolicy, owned and labelled, and reports Ready', {
     timeout: 120_000,
@@ -110,16 +100,16 @@ describe('MicroService reconciler', () => {
   });
 
   it('a second reconcile of an unchanged MicroService writes nothing', { timeout: 30_000 }, async () => {
-    const before = running.writesTo(`/namespaces/${namespace}/`).length;
+    const before = running().writesTo(`/namespaces/${namespace}/`).length;
     const rvs = await Promise.all(
       ['deployment', 'service', 'horizontalpodautoscaler', 'networkpolicy', 'microservice'].map(
         async (kind) => (await getJson<Child>(cluster, ['-n', namespace, kind, 'orders'])).metadata.resourceVersion,
       ),
     );
-    running.controller.queue.add(`${namespace}/orders`);
-    running.controller.queue.add(`${namespace}/orders`);
+    running().controller.queue.add(`${namespace}/orders`);
+    running().controller.queue.add(`${namespace}/orders`);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const writes = running.writesTo(`/namespaces/${namespace}/`).slice(before);
+    const writes = running().writesTo(`/namespaces/${namespace}/`).slice(before);
     assert.deepEqual(writes, [], 'no write request');
     const after = await Promise.all(
       ['deployment', 'service', 'horizontalpodautoscaler', 'networkpolicy', 'microservice'].map(

@@ -1,11 +1,13 @@
 // Helpers of the MicroService reconciler tests (microservice-*.test.ts): the controller run
 // in-process against the real API server, with every request it sends recorded.
+import { after, before } from 'node:test';
 import { pino } from 'pino';
 import { createMicroServiceController } from '../../operator/src/controllers/microservice/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport, type KubeTransport } from '../../operator/src/kube/transport.ts';
 import type { Controller } from '../../operator/src/runtime/controller.ts';
 import type { TestCluster } from '../support/cluster.ts';
+import { ensureNamespace, installCrds } from './api-support.ts';
 
 export interface SentRequest {
   verb: string;
@@ -108,4 +110,28 @@ export async function kubectlApply(cluster: TestCluster, manifest: object, extra
 /** A MicroService manifest in `namespace`. */
 export function microServiceManifest(namespace: string, name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'flotilla.dev/v1alpha1', kind: 'MicroService', metadata: { name, namespace }, spec };
+}
+
+/** A namespace name no earlier run used: `<prefix>-<time>`. */
+export const freshNamespace = (prefix: string): string => `${prefix}-${Date.now().toString(36)}`;
+
+/**
+ * Inside a describe(): installs the CRDs, creates `namespace`, runs the controller for it during
+ * the suite, and deletes the namespace afterwards. Returns the running controller's accessor.
+ */
+export function useControllerIn(cluster: TestCluster, namespace: string): () => RunningController {
+  let running: RunningController | undefined;
+  before(async () => {
+    await installCrds(cluster);
+    await ensureNamespace(cluster, namespace);
+    running = await startController(cluster, namespace);
+  });
+  after(async () => {
+    await running?.stop();
+    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+  });
+  return () => {
+    if (!running) throw new Error('the controller is not running');
+    return running;
+  };
 }
