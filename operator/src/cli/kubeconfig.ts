@@ -1,0 +1,57 @@
+// Which cluster `flotilla run` talks to: --kubeconfig; else in-cluster (a ServiceAccount token is
+// mounted); else $KUBECONFIG; else ~/.kube/config; else the local cluster `npm run cluster -- up`
+// brought up (its kubeconfig path is in $XDG_CACHE_HOME/flotilla/current-kubeconfig).
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export interface LoadedKubeConfig {
+  kubeConfig: KubeConfig;
+  /** Where it came from, for the log: a file path or `in-cluster`. */
+  source: string;
+  inCluster: boolean;
+}
+
+/** The kubeconfig files to try, in order, when none is named. */
+export function kubeconfigCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates: string[] = [];
+  if (env.KUBECONFIG) candidates.push(...env.KUBECONFIG.split(':').filter(Boolean));
+  candidates.push(join(homedir(), '.kube', 'config'));
+  const pointer = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'flotilla', 'current-kubeconfig');
+  if (existsSync(pointer)) candidates.push(readFileSync(pointer, 'utf8').trim());
+  return candidates;
+}
+
+export function isInCluster(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(join(SERVICE_ACCOUNT_DIR, 'token'));
+}
+
+/** The namespace the operator's Pod runs in, when in a cluster. */
+export function podNamespace(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  const file = join(SERVICE_ACCOUNT_DIR, 'namespace');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+export function loadKubeConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (explicit) {
+    kubeConfig.loadFromFile(explicit);
+    return { kubeConfig, source: explicit, inCluster: false };
+  }
+  if (isInCluster(env)) {
+    kubeConfig.loadFromCluster();
+    return { kubeConfig, source: 'in-cluster', inCluster: true };
+  }
+  const found = kubeconfigCandidates(env).find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(
+      'no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or bring up the local cluster with `npm run cluster -- up`',
+    );
+  }
+  kubeConfig.loadFromFile(found);
+  return { kubeConfig, source: found, inCluster: false };
+}
