@@ -1,9 +1,13 @@
-// ajv validation against the same schemas the CRDs are generated from. It checks the structure,
-// types, patterns, ranges and enums; the CEL rules (`x-kubernetes-validations`) are carried along
-// but evaluated only by the API server.
+// ajv validation against the same schemas the CRDs are generated from: structure, types, patterns,
+// ranges, enums, list uniqueness and the CEL rules (`x-kubernetes-validations`), so that it answers
+// as the API server does. Transition rules (immutable fields) need the stored object: only the API
+// server checks those.
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { DataValidateFunction } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
+import { compileRules } from './cel.ts';
+import type { CelRule } from './common.ts';
 import { type DatabaseServer, DatabaseServerSchema } from './databaseserver.ts';
 import { type MicroService, MicroServiceSchema } from './microservice.ts';
 import { type Rollout, RolloutSchema } from './rollout.ts';
@@ -13,11 +17,10 @@ export type ValidationResult<T> = { valid: true; value: T } | { valid: false; er
 // ajv-formats is CommonJS with a default export; under NodeNext its type is the module namespace.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+/** Keywords that only annotate the schema for the API server. */
 const KUBERNETES_KEYWORDS = [
-  'x-kubernetes-validations',
   'x-kubernetes-int-or-string',
   'x-kubernetes-preserve-unknown-fields',
-  'x-kubernetes-list-type',
   'x-kubernetes-list-map-keys',
   'x-kubernetes-map-type',
   'x-kubernetes-embedded-resource',
@@ -27,7 +30,59 @@ function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
   addFormats(ajv);
   for (const keyword of KUBERNETES_KEYWORDS) ajv.addKeyword({ keyword });
+  ajv.addKeyword({ keyword: 'x-kubernetes-validations', errors: true, compile: compileCelKeyword });
+  ajv.addKeyword({ keyword: 'x-kubernetes-list-type', errors: true, compile: compileListTypeKeyword });
   return ajv;
+}
+
+type KeywordError = Partial<ErrorObject>;
+
+function failing(validate: DataValidateFunction, errors: KeywordError[]): boolean {
+  validate.errors = errors;
+  return errors.length === 0;
+}
+
+function compileCelKeyword(rules: CelRule[]): DataValidateFunction {
+  const check = compileRules(rules);
+  const validate: DataValidateFunction = (data, context) =>
+    failing(
+      validate,
+      check(data).map((failure) => ({
+        keyword: 'x-kubernetes-validations',
+        instancePath: (context?.instancePath ?? '') + failure.pointer,
+        params: { rule: failure.rule },
+        message: failure.message,
+      })),
+    );
+  return validate;
+}
+
+/** `set`: no item twice; `map`: no two items with the same keys. The API server answers "Duplicate value". */
+function compileListTypeKeyword(listType: string, parentSchema: Record<string, unknown>): DataValidateFunction {
+  const keys = (parentSchema['x-kubernetes-list-map-keys'] ?? []) as string[];
+  const identity = (item: unknown): string =>
+    listType === 'map'
+      ? JSON.stringify(keys.map((key) => (item as Record<string, unknown>)[key]))
+      : JSON.stringify(item);
+  const validate: DataValidateFunction = (data, context) => {
+    if (listType === 'atomic' || !Array.isArray(data)) return true;
+    const seen = new Set<string>();
+    const errors: KeywordError[] = [];
+    data.forEach((item, index) => {
+      const id = identity(item);
+      if (seen.has(id)) {
+        errors.push({
+          keyword: 'x-kubernetes-list-type',
+          instancePath: `${context?.instancePath ?? ''}/${index}`,
+          params: { listType },
+          message: `Duplicate value: ${listType === 'map' ? id : JSON.stringify(item)}`,
+        });
+      }
+      seen.add(id);
+    });
+    return failing(validate, errors);
+  };
+  return validate;
 }
 
 const ajv = createAjv();
