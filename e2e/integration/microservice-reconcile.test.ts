@@ -90,9 +90,6 @@ describe('MicroService reconciler', () => {
     assert.equal(status.status.url, 'http://api.example.com/orders');
     assert.equal(status.status.selector, 'app.kubernetes.io/name=orders,app.kubernetes.io/instance=orders');
     assert.match(String(status.status.currentRevision), /^[0-9a-f]{10}$/);
-    const routes = await conditionOf(cluster, namespace, 'orders', 'RoutesReady');
-    assert.equal(routes?.status, 'False');
-    assert.equal(routes?.reason, 'NoMeshInstalled');
     const degraded = await conditionOf(cluster, namespace, 'orders', 'Degraded');
     assert.equal(degraded?.status, 'False');
     const created = await eventsFor(cluster, namespace, 'orders', 'Created');
