@@ -221,6 +221,37 @@ export const RolloutStatusSchema = Type.Object(
       Type.Integer({ description: 'Percent of traffic the new version receives.', minimum: 0, maximum: 100 }),
     ),
     message: Type.Optional(Type.String({ description: 'Why the rollout is in its phase, for people.' })),
+    pauseStartTime: Type.Optional(
+      Type.String({
+        description:
+          'When the current canary pause began (a timed pause ends its duration after it), or when the ' +
+          'blue-green preview became Ready (auto-promotion counts from it).',
+        format: 'date-time',
+      }),
+    ),
+    abortedRevision: Type.Optional(
+      Type.String({
+        description: 'Revision hash of the release that was aborted; it is not tried again until spec.retry.',
+      }),
+    ),
+    notReadySince: Type.Optional(
+      Type.String({
+        description:
+          'Since when the new revision has not been fully Ready; after progressDeadlineSeconds it is aborted.',
+        format: 'date-time',
+      }),
+    ),
+    scaleDown: Type.Optional(
+      Type.Object(
+        {
+          revision: Type.String({
+            description: 'Revision hash of the previous version kept for scaleDownDelaySeconds.',
+          }),
+          at: Type.String({ description: 'When it is scaled down.', format: 'date-time' }),
+        },
+        { description: 'The previous revision waiting to be scaled down after a promotion.' },
+      ),
+    ),
     lastAction: Type.Optional(
       Type.Object(
         {

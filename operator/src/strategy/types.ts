@@ -12,8 +12,8 @@ export type StrategyName = NonNullable<RolloutStatus['strategy']>;
 export type RolloutCondition = Static<typeof Condition>;
 
 /**
- * The Rollout status as the strategies read and write it: the API's status plus the few fields
- * that keep the progress of a release across operator restarts.
+ * The Rollout status as the strategies read and write it. The API keeps pauseStartTime,
+ * abortedRevision, notReadySince and scaleDown so that a release's progress survives restarts.
  *
  * Field meanings per strategy:
  * - `stableRevision`: the revision that serves traffic (blue-green: the active one).
@@ -22,16 +22,7 @@ export type RolloutCondition = Static<typeof Condition>;
  * - `currentStepIndex`: canary: the step being carried out, `steps.length` while the canary is
  *   scaled to full size before it takes all traffic. Blue-green: 0 before promotion, 1 after it.
  */
-export interface StrategyStatus extends RolloutStatus {
-  /** When the current pause step began (canary), or when the preview became Ready (blue-green). */
-  pauseStartTime?: string;
-  /** The release that was aborted, by a request or by the health gate; cleared by retry or a new revision. */
-  abortedRevision?: string;
-  /** Since when the new revision has had fewer Ready pods than planned; the health gate's clock. */
-  notReadySince?: string;
-  /** The previous stable revision, kept with its pods until `at` after a release completed. */
-  scaleDown?: { revision: string; at: string };
-}
+export type StrategyStatus = RolloutStatus;
 
 /** One revision (Deployment) of the service as observed in the cache. */
 export interface ObservedRevision {
