@@ -94,6 +94,56 @@ describe('MicroService routes', () => {
     assert.ok(running().writesTo('/virtualservices/early').length >= 1);
   });
 
+  it('repairs a hand edit of its VirtualService within a second, and reads routes from its watch', {
+    timeout: 60_000,
+  }, async () => {
+    const patch = JSON.stringify({ spec: { hosts: ['hijacked.example.com'] } });
+    await cluster.kubectl([
+      '-n',
+      namespace,
+      'patch',
+      'virtualservices.networking.istio.io',
+      'early',
+      '--type',
+      'merge',
+      '-p',
+      patch,
+    ]);
+    const editedAt = Date.now();
+    await eventually(
+      'the hosts are repaired',
+      async () => {
+        const vs = await getJson<{ spec: { hosts: string[] } }>(cluster, [
+          '-n',
+          namespace,
+          'virtualservices.networking.istio.io',
+          'early',
+        ]);
+        assert.ok(vs.spec.hosts.includes('early.example.com'), JSON.stringify(vs.spec.hosts));
+        assert.ok(!vs.spec.hosts.includes('hijacked.example.com'));
+      },
+      { intervalMs: 50 },
+    );
+    assert.ok(Date.now() - editedAt < 1_500, `repaired after ${Date.now() - editedAt} ms`);
+    // Once the route kinds are watched, a reconcile reads our routes from the cache: no GET.
+    await eventually(
+      'a reconcile of the unchanged service that sends no request',
+      async () => {
+        const requests = running().requests.length;
+        running().controller.queue.add(`${namespace}/early`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const sent = running()
+          .requests.slice(requests)
+          .filter((r) => r.path.includes(`/namespaces/${namespace}/`));
+        assert.deepEqual(
+          sent.filter((r) => r.verb !== 'WATCH' && r.verb !== 'LIST'),
+          [],
+        );
+      },
+      { timeoutMs: 15_000 },
+    );
+  });
+
   it('leaves a VirtualService made by hand under the same name alone, and says so', { timeout: 60_000 }, async () => {
     const handMade = {
       apiVersion: 'networking.istio.io/v1',

@@ -10,6 +10,7 @@ import { customResourceDefinitionType, type KubeObject, objectKey } from '../../
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import {
   crdName,
@@ -19,6 +20,7 @@ import {
   rolloutType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
+import { RouteWatches } from './route-watches.ts';
 import { WriteTracker } from './tracker.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
@@ -37,7 +39,17 @@ export interface MicroServiceControllerOptions {
 
 const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
 
-export function createMicroServiceController(options: MicroServiceControllerOptions): Controller {
+/** The runtime's Controller, plus the route watches it starts as route kinds appear. */
+export class MicroServiceController extends Controller {
+  routeWatches: RouteWatches | undefined;
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.routeWatches?.stop();
+  }
+}
+
+export function createMicroServiceController(options: MicroServiceControllerOptions): MicroServiceController {
   const { client, logger } = options;
   const clock = options.clock ?? systemClock;
   const tracker = new WriteTracker();
@@ -56,7 +68,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       .map(objectKey);
 
   let reconciler: Reconciler = async () => {};
-  const controller: Controller = new Controller({
+  const controller = new MicroServiceController({
     client,
     primary: microServiceType,
     secondary: [
@@ -105,10 +117,29 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     rolloutCache: controller.cache(rolloutType),
     crdCache: controller.cache(customResourceDefinitionType),
     databaseServerCache: controller.cache(databaseServerType),
+    routeCache: (type) => routeWatches.syncedCache(type),
     ...(options.workloads ? { workloads: options.workloads } : {}),
   });
   for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType]) {
     controller.cache(type).subscribe((event) => tracker.observe(event, type.kind));
   }
+  const ownerKeys = controllerOwnerKeys(microServiceType.kind);
+  const routeWatches = new RouteWatches({
+    client,
+    labelSelector: managed,
+    logger,
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    ...(options.reflector ? { reflector: options.reflector } : {}),
+    onChange: (type) => (event) => {
+      tracker.observe(event, type.kind);
+      for (const key of ownerKeys(event.object)) controller.queue.add(key);
+    },
+  });
+  controller.routeWatches = routeWatches;
+  const crdCache = controller.cache(customResourceDefinitionType);
+  crdCache.subscribe((event) => {
+    const type = ROUTE_CHILD_TYPES.find((t) => crdName(t) === event.object.metadata.name);
+    if (type) routeWatches.ensure(type, isServed(crdCache, crdName(type), type.version));
+  });
   return controller;
 }

@@ -29,6 +29,8 @@ export interface GatherSources {
   rolloutCache: ObjectCache;
   crdCache: ObjectCache;
   databaseServerCache: ObjectCache;
+  /** The cache of a route kind, once watched and synced; undefined sends a GET instead. */
+  routeCache: (type: ResourceType) => ObjectCache | undefined;
   tracker: WriteTracker;
 }
 
@@ -66,21 +68,28 @@ const isOurs = (object: KubeObject, uid: string): boolean =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY &&
   (object.metadata.ownerReferences ?? []).some((owner) => owner.uid === uid && owner.controller);
 
-/** The route objects named after the service, of every installed route kind: ours, and the ids of those that are not. */
+/**
+ * The route objects named after the service, of every installed route kind: ours (from the watch
+ * of the kind when it has synced), and the ids of those that exist but are not ours (a GET, made
+ * only when the watch has no object of ours under that name).
+ */
 async function gatherRoutes(
-  client: KubeClient,
+  sources: GatherSources,
   ms: MicroService,
   installed: InstalledApis,
 ): Promise<{ ours: KubeObject[]; foreign: string[] }> {
-  const { name = '', namespace, uid = '' } = ms.metadata;
+  const { name = '', namespace = '', uid = '' } = ms.metadata;
   const types = [
     ...(installed.istio ? [virtualServiceType, destinationRuleType] : []),
     ...(installed.gatewayAPI ? [httpRouteType] : []),
   ];
   const found = await Promise.all(
     types.map(async (type) => {
+      const cached = sources.routeCache(type)?.get(`${namespace}/${name}`);
+      const fresh = sources.tracker.freshest(cached, type.kind, namespace, name);
+      if (fresh && isOurs(fresh, uid)) return { ...fresh, kind: type.kind };
       try {
-        const object = await client.get(type, name, namespace);
+        const object = await sources.client.get(type, name, namespace);
         return { ...object, kind: type.kind };
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -123,7 +132,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   }
 
   const { installed, gatewayAPI } = discoverRouters(sources.crdCache);
-  const routes = await gatherRoutes(sources.client, ms, installed);
+  const routes = await gatherRoutes(sources, ms, installed);
   for (const route of routes.ours) children.set(childId(route), route);
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);

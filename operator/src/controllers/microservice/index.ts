@@ -1,7 +1,11 @@
 // The MicroService reconciler: gather → plan (pure) → apply (server-side) → syncStatus.
 export { type ApplyOutcome, applyPlan } from './apply.ts';
 export { type Condition, ConditionType, computeConditions, EventReason, Reason } from './conditions.ts';
-export { createMicroServiceController, type MicroServiceControllerOptions } from './controller.ts';
+export {
+  createMicroServiceController,
+  MicroServiceController,
+  type MicroServiceControllerOptions,
+} from './controller.ts';
 export { computeDrift, DESIRED_HASH_ANNOTATION, isContainedIn } from './drift.ts';
 export { discoverRouters, gather, type Observed } from './gather.ts';
 export { type ChildApply, childId, type Plan, type PlanInput, plan, withApplyFailures } from './plan.ts';
