@@ -20,19 +20,19 @@ export interface RunOptions {
   leaseDurationSeconds: number;
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
-  /** `host:port`; an empty string or port 0 turns the endpoint off. */
+  /** `host:port` (port 0: any free port); `0` or an empty string turns the endpoint off. */
   healthProbeBindAddress: string;
   metricsBindAddress: string;
 }
 
-/** `127.0.0.1:8081` → {host, port}; undefined when off ('' or '0'). */
+/** `127.0.0.1:8081` → {host, port}; `:8081` binds every address; undefined when off ('' or '0'). */
 export function parseBindAddress(value: string): Address | undefined {
   if (value === '' || value === '0') return undefined;
   const colon = value.lastIndexOf(':');
   const host = colon < 0 ? '127.0.0.1' : value.slice(0, colon) || '0.0.0.0';
   const port = Number(colon < 0 ? value : value.slice(colon + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not a host:port: ${value}`);
-  return port === 0 ? undefined : { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** Runs until stopped; resolves with why it stopped. */
