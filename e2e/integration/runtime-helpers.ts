@@ -40,8 +40,10 @@ export function throwawayCrd(kind: string, plural: string) {
 }
 
 export async function installCrd(cluster: TestCluster, manifest: object): Promise<void> {
-  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
   const name = (manifest as { metadata: { name: string } }).metadata.name;
+  // A CRD an earlier run deleted may still be terminating: it cannot be applied until it is gone.
+  await cluster.kubectl(['wait', '--for=delete', '--timeout=60s', `crd/${name}`]).catch(() => undefined);
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
   await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${name}`]);
 }
 
