@@ -92,6 +92,13 @@ describe('MicroService reconciler', () => {
     assert.match(String(status.status.currentRevision), /^[0-9a-f]{10}$/);
     const degraded = await conditionOf(cluster, namespace, 'orders', 'Degraded');
     assert.equal(degraded?.status, 'False');
+    const applies = running()
+      .writesTo(`/namespaces/${namespace}/`)
+      .filter((r) => r.verb === 'APPLY');
+    assert.ok(applies.length >= 5, 'four children and the status, server-side applied');
+    for (const request of applies) {
+      assert.deepEqual(request.query, { fieldManager: 'flotilla', force: true }, request.path);
+    }
     const created = await eventsFor(cluster, namespace, 'orders', 'Created');
     assert.ok(created.length >= 1, 'a Created Event');
   });

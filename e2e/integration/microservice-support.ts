@@ -12,6 +12,7 @@ import { ensureNamespace, installCrds } from './api-support.ts';
 export interface SentRequest {
   verb: string;
   path: string;
+  query?: Record<string, string | number | boolean | undefined>;
 }
 
 export interface RunningController {
@@ -33,7 +34,7 @@ export async function startController(cluster: TestCluster, namespace: string): 
   const transport: KubeTransport = {
     server: inner.server,
     request: (request) => {
-      requests.push({ verb: request.verb, path: request.path });
+      requests.push({ verb: request.verb, path: request.path, ...(request.query ? { query: request.query } : {}) });
       return inner.request(request);
     },
     connectionsOpened: () => inner.connectionsOpened(),

@@ -3,7 +3,6 @@
 // (only ours: they come from the labelled caches), and records an Event for every create, update,
 // repair, deletion and failure. A failure of one child does not stop the others.
 import type { Logger } from 'pino';
-import type { MicroService } from '../../api/microservice.ts';
 import { type KubeClient, WritesFencedError } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import type { EventRecord } from '../../kube/events.ts';
@@ -71,7 +70,7 @@ async function deleteChild(deps: ApplyDeps, child: KubeObject): Promise<string |
 }
 
 /** Writes the plan's children and deletions; returns the failures and the Events to record. */
-export async function applyPlan(deps: ApplyDeps, _ms: MicroService, plan: Plan): Promise<ApplyOutcome> {
+export async function applyPlan(deps: ApplyDeps, plan: Plan): Promise<ApplyOutcome> {
   const applied = await Promise.all(plan.apply.map((change) => applyChild(deps, change)));
   const deleted = await Promise.all(plan.delete.map((child) => deleteChild(deps, child)));
 

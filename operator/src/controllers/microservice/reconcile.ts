@@ -39,7 +39,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const { ms } = observed;
     const now = formatKubeTime(new Date(clock.now()));
     const planned = plan({ ...observed, now, ...(deps.workloads ? { workloads: deps.workloads } : {}) });
-    const outcome = await applyPlan({ client, tracker, log }, ms, planned);
+    const outcome = await applyPlan({ client, tracker, log }, planned);
     const status = withApplyFailures(planned.status, outcome.failures, now);
     const written = await syncStatus<KubeObject>(client, microServiceType, ms, status);
     if (written) {
