@@ -174,6 +174,29 @@ describe('MicroService drift', () => {
     );
   });
 
+  it('reports Degraded when the Deployment passes its progress deadline', { timeout: 90_000 }, async () => {
+    await createReady('reviews');
+    // Fields Flotilla does not own: a short deadline, and pods kwok keeps unready.
+    const patch = JSON.stringify({
+      spec: {
+        progressDeadlineSeconds: 1,
+        template: { metadata: { labels: { 'flotilla.dev/simulate': 'not-ready' } } },
+      },
+    });
+    await cluster.kubectl(['-n', namespace, 'patch', 'deployment', 'reviews', '--type', 'merge', '-p', patch]);
+    await eventually(
+      'Degraded',
+      async () => {
+        const degraded = await conditionOf(cluster, namespace, 'reviews', 'Degraded');
+        assert.equal(degraded?.status, 'True');
+        assert.equal(degraded?.reason, 'ProgressDeadlineExceeded');
+        assert.equal((await conditionOf(cluster, namespace, 'reviews', 'Ready'))?.status, 'False');
+        assert.equal((await conditionOf(cluster, namespace, 'reviews', 'Progressing'))?.status, 'False');
+      },
+      { timeoutMs: 45_000 },
+    );
+  });
+
   it('rolls out a new image: Progressing, then Ready with a new currentRevision', { timeout: 90_000 }, async () => {
     await createReady('catalog');
     const revision = async () =>
