@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The flotilla command line. `flotilla run` runs the operator; see `flotilla run --help`.
+// `flotilla version` prints the operator's version (package.json) and Node's.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger } from './cli/logger.ts';
-import { type RunOptions, run } from './cli/run.ts';
+import type { RunOptions } from './cli/run.ts';
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -13,6 +14,11 @@ const seconds = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
   return n;
+};
+
+/** The operator's version: the `version` of the package.json next to operator/ (in the image too). */
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
 };
 
 const program = new Command()
@@ -47,6 +53,9 @@ program
       .default('info'),
   )
   .action(async (flags: Record<string, unknown>) => {
+    // Loaded here, so that `flotilla version` and `--help` do not load the whole operator.
+    const { createLogger } = await import('./cli/logger.ts');
+    const { run } = await import('./cli/run.ts');
     const logger = createLogger(String(flags.logLevel));
     const options: RunOptions = {
       kubeconfig: flags.kubeconfig as string | undefined,
@@ -68,6 +77,18 @@ program
     } catch (error) {
       logger.fatal({ err: error }, 'flotilla stopped on an error');
       process.exit(1);
+    }
+  });
+
+program
+  .command('version')
+  .description('Print the operator version and the Node.js version.')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action((flags: { output: string }) => {
+    if (flags.output === 'json') {
+      console.log(JSON.stringify({ flotilla: packageJson.version, node: process.versions.node }));
+    } else {
+      console.log(`flotilla ${packageJson.version}\nnode ${process.versions.node}`);
     }
   });
 
