@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseBackend } from './backend.ts';
+import { chooseBackend, planStopStart } from './backend.ts';
 import { binariesDir, flotillaCacheRoot, parseVersionsEnv } from './paths.ts';
 
 test('chooseBackend picks kind only when Docker answers and kind is installed', () => {
@@ -42,4 +42,18 @@ test('the binaries folder is keyed by every version, under the user cache folder
     env,
   );
   assert.equal(dir, '/cache/flotilla/cluster-k8s-v1.35.4-etcd-v3.6.5-kwok-v0.8.0-helm-v3.21.4/bin');
+});
+
+test('planStopStart acts only when the cluster is not already in the asked state, and never creates one', () => {
+  const cases: ['stop' | 'start', boolean, string][] = [
+    ['stop', true, 'act'],
+    ['stop', false, 'nothing-to-do'],
+    ['start', false, 'act'],
+    ['start', true, 'nothing-to-do'],
+  ];
+  for (const [command, answering, expected] of cases) {
+    assert.equal(planStopStart(command, true, answering), expected, `${command} answering=${answering}`);
+  }
+  assert.throws(() => planStopStart('start', false, false), /no cluster to start: `npm run cluster -- up` creates one/);
+  assert.throws(() => planStopStart('stop', false, false), /no cluster to stop/);
 });

@@ -1,4 +1,4 @@
-// `npm run cluster -- up | down | status | kubeconfig`: the real Kubernetes cluster for tests.
+// `npm run cluster -- up | down | stop | start | status | kubeconfig`: the real Kubernetes cluster for tests.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,6 +38,20 @@ async function main(): Promise<void> {
     .action(async () => {
       await selectBackend().down();
       rmSync(currentClusterFile(), { force: true });
+    });
+
+  program
+    .command('stop')
+    .description('stop the API server (with the whole control plane), keeping every object; `start` resumes')
+    .action(async () => {
+      await selectBackend().stop();
+    });
+
+  program
+    .command('start')
+    .description('start a stopped cluster again with its objects; waits for /readyz and Ready nodes')
+    .action(async () => {
+      await selectBackend().start();
     });
 
   program

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterBackend, ClusterStatus } from './backend.ts';
+import { type ClusterBackend, type ClusterStatus, planStopStart } from './backend.ts';
 import { binariesDir, CLUSTER_NAME, clusterToolDir, kwokWorkdir, localKubeconfigPath, readVersions } from './paths.ts';
 
 const SIMULATED_NODES = 2;
@@ -107,6 +107,20 @@ function readyNodeCount(bin: string): number {
   return result.stdout.split('\n').filter((s) => s === 'True').length;
 }
 
+/** The built programs' folder, or an error naming what is missing (stop and start never build). */
+function builtPrograms(): string {
+  const bin = binariesDir(readVersions());
+  if (!existsSync(join(bin, 'kwokctl'))) {
+    throw new Error('the local control plane was never built: `npm run cluster -- up` builds and creates it');
+  }
+  return bin;
+}
+
+async function waitUntilServing(bin: string): Promise<void> {
+  await waitFor('the API server to answer /readyz', 120_000, () => apiServerAnswers(bin));
+  await waitFor(`${SIMULATED_NODES} Ready nodes`, 60_000, () => readyNodeCount(bin) >= SIMULATED_NODES);
+}
+
 export const localControlPlane: ClusterBackend = {
   name: 'local control plane (kwok, binary runtime)',
 
@@ -182,6 +196,44 @@ export const localControlPlane: ClusterBackend = {
     const deleted = kwokctl(bin, ['delete', 'cluster']);
     if (deleted.status !== 0) throw new Error(`kwokctl delete cluster failed (exit ${deleted.status})`);
     log(`cluster "${CLUSTER_NAME}" deleted; no process of it is left`);
+  },
+
+  // kwokctl has no per-component stop: `stop cluster` ends every process of the control plane
+  // (etcd, kube-apiserver, controllers, kwok) and keeps etcd's data folder, so `start cluster`
+  // brings back the same objects. Killing kube-apiserver alone was tried: it takes up to a minute
+  // to drain its watches on SIGTERM, and the controllers' leader election may end them meanwhile.
+  async stop(): Promise<void> {
+    const bin = builtPrograms();
+    const answering = apiServerAnswers(bin);
+    if (planStopStart('stop', clusterExists(bin), answering) === 'nothing-to-do') {
+      log(`cluster "${CLUSTER_NAME}" is already stopped`);
+      return;
+    }
+    const start = Date.now();
+    const stopped = kwokctl(bin, ['stop', 'cluster'], { quiet: true });
+    if (stopped.status !== 0)
+      throw new Error(`kwokctl stop cluster failed (exit ${stopped.status}): ${stopped.stderr}`);
+    await waitFor('the API server to stop answering', 30_000, () => !apiServerAnswers(bin));
+    log(
+      `cluster "${CLUSTER_NAME}" stopped in ${elapsedSince(start)}; its objects are kept (\`npm run cluster -- start\`)`,
+    );
+  },
+
+  async start(): Promise<void> {
+    const bin = builtPrograms();
+    const start = Date.now();
+    if (planStopStart('start', clusterExists(bin), apiServerAnswers(bin)) === 'nothing-to-do') {
+      log(`cluster "${CLUSTER_NAME}" is already running`);
+    } else {
+      // Whatever is left of a half-stopped cluster goes first, so that every component starts afresh.
+      kwokctl(bin, ['stop', 'cluster'], { quiet: true });
+      const started = kwokctl(bin, ['start', 'cluster'], { quiet: true });
+      if (started.status !== 0) {
+        throw new Error(`kwokctl start cluster failed (exit ${started.status}): ${started.stderr}`);
+      }
+    }
+    await waitUntilServing(bin);
+    log(`cluster "${CLUSTER_NAME}" serving in ${elapsedSince(start)}; kubeconfig: ${localKubeconfigPath()}`);
   },
 
   async status(): Promise<ClusterStatus> {
