@@ -3,15 +3,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { load } from 'js-yaml';
-import { CRDS_DIR, renderCrds } from './generate-crds.ts';
+import { CRD_DIRS, renderCrds } from './generate-crds.ts';
 
-it('crds/ holds exactly what `npm run generate` writes (run it after changing operator/src/api)', () => {
-  const expected = renderCrds();
-  const committed = readdirSync(CRDS_DIR).filter((name) => name.endsWith('.yaml'));
-  assert.deepEqual(committed.sort(), [...expected.keys()].sort(), 'crds/ has other files than generate writes');
-  for (const [name, text] of expected) {
-    assert.equal(readFileSync(join(CRDS_DIR, name), 'utf8'), text, `crds/${name} is stale: run npm run generate`);
-  }
+for (const [shown, dir] of Object.entries(CRD_DIRS)) {
+  it(`${shown} holds exactly what \`npm run generate\` writes (run it after changing operator/src/api)`, () => {
+    const expected = renderCrds();
+    const committed = readdirSync(dir).filter((name) => name.endsWith('.yaml'));
+    assert.deepEqual(committed.sort(), [...expected.keys()].sort(), `${shown} has other files than generate writes`);
+    for (const [name, text] of expected) {
+      assert.equal(readFileSync(join(dir, name), 'utf8'), text, `${shown}${name} is stale: run npm run generate`);
+    }
+  });
+}
+
+it("the chart's appVersion is package.json's version", () => {
+  const root = new URL('../', import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+  const chart = load(readFileSync(new URL('charts/flotilla/Chart.yaml', root), 'utf8')) as { appVersion: string };
+  assert.equal(chart.appVersion, pkg.version, 'set appVersion in charts/flotilla/Chart.yaml to the new version');
 });
 
 it('writes YAML that reads back as the CRD, with the do-not-edit header', () => {

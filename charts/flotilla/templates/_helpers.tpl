@@ -1,0 +1,83 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "flotilla.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The full name of the release's resources: <release>-flotilla, or the release name when it holds the chart name. */}}
+{{- define "flotilla.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "flotilla.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flotilla.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "flotilla.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "flotilla.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "flotilla.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "flotilla.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Lease the replicas elect a leader with: one per release. */}}
+{{- define "flotilla.leaseName" -}}
+{{- printf "%s-leader" (include "flotilla.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The rules over namespaced resources: every verb the operator sends, nothing more (see the README's
+RBAC summary). Bound cluster-wide, or in watchNamespace only.
+*/}}
+{{- define "flotilla.namespacedRules" -}}
+# MicroServices and Rollouts: read through watches; MicroService status written with server-side apply.
+- apiGroups: [flotilla.dev]
+  resources: [microservices, rollouts]
+  verbs: [list, watch]
+- apiGroups: [flotilla.dev]
+  resources: [microservices/status]
+  verbs: [patch]
+# Children: watched (labelled managed-by flotilla), written with server-side apply (a PATCH; `create`
+# too, which the API server asks for when the apply creates the object), deleted when no longer wanted.
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, watch, create, patch, delete]
+# Routes, when Istio or the Gateway API is installed: also a GET, to tell whether a route of the same name is someone else's.
+- apiGroups: [networking.istio.io]
+  resources: [virtualservices, destinationrules]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [get, list, watch, create, patch, delete]
+# Events on MicroServices: created, then their count bumped.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
