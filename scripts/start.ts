@@ -1,0 +1,234 @@
+// `npm start [-- <flotilla run flags>]`: the operator on a cluster, from a fresh checkout, in one
+// command. Each step is printed to stderr:
+//   1. find the cluster of the kubeconfig in use (as `flotilla run` would: --kubeconfig, in-cluster,
+//      $KUBECONFIG, ~/.kube/config, the local cluster's); when none answers, bring up the local
+//      cluster (`npm run cluster -- up`);
+//   2. install Flotilla's CRDs from crds/ (server-side apply) and wait until they are Established;
+//   3. on the local cluster only, install Istio's and the Gateway API's CRDs (real ones, from their
+//      Go modules; see route-crds.ts), so that routes are written;
+//   4. apply the shop samples (samples/);
+//   5. run `flotilla run` as a child process, forwarding SIGINT/SIGTERM, until it stops.
+// The operator's logs are pino JSON on stdout; when stdout is a terminal they go through pino-pretty
+// (FLOTILLA_LOG_FORMAT=json keeps them JSON). `flotilla run` itself never creates a cluster.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VersionApi } from '@kubernetes/client-node';
+import { binariesDir, flotillaCacheRoot, readVersions } from '../e2e/cluster/paths.ts';
+import { currentClusterFile } from '../e2e/support/cluster.ts';
+import { loadKubeConfig } from '../operator/src/cli/kubeconfig.ts';
+import { type RouteCrds, routeCrds } from './route-crds.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'operator', 'src', 'main.ts');
+const CRDS_DIR = join(ROOT, 'crds');
+const SAMPLES_DIR = join(ROOT, 'samples');
+
+export interface StartArgs {
+  /** --kubeconfig given to npm start, if any (also forwarded to flotilla run). */
+  kubeconfig?: string;
+  /** Flags for `flotilla run`, as given. */
+  runArgs: string[];
+  /** --no-samples: do not apply samples/. */
+  samples: boolean;
+  /** --no-route-crds: do not install Istio's and the Gateway API's CRDs. */
+  routeCrds: boolean;
+}
+
+/** Splits npm start's own flags (--no-samples, --no-route-crds) from those of `flotilla run`. */
+export function parseStartArgs(argv: string[]): StartArgs {
+  const args: StartArgs = { runArgs: [], samples: true, routeCrds: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--no-samples') args.samples = false;
+    else if (arg === '--no-route-crds') args.routeCrds = false;
+    else {
+      if (arg === '--kubeconfig' && i + 1 < argv.length) args.kubeconfig = argv[i + 1];
+      else if (arg.startsWith('--kubeconfig=')) args.kubeconfig = arg.slice('--kubeconfig='.length);
+      args.runArgs.push(arg);
+    }
+  }
+  return args;
+}
+
+const say = (message: string): void => {
+  process.stderr.write(`flotilla start: ${message}\n`);
+};
+
+function fail(message: string): never {
+  say(`FAILED: ${message}`);
+  process.exit(1);
+}
+
+/** The kubeconfig file in use and whether its API server answers within 5 s. */
+async function clusterInUse(explicit: string | undefined): Promise<{ path?: string; why?: string }> {
+  let loaded: ReturnType<typeof loadKubeConfig>;
+  try {
+    loaded = loadKubeConfig(explicit);
+  } catch (error) {
+    return { why: error instanceof Error ? error.message : String(error) };
+  }
+  const server = loaded.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5_000);
+  });
+  try {
+    await Promise.race([loaded.kubeConfig.makeApiClient(VersionApi).getCode(), timeout]);
+    return loaded.inCluster ? { path: 'in-cluster' } : { path: loaded.source };
+  } catch (error) {
+    return {
+      why: `${server} (from ${loaded.source}) does not answer: ${error instanceof Error ? error.message : error}`,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The local cluster's kubeconfig, per the pointer `npm run cluster -- up` writes. */
+function localClusterKubeconfig(): string | undefined {
+  const pointer = currentClusterFile();
+  return existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : undefined;
+}
+
+function kubectlBinary(): string {
+  try {
+    const built = join(binariesDir(readVersions()), 'kubectl');
+    if (existsSync(built)) return built;
+  } catch {
+    // no versions.env: use kubectl from PATH
+  }
+  return 'kubectl';
+}
+
+/** Runs kubectl; prints its output unless `quiet`; stops npm start when it fails. */
+function kubectl(kubeconfig: string, args: string[], quiet = false): void {
+  const base = kubeconfig === 'in-cluster' ? [] : ['--kubeconfig', kubeconfig];
+  const result = spawnSync(kubectlBinary(), [...base, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) fail(`kubectl ${args.join(' ')}: ${result.error.message}`);
+  if (result.status !== 0) fail(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+  if (quiet) return;
+  for (const line of result.stdout.trim().split('\n').filter(Boolean)) say(`  ${line}`);
+}
+
+function bringUpLocalCluster(): string {
+  say('no reachable cluster: bringing up the local one (`npm run cluster -- up`; the first time builds it)');
+  const up = spawnSync(process.execPath, [join(ROOT, 'e2e', 'cluster', 'cli.ts'), 'up'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (up.status !== 0) fail(`the local cluster did not come up (exit ${up.status ?? up.signal}); its output is above`);
+  const path = up.stdout.trim().split('\n').pop() ?? '';
+  if (!existsSync(path)) fail(`the cluster tool printed no kubeconfig (${JSON.stringify(up.stdout)})`);
+  return path;
+}
+
+function describeRouteCrds(crds: RouteCrds): string {
+  const { source } = crds;
+  if (crds.origin === 'stand-in') {
+    return `${source.name}: MINIMAL STAND-INS (${crds.names.join(', ')}), any fields accepted: ${crds.note}`;
+  }
+  const from = crds.origin === 'cache' ? `cached in ${crds.file}` : `fetched through the Go module proxy`;
+  return `${source.name} ${source.version}: ${crds.names.length} CRDs from ${source.module} (${from})`;
+}
+
+/** Runs `flotilla run`; forwards SIGINT/SIGTERM; resolves with its exit code. */
+function runOperator(kubeconfig: string | undefined, runArgs: string[]): Promise<number> {
+  const args = [MAIN, 'run', ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...runArgs];
+  const pretty = process.stdout.isTTY && process.env.FLOTILLA_LOG_FORMAT !== 'json';
+  say(`running: node ${args.map((a) => (a === MAIN ? 'operator/src/main.ts' : a)).join(' ')}`);
+  say(
+    pretty
+      ? 'logs below, made readable by pino-pretty (FLOTILLA_LOG_FORMAT=json for the raw JSON); Ctrl-C stops'
+      : 'logs below as JSON lines on stdout; Ctrl-C or SIGTERM stops',
+  );
+  // Its own process group, so that Ctrl-C reaches it once, through us, not twice (a second
+  // signal makes the operator exit at once).
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['ignore', pretty ? 'pipe' : 'inherit', 'inherit'],
+    detached: true,
+  });
+  if (pretty && child.stdout) {
+    const stdout = child.stdout;
+    void import('pino-pretty').then(({ default: prettyStream }) => {
+      stdout.pipe(
+        prettyStream({
+          colorize: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,component',
+          singleLine: true,
+          sync: true,
+        }),
+      );
+    });
+  }
+  const forward = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping the operator`);
+    child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      say(`the operator stopped (${signal ?? `exit ${code}`})`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const args = parseStartArgs(process.argv.slice(2));
+
+  say('1/5 finding the cluster');
+  const inUse = await clusterInUse(args.kubeconfig);
+  let kubeconfig = inUse.path;
+  let local = false;
+  if (kubeconfig) {
+    local = kubeconfig === localClusterKubeconfig();
+    say(`  using ${kubeconfig}${local ? ' (the local cluster)' : ''}`);
+  } else {
+    say(`  ${inUse.why}`);
+    if (args.kubeconfig)
+      fail('the cluster of --kubeconfig does not answer; npm start brings up a cluster only without it');
+    kubeconfig = bringUpLocalCluster();
+    local = true;
+    say(`  using ${kubeconfig} (the local cluster)`);
+  }
+
+  say('2/5 installing the Flotilla CRDs (crds/, server-side apply)');
+  kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', CRDS_DIR]);
+  kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', '-f', CRDS_DIR], true);
+  say('  Established');
+
+  if (!local) {
+    say('3/5 not the local cluster: Istio and the Gateway API are left as they are');
+  } else if (!args.routeCrds) {
+    say('3/5 --no-route-crds: Istio and the Gateway API CRDs are not installed');
+  } else {
+    say("3/5 installing Istio's and the Gateway API's CRDs, so that routes are written");
+    for (const crds of routeCrds(join(flotillaCacheRoot(), 'route-crds'))) {
+      say(`  ${describeRouteCrds(crds)}`);
+      kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', crds.file], true);
+      const names = crds.names.map((name) => `crd/${name}`);
+      kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', ...names], true);
+      say(`  applied (server-side) and Established: ${crds.names.join(', ')}`);
+    }
+  }
+
+  if (args.samples) {
+    say('4/5 applying the shop samples (`kubectl apply -f samples/`, as a user would)');
+    kubectl(kubeconfig, ['apply', '-f', SAMPLES_DIR]);
+  } else {
+    say('4/5 --no-samples: samples/ not applied');
+  }
+
+  say('5/5 starting the operator');
+  // A kubeconfig given on the command line is forwarded as given; in-cluster needs none.
+  const explicit = args.kubeconfig !== undefined || kubeconfig === 'in-cluster' ? undefined : kubeconfig;
+  process.exitCode = await runOperator(explicit, args.runArgs);
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+}
