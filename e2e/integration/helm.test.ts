@@ -123,6 +123,16 @@ describe('the Helm chart', { concurrency: false }, () => {
     await helm(['lint', CHART, '--strict', '--set', `watchNamespace=shop`]);
   });
 
+  it('renders namespaced RBAC for watchNamespace, and a ServiceMonitor only when asked', async () => {
+    const namespaced = await helm(['template', 'f', CHART, '-n', 'ops', '--set', 'watchNamespace=shop']);
+    assert.match(namespaced, /kind: Role\n\s*metadata:\n\s*name: f-flotilla\n\s*namespace: shop/);
+    assert.match(namespaced, /- --namespace=shop/);
+    assert.doesNotMatch(namespaced, /kind: ClusterRole\n\s*metadata:\n\s*name: f-flotilla\n/);
+    assert.doesNotMatch(namespaced, /kind: ServiceMonitor/);
+    const monitored = await helm(['template', 'f', CHART, '--set', 'metrics.serviceMonitor.enabled=true']);
+    assert.match(monitored, /kind: ServiceMonitor/);
+  });
+
   it('refuses a wrong value at lint and at install, naming the field', async () => {
     const lint = await helmFails(['lint', CHART, '--set', 'replicaCount=0', '--set', 'logLevel=loud']);
     assert.match(lint, /\/replicaCount': minimum: got 0, want 1/);
@@ -140,6 +150,9 @@ describe('the Helm chart', { concurrency: false }, () => {
     ]);
     assert.match(install, /\/securityContext\/allowPrivilegeEscalation': value must be false/);
     assert.match(install, /\/watchNamespace': 'Not_A_Namespace' does not match pattern/);
+    // A rule across fields is checked when the chart renders (install, upgrade, template); lint only reports it.
+    const timing = await helmFails(['template', 'f', CHART, '--set', 'leaderElection.renewDeadline=20']);
+    assert.match(timing, /need retryPeriod < renewDeadline < leaseDuration, got 2 < 20 < 15/);
     assert.ok(!(await exists(cluster, ['-n', releaseNamespace, 'deployment', release])), 'nothing was installed');
   });
 
