@@ -2,49 +2,25 @@
 // process, the shop samples applied, every service Ready, JSON logs with one logger per reconcile,
 // no write while idle, and a graceful stop on SIGTERM.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { loadAll } from 'js-yaml';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
-import { ensureNamespace, installCrds, SAMPLES_DIR } from './api-support.ts';
-import { conditionOf, freshNamespace } from './microservice-support.ts';
+import { ensureNamespace, installCrds } from './api-support.ts';
+import {
+  conditionOf,
+  freshNamespace,
+  SHOP_SERVICES,
+  shopSamples,
+  startOperator,
+  writesSoFar,
+} from './microservice-support.ts';
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-operator');
-const SERVICES = ['users', 'orders', 'payments', 'inventory'];
-const MAIN = new URL('../../operator/src/main.ts', import.meta.url).pathname;
-
-/** The shop's MicroServices and Rollouts, moved into `namespace`. */
-function shopSamples(): object[] {
-  const files = ['20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
-  return files.flatMap((file) =>
-    (loadAll(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as { kind: string; metadata: { namespace: string } }[])
-      .filter((doc) => doc && (doc.kind === 'MicroService' || doc.kind === 'Rollout'))
-      .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
-  );
-}
-
-type LogLine = Record<string, unknown>;
-
-/** Write requests so far, from the operator's /metrics (flotilla_api_requests_total by verb). */
-async function writesSoFar(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  let total = 0;
-  for (const match of text.matchAll(/^flotilla_api_requests_total\{([^}]*)\} (\d+)/gm)) {
-    const verb = /verb="([A-Z]+)"/.exec(match[1] ?? '')?.[1] ?? '';
-    if (!['GET', 'LIST', 'WATCH'].includes(verb)) total += Number(match[2]);
-  }
-  return total;
-}
 
 describe('flotilla run', () => {
   let operator: ChildProcess | undefined;
-  const lines: LogLine[] = [];
-  const raw: string[] = [];
   after(async () => {
     operator?.kill('SIGKILL');
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
@@ -55,41 +31,14 @@ describe('flotilla run', () => {
   }, async () => {
     await installCrds(cluster);
     await ensureNamespace(cluster, namespace);
-    operator = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'run',
-        '--kubeconfig',
-        cluster.kubeconfigPath,
-        '--namespace',
-        namespace,
-        '--no-leader-elect',
-        '--health-probe-bind-address',
-        '127.0.0.1:0',
-        '--metrics-bind-address',
-        '127.0.0.1:0',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise<number | null>((resolve) => operator?.once('exit', (code) => resolve(code)));
-    createInterface({ input: operator.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      raw.push(line);
-      lines.push(JSON.parse(line) as LogLine);
-    });
-    let endpoints: LogLine | undefined;
-    await eventually('the endpoints are logged', () => {
-      endpoints = lines.find((line) => line.msg === 'endpoints');
-      assert.ok(endpoints);
-    });
-    const healthUrl = String(endpoints?.health);
-    const metricsUrl = String(endpoints?.metrics);
-    await eventually('ready', async () => assert.equal((await fetch(`${healthUrl}/readyz`)).status, 200));
+    const started = await startOperator(cluster, namespace);
+    operator = started.child;
+    const { lines, raw, metricsUrl, exited } = started;
 
     await cluster.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({ kind: 'List', apiVersion: 'v1', items: shopSamples() }),
+      input: JSON.stringify({ kind: 'List', apiVersion: 'v1', items: shopSamples(namespace) }),
     });
-    for (const name of SERVICES) {
+    for (const name of SHOP_SERVICES) {
       await eventually(
         `${name} Ready`,
         async () => {

@@ -1,8 +1,11 @@
 // Routes against the real API server: with no mesh, RoutesReady says so; once the Istio CRDs
 // appear, routes are written for services that already exist; a VirtualService made by hand under
-// the service's name is never overwritten. Installs (and removes) minimal Istio CRDs itself.
+// the service's name is never overwritten. Installs minimal Istio CRDs itself; the route CRDs the
+// cluster had before (e.g. the real ones of a person's `npm start`) are removed during the suite
+// and put back after it (withoutRouteCrds).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { standInCrd } from '../../scripts/route-crds.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import {
@@ -14,34 +17,18 @@ import {
   kubectlApply,
   microServiceManifest,
   useControllerIn,
+  withoutRouteCrds,
 } from './microservice-support.ts';
-import { deleteCrd, installCrd } from './runtime-helpers.ts';
+import { installCrd } from './runtime-helpers.ts';
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-routes');
 
-/** A minimal CRD of Istio's networking.istio.io/v1 kind: any fields. */
-function istioCrd(kind: string, plural: string) {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.networking.istio.io` },
-    spec: {
-      group: 'networking.istio.io',
-      scope: 'Namespaced',
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
-}
-const ISTIO_CRDS = [istioCrd('VirtualService', 'virtualservices'), istioCrd('DestinationRule', 'destinationrules')];
+/** Minimal CRDs of Istio's networking.istio.io/v1 kinds: any fields. */
+const ISTIO_CRDS = [
+  standInCrd('networking.istio.io', 'VirtualService', 'virtualservices'),
+  standInCrd('networking.istio.io', 'DestinationRule', 'destinationrules'),
+] as { metadata: { name: string } }[];
 
 const service = (name: string) =>
   microServiceManifest(namespace, name, {
@@ -52,16 +39,9 @@ const service = (name: string) =>
   });
 
 describe('MicroService routes', () => {
-  before(async () => {
-    for (const crd of ISTIO_CRDS) await deleteCrd(cluster, crd.metadata.name);
-    await eventually('no Istio CRDs', async () => {
-      for (const crd of ISTIO_CRDS) assert.equal(await exists(cluster, ['crd', crd.metadata.name]), false);
-    });
-  });
+  // No route CRD during the suite; those there before (npm start's) are put back afterwards.
+  withoutRouteCrds(cluster);
   const running = useControllerIn(cluster, namespace);
-  after(async () => {
-    for (const crd of ISTIO_CRDS) await deleteCrd(cluster, crd.metadata.name);
-  });
 
   it('with no mesh installed, RoutesReady is False with NoMeshInstalled', { timeout: 60_000 }, async () => {
     await kubectlApply(cluster, service('early'));

@@ -1,13 +1,22 @@
 // Helpers of the MicroService reconciler tests (microservice-*.test.ts): the controller run
-// in-process against the real API server, with every request it sends recorded.
+// in-process against the real API server, with every request it sends recorded; the operator run
+// as a child process (`flotilla run`); the route CRDs kept out of a suite.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadAll } from 'js-yaml';
 import { pino } from 'pino';
 import { createMicroServiceController } from '../../operator/src/controllers/microservice/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport, type KubeTransport } from '../../operator/src/kube/transport.ts';
 import type { Controller } from '../../operator/src/runtime/controller.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { ensureNamespace, installCrds } from './api-support.ts';
+import { eventually } from '../support/eventually.ts';
+import { ensureNamespace, installCrds, SAMPLES_DIR } from './api-support.ts';
 
 export interface SentRequest {
   verb: string;
@@ -135,4 +144,141 @@ export function useControllerIn(cluster: TestCluster, namespace: string): () => 
     if (!running) throw new Error('the controller is not running');
     return running;
   };
+}
+
+/** The CRDs of the kinds the controller routes with: with any of them served, it writes routes. */
+export const ROUTE_CRD_NAMES = [
+  'virtualservices.networking.istio.io',
+  'destinationrules.networking.istio.io',
+  'httproutes.gateway.networking.k8s.io',
+];
+
+interface SavedCrd {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: unknown;
+}
+
+async function waitUntilGone(cluster: TestCluster, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await cluster.kubectl(['wait', '--for=delete', '--timeout=120s', ...names.map((n) => `crd/${n}`)]).catch(() => {
+    // already gone
+  });
+}
+
+/**
+ * Inside a describe(): the suite runs with no route CRD (no Istio, no Gateway API), whatever the
+ * cluster had. Before it, the route CRDs present (the real ones `npm start` installs, say) are
+ * saved and deleted; after it, whatever route CRD the suite made is deleted and the saved ones are
+ * put back as they were (server-side apply, like npm start). Objects of those kinds (routes of a
+ * person's `npm start` in `shop`) go with their CRD; a running operator writes them again once the
+ * CRDs are back. Nothing that was not there before the suite is left behind.
+ */
+export function withoutRouteCrds(cluster: TestCluster): void {
+  let saved: SavedCrd[] = [];
+  before(async () => {
+    const found = await cluster.kubectl(['get', 'crd', '--ignore-not-found', '-o', 'json', ...ROUTE_CRD_NAMES]);
+    const items = found.trim() === '' ? [] : ((JSON.parse(found) as { items?: SavedCrd[] }).items ?? []);
+    saved = items.map(({ apiVersion, kind, metadata, spec }) => ({
+      apiVersion,
+      kind,
+      metadata: {
+        name: metadata.name,
+        ...(metadata.labels ? { labels: metadata.labels } : {}),
+        ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+      },
+      spec,
+    }));
+    await cluster.kubectl(['delete', 'crd', '--ignore-not-found', '--wait=false', ...ROUTE_CRD_NAMES]);
+    await waitUntilGone(cluster, ROUTE_CRD_NAMES);
+  });
+  after(async () => {
+    await cluster.kubectl(['delete', 'crd', '--ignore-not-found', '--wait=false', ...ROUTE_CRD_NAMES]);
+    if (saved.length === 0) return;
+    await waitUntilGone(cluster, ROUTE_CRD_NAMES);
+    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }),
+    });
+    const names = saved.map((crd) => `crd/${crd.metadata.name}`);
+    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  });
+}
+
+const MAIN = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
+
+/** The shop's MicroServices and Rollouts from samples/, moved into `namespace`. */
+export function shopSamples(namespace: string): object[] {
+  const files = ['20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
+  return files.flatMap((file) =>
+    (loadAll(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as { kind: string; metadata: { namespace: string } }[])
+      .filter((doc) => doc && (doc.kind === 'MicroService' || doc.kind === 'Rollout'))
+      .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
+  );
+}
+
+export const SHOP_SERVICES = ['users', 'orders', 'payments', 'inventory'];
+
+export type LogLine = Record<string, unknown>;
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  /** Its JSON log lines, parsed, and as written. */
+  lines: LogLine[];
+  raw: string[];
+  healthUrl: string;
+  metricsUrl: string;
+  /** Its exit code. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
+ * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
+ */
+export async function startOperator(cluster: TestCluster, namespace: string): Promise<OperatorProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'run',
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--namespace',
+      namespace,
+      '--no-leader-elect',
+      '--health-probe-bind-address',
+      '127.0.0.1:0',
+      '--metrics-bind-address',
+      '127.0.0.1:0',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: LogLine[] = [];
+  const raw: string[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    raw.push(line);
+    lines.push(JSON.parse(line) as LogLine);
+  });
+  let endpoints: LogLine | undefined;
+  await eventually('the endpoints are logged', () => {
+    endpoints = lines.find((line) => line.msg === 'endpoints');
+    assert.ok(endpoints);
+  });
+  const healthUrl = String(endpoints?.health);
+  const metricsUrl = String(endpoints?.metrics);
+  await eventually('ready', async () => assert.equal((await fetch(`${healthUrl}/readyz`)).status, 200));
+  return { child, lines, raw, healthUrl, metricsUrl, exited };
+}
+
+/** Write requests so far, from the operator's /metrics (flotilla_api_requests_total by verb). */
+export async function writesSoFar(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^flotilla_api_requests_total\{([^}]*)\} (\d+)/gm)) {
+    const verb = /verb="([A-Z]+)"/.exec(match[1] ?? '')?.[1] ?? '';
+    if (!READS.has(verb)) total += Number(match[2]);
+  }
+  return total;
 }
