@@ -15,12 +15,12 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { dump, loadAll } from 'js-yaml';
+import { dump } from 'js-yaml';
 import { binariesDir, readVersions } from '../cluster/paths.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
-import { kubectlFails, SAMPLES_DIR } from './api-support.ts';
-import { conditionOf, exists, getJson } from './microservice-support.ts';
+import { kubectlFails } from './api-support.ts';
+import { conditionOf, exists, getJson, SHOP_SERVICES, shopSamples } from './microservice-support.ts';
 
 const execFileAsync = promisify(execFile);
 const cluster = await connectToCluster();
@@ -36,7 +36,6 @@ const releaseNamespace = `helm-${id}`;
 const shopNamespace = `helm-shop-${id}`;
 const serviceAccount = `system:serviceaccount:${releaseNamespace}:${release}`;
 const lease = `${release}-leader`;
-const SERVICES = ['users', 'orders', 'payments', 'inventory'];
 
 async function helm(args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(HELM, ['--kubeconfig', cluster.kubeconfigPath, ...args], {
@@ -82,16 +81,6 @@ function tokenKubeconfig(dir: string, token: string): string {
     { mode: 0o600 },
   );
   return path;
-}
-
-/** The shop's MicroServices and Rollouts, moved into `namespace`. */
-function shopSamples(namespace: string): object[] {
-  const files = ['20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
-  return files.flatMap((file) =>
-    (loadAll(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as { kind: string; metadata: object }[])
-      .filter((doc) => doc && (doc.kind === 'MicroService' || doc.kind === 'Rollout'))
-      .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
-  );
 }
 
 interface DeploymentJson {
@@ -271,7 +260,7 @@ describe('the Helm chart', { concurrency: false }, () => {
       await cluster.kubectl(['apply', '-f', '-'], {
         input: JSON.stringify({ kind: 'List', apiVersion: 'v1', items: shopSamples(shopNamespace) }),
       });
-      for (const name of SERVICES) {
+      for (const name of SHOP_SERVICES) {
         await eventually(
           `${name} Ready`,
           async () => {
