@@ -283,15 +283,23 @@ describe('the Helm chart', { concurrency: false }, () => {
         events.items.some((event) => event.source?.component === 'flotilla'),
         'Events recorded',
       );
+      operator.kill('SIGTERM');
+      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
+      // The stop released the Lease (an update the Role allows on that name only) ...
+      const released = await getJson<{ spec: { holderIdentity?: string } }>(cluster, [
+        '-n',
+        releaseNamespace,
+        'lease',
+        lease,
+      ]);
+      assert.equal(released.spec.holderIdentity ?? '', '', 'the Lease is released on SIGTERM');
+      // ... and nothing, from the first list to the release, was refused.
       const forbidden = lines.filter((line) => /forbidden/i.test(line));
       assert.deepEqual(
         forbidden,
         [],
         'no request was refused (RBAC denials say: forbidden: User "system:serviceaccount:…")',
       );
-
-      operator.kill('SIGTERM');
-      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
     } finally {
       if (operator && operator.exitCode === null && operator.signalCode === null) operator.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
