@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseBackend, planStopStart } from './backend.ts';
+import { leasesAcquiredSince } from './local.ts';
 import { binariesDir, flotillaCacheRoot, parseVersionsEnv } from './paths.ts';
 
 test('chooseBackend picks kind only when Docker answers and kind is installed', () => {
@@ -56,4 +57,14 @@ test('planStopStart acts only when the cluster is not already in the asked state
   }
   assert.throws(() => planStopStart('start', false, false), /no cluster to start: `npm run cluster -- up` creates one/);
   assert.throws(() => planStopStart('stop', false, false), /no cluster to stop/);
+});
+
+test('leasesAcquiredSince: every expected Lease won again at or after the restart', () => {
+  const since = Date.parse('2026-11-24T17:26:30Z');
+  const after = '2026-11-24T17:26:52.119748Z';
+  const before = '2026-11-24T17:20:01.000000Z';
+  assert.equal(leasesAcquiredSince([after, after], 2, since), true);
+  assert.equal(leasesAcquiredSince([after, before], 2, since), false);
+  assert.equal(leasesAcquiredSince([after], 2, since), false, 'a Lease not there yet');
+  assert.equal(leasesAcquiredSince([before, before], 2, 0), true, 'nothing restarted: held leases do');
 });

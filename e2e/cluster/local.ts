@@ -116,6 +116,31 @@ function builtPrograms(): string {
   return bin;
 }
 
+/** The controllers that elect a leader on a Lease in kube-system; after a restart they must win it again. */
+const LEADING_COMPONENTS = ['kube-controller-manager', 'kube-scheduler'];
+
+/**
+ * Whether every Lease was acquired at or after `since` (ms since the epoch): a restarted
+ * kube-controller-manager waits out its predecessor's 15 s lease before it runs any controller.
+ */
+export function leasesAcquiredSince(acquireTimes: readonly string[], expected: number, since: number): boolean {
+  return acquireTimes.length === expected && acquireTimes.every((time) => Date.parse(time) >= since);
+}
+
+function leaseAcquireTimes(bin: string): string[] {
+  const result = kubectl(bin, [
+    'get',
+    'lease',
+    '-n',
+    'kube-system',
+    ...LEADING_COMPONENTS,
+    '-o',
+    'jsonpath={range .items[*]}{.spec.acquireTime}{"\\n"}{end}',
+  ]);
+  if (result.status !== 0) return [];
+  return result.stdout.split('\n').filter((line) => line !== '');
+}
+
 async function waitUntilServing(bin: string): Promise<void> {
   await waitFor('the API server to answer /readyz', 120_000, () => apiServerAnswers(bin));
   await waitFor(`${SIMULATED_NODES} Ready nodes`, 60_000, () => readyNodeCount(bin) >= SIMULATED_NODES);
@@ -222,9 +247,11 @@ export const localControlPlane: ClusterBackend = {
   async start(): Promise<void> {
     const bin = builtPrograms();
     const start = Date.now();
+    let restartedAt = 0;
     if (planStopStart('start', clusterExists(bin), apiServerAnswers(bin)) === 'nothing-to-do') {
       log(`cluster "${CLUSTER_NAME}" is already running`);
     } else {
+      restartedAt = start;
       // Whatever is left of a half-stopped cluster goes first, so that every component starts afresh.
       kwokctl(bin, ['stop', 'cluster'], { quiet: true });
       const started = kwokctl(bin, ['start', 'cluster'], { quiet: true });
@@ -233,6 +260,11 @@ export const localControlPlane: ClusterBackend = {
       }
     }
     await waitUntilServing(bin);
+    // Clocks agree (one machine); a second of slack for the Lease's rounding. When nothing was
+    // restarted the leases are held already: this returns at once.
+    await waitFor(`${LEADING_COMPONENTS.join(' and ')} to lead again`, 90_000, () =>
+      leasesAcquiredSince(leaseAcquireTimes(bin), LEADING_COMPONENTS.length, restartedAt - 1_000),
+    );
     log(`cluster "${CLUSTER_NAME}" serving in ${elapsedSince(start)}; kubeconfig: ${localKubeconfigPath()}`);
   },
 
