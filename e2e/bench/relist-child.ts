@@ -2,7 +2,7 @@
 //   node e2e/bench/relist-child.ts raw|reflector <namespace>
 // raw: a paginated LIST (500 a page) through the same transport, each page's body JSON.parse'd and
 // its items kept; reflector: the runtime's Reflector filling an ObjectCache until it has synced.
-// Prints one JSON line: {mode, objects, ms, peakRssMiB, rssMiB, rssBeforeMiB}.
+// Prints one JSON line: {mode, objects, ms, peakRssMiB, rssMiB, rssBeforeMiB, heapMiB}.
 import { createKubeClient } from '../../operator/src/kube/client.ts';
 import { collectionPath, configMapType, type KubeObject } from '../../operator/src/kube/objects.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
@@ -56,5 +56,8 @@ if (mode === 'raw') {
 
 const rssMiB = process.memoryUsage().rss / MiB;
 const peakRssMiB = (process.resourceUsage().maxRSS * 1024) / MiB;
-console.log(JSON.stringify({ mode, objects, ms, peakRssMiB, rssMiB, rssBeforeMiB, kept: kept !== undefined }));
+// What stays on the heap once the garbage of listing is collected (run with --expose-gc).
+(globalThis as { gc?: () => void }).gc?.();
+const heapMiB = process.memoryUsage().heapUsed / MiB;
+console.log(JSON.stringify({ mode, objects, ms, peakRssMiB, rssMiB, rssBeforeMiB, heapMiB, kept: kept !== undefined }));
 await client.close();
