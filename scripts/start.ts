@@ -102,14 +102,33 @@ function kubectlBinary(): string {
   return 'kubectl';
 }
 
-/** Runs kubectl; prints its output unless `quiet`; stops npm start when it fails. */
-function kubectl(kubeconfig: string, args: string[], quiet = false): void {
+function runKubectl(kubeconfig: string, args: string[]): { ok: boolean; stdout: string; error: string } {
   const base = kubeconfig === 'in-cluster' ? [] : ['--kubeconfig', kubeconfig];
   const result = spawnSync(kubectlBinary(), [...base, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) fail(`kubectl ${args.join(' ')}: ${result.error.message}`);
-  if (result.status !== 0) fail(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+  if (result.error) return { ok: false, stdout: '', error: result.error.message };
+  return { ok: result.status === 0, stdout: result.stdout, error: result.stderr.trim() };
+}
+
+/** Runs kubectl; prints its output unless `quiet`; stops npm start when it fails. */
+function kubectl(kubeconfig: string, args: string[], quiet = false): void {
+  const result = runKubectl(kubeconfig, args);
+  if (!result.ok) fail(`kubectl ${args.join(' ')}: ${result.error}`);
   if (quiet) return;
   for (const line of result.stdout.trim().split('\n').filter(Boolean)) say(`  ${line}`);
+}
+
+/**
+ * Waits until the CRDs (`kubectl wait` targets) are Established. Retried: kubectl fails at once
+ * on a CRD just created, whose status has no conditions yet.
+ */
+async function waitEstablished(kubeconfig: string, targets: string[]): Promise<void> {
+  const args = ['wait', '--for=condition=Established', '--timeout=60s', ...targets];
+  for (let attempt = 1; ; attempt++) {
+    const result = runKubectl(kubeconfig, args);
+    if (result.ok) return;
+    if (attempt === 10) fail(`kubectl ${args.join(' ')}: ${result.error}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 function bringUpLocalCluster(): string {
@@ -198,7 +217,7 @@ async function main(): Promise<void> {
 
   say('2/5 installing the Flotilla CRDs (crds/, server-side apply)');
   kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', CRDS_DIR]);
-  kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', '-f', CRDS_DIR], true);
+  await waitEstablished(kubeconfig, ['-f', CRDS_DIR]);
   say('  Established');
 
   if (!local) {
@@ -210,8 +229,10 @@ async function main(): Promise<void> {
     for (const crds of routeCrds(join(flotillaCacheRoot(), 'route-crds'))) {
       say(`  ${describeRouteCrds(crds)}`);
       kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', crds.file], true);
-      const names = crds.names.map((name) => `crd/${name}`);
-      kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', ...names], true);
+      await waitEstablished(
+        kubeconfig,
+        crds.names.map((name) => `crd/${name}`),
+      );
       say(`  applied (server-side) and Established: ${crds.names.join(', ')}`);
     }
   }

@@ -200,9 +200,25 @@ export function withoutRouteCrds(cluster: TestCluster): void {
     await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }),
     });
-    const names = saved.map((crd) => `crd/${crd.metadata.name}`);
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+    await waitEstablished(
+      cluster,
+      saved.map((crd) => crd.metadata.name),
+    );
   });
+}
+
+/**
+ * `kubectl wait --for=condition=Established` on CRDs just applied; retried, since kubectl fails
+ * at once on a CRD whose status has no conditions yet.
+ */
+export async function waitEstablished(cluster: TestCluster, names: string[]): Promise<void> {
+  await eventually(
+    'CRDs Established',
+    async () => {
+      await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...names.map((n) => `crd/${n}`)]);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }
 
 const MAIN = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
