@@ -63,7 +63,7 @@ describe('npm start', () => {
     if (local) {
       assert.match(text, /3\/5 installing Istio's and the Gateway API's CRDs/);
       assert.match(text, /Istio v\d+\.\d+\.\d+: \d+ CRDs from istio\.io\/api|Istio: MINIMAL STAND-INS/);
-      assert.match(text, /Gateway API .*httproutes\.gateway\.networking\.k8s\.io/);
+      assert.match(text, /Gateway API [^\n]*\n[^\n]*httproutes\.gateway\.networking\.k8s\.io/);
     } else {
       assert.match(text, /3\/5 not the local cluster/);
     }
