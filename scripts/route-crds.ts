@@ -53,15 +53,12 @@ export interface RouteCrds {
   note?: string;
 }
 
-/** A CRD of `kind` in `group`, version v1, with any fields: what stands in for the real one. */
-export function standInCrd(group: string, kind: string, plural: string): object {
+/** A namespaced CRD of `kind` in `group`, version v1, any fields, with a status subresource. */
+export function anyFieldsCrd(group: string, kind: string, plural: string) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: {
-      name: `${plural}.${group}`,
-      annotations: { 'flotilla.dev/stand-in': 'a minimal stand-in of the real CRD, made by npm start' },
-    },
+    metadata: { name: `${plural}.${group}` } as { name: string; annotations?: Record<string, string> },
     spec: {
       group,
       scope: 'Namespaced',
@@ -77,6 +74,13 @@ export function standInCrd(group: string, kind: string, plural: string): object 
       ],
     },
   };
+}
+
+/** A CRD of `kind` in `group`, version v1, with any fields: what stands in for the real one. */
+export function standInCrd(group: string, kind: string, plural: string): object {
+  const crd = anyFieldsCrd(group, kind, plural);
+  crd.metadata.annotations = { 'flotilla.dev/stand-in': 'a minimal stand-in of the real CRD, made by npm start' };
+  return crd;
 }
 
 /** The names of the CRDs in a YAML text. */

@@ -1,6 +1,6 @@
 // Drift and ownership against the real API server: a deleted child comes back, a hand edit of a
 // field Flotilla owns is repaired, fields others own (annotations, HPA-managed replicas, extra pod
-// labels) are left alone; an invalid spec is reported and harms nothing already running().
+// labels) are left alone; an invalid spec is reported and harms nothing already running.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectToCluster } from '../support/cluster.ts';

@@ -1,4 +1,5 @@
 // Helpers shared by the runtime integration tests (runtime-*.test.ts).
+import { anyFieldsCrd } from '../../scripts/route-crds.ts';
 import type { TestCluster } from '../support/cluster.ts';
 
 /** Creates `name` unless it exists. */
@@ -17,25 +18,7 @@ export function throwawayCrd(kind: string, plural: string) {
   const group = 'runtime-test.flotilla.dev';
   return {
     type: { group, version: 'v1', kind, plural, namespaced: true },
-    manifest: {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: `${plural}.${group}` },
-      spec: {
-        group,
-        scope: 'Namespaced',
-        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            subresources: { status: {} },
-            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        ],
-      },
-    },
+    manifest: anyFieldsCrd(group, kind, plural),
   };
 }
 
