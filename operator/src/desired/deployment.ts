@@ -186,11 +186,13 @@ export function buildDeployment(ms: MicroService, options: DeploymentOptions = {
   const template = buildPodTemplate(ms);
   const metadata = childMeta(ms, revision ? revisionName(name, revision) : name);
   const selector = selectorLabels(name);
-  if (revision) {
-    metadata.labels[REVISION_LABEL] = revision;
-    selector[REVISION_LABEL] = revision;
-    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [REVISION_LABEL]: revision } };
-  }
+  // Every pod carries its revision, so that a Rollout created later can route to the pods of the
+  // plain Deployment (an Istio subset, a per-revision Service) without restarting them. Only a
+  // per-revision Deployment selects by it: a selector is immutable.
+  const podRevision = revision ?? computeRevision(template);
+  metadata.labels[REVISION_LABEL] = podRevision;
+  if (revision) selector[REVISION_LABEL] = revision;
+  template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [REVISION_LABEL]: podRevision } };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -24,6 +24,7 @@ export {
   gatewayApiOptionsFromCrd,
   type HttpRoute,
   retryCodes,
+  type WeightedBackend,
 } from './gateway-api.ts';
 export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION, type HpaOptions } from './hpa.ts';
 export {
@@ -33,6 +34,7 @@ export {
   ISTIO_API_VERSION,
   type IstioOptions,
   MESH_GATEWAY,
+  type TrafficSplit,
   type VirtualService,
 } from './istio.ts';
 export {
@@ -75,6 +77,7 @@ export {
   type RoutesPlan,
   RoutesReadyReason,
   routerFor,
+  splitServiceName,
   type TrafficRouter,
 } from './routes.ts';
 export { buildService, type ServiceOptions } from './service.ts';
