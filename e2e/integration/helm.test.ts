@@ -269,9 +269,21 @@ describe('the Helm chart', { concurrency: false }, () => {
           },
           { timeoutMs: 60_000 },
         );
-        for (const kind of ['deployment', 'service', 'networkpolicy']) {
+        for (const kind of ['service', 'networkpolicy']) {
           assert.ok(await exists(cluster, ['-n', shopNamespace, kind, name]), `${kind} ${name}`);
         }
+        // orders is released by its Rollout: its Deployment is named after its revision.
+        const deployments = await cluster.kubectl([
+          '-n',
+          shopNamespace,
+          'get',
+          'deployments',
+          '-o',
+          'name',
+          '-l',
+          `app.kubernetes.io/name=${name}`,
+        ]);
+        assert.notEqual(deployments.trim(), '', `deployment of ${name}`);
       }
       assert.ok(await exists(cluster, ['-n', shopNamespace, 'hpa', 'orders']), 'the autoscaled service has an HPA');
       const events = await getJson<{ items: { source?: { component?: string } }[] }>(cluster, [

@@ -14,6 +14,8 @@ import { createMicroServiceController } from '../../operator/src/controllers/mic
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport, type KubeTransport } from '../../operator/src/kube/transport.ts';
 import type { Controller } from '../../operator/src/runtime/controller.ts';
+import { routeCrds } from '../../scripts/route-crds.ts';
+import { flotillaCacheRoot } from '../cluster/paths.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds, SAMPLES_DIR } from './api-support.ts';
@@ -297,4 +299,15 @@ export async function writesSoFar(metricsUrl: string): Promise<number> {
     if (!READS.has(verb)) total += Number(match[2]);
   }
   return total;
+}
+export const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'];
+
+/** Istio's CRDs of VirtualService and DestinationRule, as npm start gets them; and whether real. */
+export function istioCrds(): { crds: object[]; origin: string } {
+  const istio = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === 'istio.io/api');
+  assert.ok(istio);
+  const docs = loadAll(readFileSync(istio.file, 'utf8')) as { metadata?: { name?: string } }[];
+  const crds = docs.filter((doc) => ISTIO_CRD_NAMES.includes(doc?.metadata?.name ?? ''));
+  assert.equal(crds.length, 2);
+  return { crds, origin: istio.origin };
 }

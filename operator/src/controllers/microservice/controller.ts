@@ -12,6 +12,7 @@ import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconcile
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
+import { planReleaseWorkload } from './release.ts';
 import {
   crdName,
   databaseServerType,
@@ -118,9 +119,9 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     crdCache: controller.cache(customResourceDefinitionType),
     databaseServerCache: controller.cache(databaseServerType),
     routeCache: (type) => routeWatches.syncedCache(type),
-    ...(options.workloads ? { workloads: options.workloads } : {}),
+    workloads: options.workloads ?? planReleaseWorkload,
   });
-  for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType]) {
+  for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType, rolloutType]) {
     controller.cache(type).subscribe((event) => tracker.observe(event, type.kind));
   }
   const ownerKeys = controllerOwnerKeys(microServiceType.kind);

@@ -12,6 +12,7 @@ import { applyPlan } from './apply.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
+import { recordRelease } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -52,6 +53,8 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     }
     await Promise.all(events.map((event) => recorder.record(microServiceType, ms, event)));
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
+    if (planned.release) return recordRelease({ client, recorder, tracker, log }, planned.release);
+    return undefined;
   };
 }
 
