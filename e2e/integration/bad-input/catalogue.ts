@@ -226,6 +226,67 @@ const badMicroServices: [string, string, Json, string][] = [
     'spec.database.name in body should match',
   ],
   [
+    'a shared database without serverRef',
+    'ms-db-no-server',
+    { database: { reclaimPolicy: 'Delete' } },
+    'a shared database needs serverRef',
+  ],
+  [
+    'a shared database naming an engine',
+    'ms-db-shared-engine',
+    { database: { serverRef: 'postgres-main', engine: 'postgres' } },
+    'engine and storage are for instance: dedicated',
+  ],
+  [
+    'a shared database with storage',
+    'ms-db-shared-storage',
+    { database: { instance: 'shared', serverRef: 'postgres-main', storage: '5Gi' } },
+    'engine and storage are for instance: dedicated',
+  ],
+  [
+    'a dedicated database without engine',
+    'ms-db-dedicated-no-engine',
+    { database: { instance: 'dedicated' } },
+    'a dedicated database needs engine: postgres or mysql',
+  ],
+  [
+    'a dedicated database with a serverRef',
+    'ms-db-dedicated-server',
+    { database: { instance: 'dedicated', engine: 'postgres', serverRef: 'postgres-main' } },
+    'a dedicated database runs its own server and takes no serverRef',
+  ],
+  [
+    'a dedicated redis database',
+    'ms-db-dedicated-redis',
+    { database: { instance: 'dedicated', engine: 'redis' } },
+    'spec.database.engine: Unsupported value: "redis"',
+  ],
+  [
+    'an unknown database instance',
+    'ms-db-instance',
+    { database: { instance: 'private', serverRef: 'postgres-main' } },
+    'spec.database.instance: Unsupported value: "private"',
+  ],
+  [
+    'dedicated storage in words',
+    'ms-db-storage-words',
+    { database: { instance: 'dedicated', engine: 'mysql', storage: 'a lot' } },
+    'spec.database.storage in body should match',
+  ],
+  [
+    'dedicated storage of 0',
+    'ms-db-storage-zero',
+    { database: { instance: 'dedicated', engine: 'mysql', storage: '0Gi' } },
+    'spec.database.storage in body should match',
+  ],
+  ['a cache without serverRef', 'ms-cache-no-server', { cache: {} }, 'spec.cache.serverRef: Required value'],
+  [
+    'a cache on a server name with a space',
+    'ms-cache-server-space',
+    { cache: { serverRef: 'redis main' } },
+    'spec.cache.serverRef in body should match',
+  ],
+  [
     'a dependency on itself',
     'ms-self-dep',
     { dependsOn: ['payments', 'ms-self-dep'] },
@@ -339,6 +400,7 @@ const badRollouts: [string, string, Json, string][] = [
 
 const badDatabaseServers: [string, string, Json, string][] = [
   ['engine oracle', 'bad-input-oracle', { engine: 'oracle' }, 'spec.engine: Unsupported value: "oracle"'],
+  ['engine memcached', 'bad-input-memcached', { engine: 'memcached' }, 'spec.engine: Unsupported value: "memcached"'],
   ['port 0', 'bad-input-port-zero', { port: 0 }, 'spec.port in body should be greater than or equal to 1'],
   ['port 70000', 'bad-input-port-big', { port: 70000 }, 'spec.port in body should be less than or equal to 65535'],
   ['no admin Secret', 'bad-input-no-secret', { adminSecretRef: undefined }, 'spec.adminSecretRef: Required value'],
@@ -365,6 +427,11 @@ export const BAD_CREATES: BadCreate[] = [
     name: 'a MicroService without spec',
     manifest: { apiVersion: API_VERSION, kind: 'MicroService', metadata: { name: 'ms-no-spec', namespace } },
     message: 'spec: Required value',
+  },
+  {
+    name: 'a MicroService with a dedicated database and a 50-character name',
+    manifest: microService('d'.repeat(50), { database: { instance: 'dedicated', engine: 'postgres' } }),
+    message: 'metadata.name must be at most 49 characters with a dedicated database',
   },
   ...badMicroServices.map(([what, name, spec, message]) => ({
     name: `a MicroService with ${what}`,
@@ -417,6 +484,42 @@ export const BAD_UPDATES: BadUpdate[] = [
     message: 'database cannot be removed once set',
   },
   {
+    name: 'moving a shared database to a dedicated instance',
+    original: withDatabase('up-to-dedicated', { serverRef: 'postgres-main' }),
+    patch: { spec: { database: { instance: 'dedicated', serverRef: null, engine: 'postgres' } } },
+    message: 'instance cannot change once set',
+  },
+  {
+    name: 'moving a dedicated database to a shared server',
+    original: withDatabase('up-to-shared', { instance: 'dedicated', engine: 'postgres' }),
+    patch: { spec: { database: { instance: 'shared', engine: null, serverRef: 'postgres-main' } } },
+    message: 'instance cannot change once set',
+  },
+  {
+    name: 'changing the engine of a dedicated database',
+    original: withDatabase('up-engine', { instance: 'dedicated', engine: 'postgres' }),
+    patch: { spec: { database: { engine: 'mysql' } } },
+    message: 'engine cannot change once set',
+  },
+  {
+    name: 'growing the storage of a dedicated database',
+    original: withDatabase('up-storage', { instance: 'dedicated', engine: 'mysql', storage: '1Gi' }),
+    patch: { spec: { database: { storage: '2Gi' } } },
+    message: 'storage cannot change once set',
+  },
+  {
+    name: 'setting the storage of a dedicated database created without',
+    original: withDatabase('up-storage-later', { instance: 'dedicated', engine: 'mysql' }),
+    patch: { spec: { database: { storage: '2Gi' } } },
+    message: 'storage cannot change once set',
+  },
+  {
+    name: 'moving the cache to another server',
+    original: microService('up-cache', { cache: { serverRef: 'redis-main' } }),
+    patch: { spec: { cache: { serverRef: 'redis-other' } } },
+    message: 'cache serverRef cannot change once set',
+  },
+  {
     name: 'pointing a Rollout at another service',
     original: rollout('up-rollout'),
     patch: { spec: { serviceRef: { name: 'payments' } } },
@@ -434,6 +537,28 @@ export const GOOD_UPDATES: GoodUpdate[] = [
     name: 'changing the image and the reclaim policy of a service with a database',
     original: withDatabase('ok-image', { serverRef: 'postgres-main', name: 'orders' }),
     patches: [{ spec: { image: 'registry.example.com/shop/orders:1.5.0', database: { reclaimPolicy: 'Delete' } } }],
+  },
+  {
+    name: 'adding a dedicated database, then changing its reclaim policy',
+    original: microService('ok-dedicated'),
+    patches: [
+      { spec: { database: { instance: 'dedicated', engine: 'postgres', storage: '5Gi' } } },
+      { spec: { database: { reclaimPolicy: 'Delete' } } },
+    ],
+  },
+  {
+    name: 'spelling out the default instance of a shared database',
+    original: withDatabase('ok-shared', { serverRef: 'postgres-main' }),
+    patches: [{ spec: { database: { instance: 'shared' } } }],
+  },
+  {
+    name: 'adding a cache, removing it and adding it on another server',
+    original: microService('ok-cache'),
+    patches: [
+      { spec: { cache: { serverRef: 'redis-main' } } },
+      { spec: { cache: null } },
+      { spec: { cache: { serverRef: 'redis-other' } } },
+    ],
   },
   {
     name: 'promoting a Rollout (a one-shot request) and clearing it again',

@@ -116,6 +116,12 @@ describe('buildAllCrds', () => {
       path.reduce((node, name) => (node.properties as Record<string, JsonSchema>)[name] as JsonSchema, root);
     assert.equal(at(spec('MicroService'), 'replicas').default, 1);
     assert.equal(at(spec('MicroService'), 'database', 'reclaimPolicy').default, 'Retain');
+    assert.equal(at(spec('MicroService'), 'database', 'instance').default, 'shared');
+    assert.equal(
+      at(spec('MicroService'), 'database', 'storage').default,
+      undefined,
+      'only dedicated instances have storage',
+    );
     assert.equal(at(spec('MicroService'), 'traffic', 'retries', 'retryOn').default, '5xx,reset,connect-failure');
     assert.equal(at(spec('Rollout'), 'strategy', 'canary', 'trafficRouting').default, 'auto');
     assert.equal(at(spec('Rollout'), 'strategy', 'canary', 'progressDeadlineSeconds').default, 600);

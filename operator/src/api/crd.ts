@@ -87,7 +87,7 @@ export const RESOURCES: readonly ResourceDefinition[] = [
     shortNames: ['dbs'],
     schema: DatabaseServerSchema,
     printerColumns: [
-      { name: 'Engine', type: 'string', jsonPath: '.spec.engine', description: 'postgres or mysql.' },
+      { name: 'Engine', type: 'string', jsonPath: '.spec.engine', description: 'postgres, mysql or redis.' },
       { name: 'Host', type: 'string', jsonPath: '.spec.host', description: 'Host of the server.' },
       ready,
       age,

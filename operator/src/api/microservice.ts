@@ -15,6 +15,7 @@ import {
   StringEnum,
   StringMap,
 } from './common.ts';
+import { DATABASE_ENGINES } from './databaseserver.ts';
 
 export const MICROSERVICE_KIND = 'MicroService';
 export const MICROSERVICE_PLURAL = 'microservices';
@@ -26,6 +27,15 @@ export const MICROSERVICE_PLURAL = 'microservices';
  * `app.kubernetes.io/name` label that carries the name, must fit 63 characters: 63 − 11 = 52.
  */
 export const MAX_MICROSERVICE_NAME_LENGTH = 52;
+
+/**
+ * The longest name of a MicroService with a dedicated database: its StatefulSet `<name>-db` must fit
+ * 52 characters, because the StatefulSet controller labels each pod with `<statefulset>-<10-character hash>`.
+ */
+export const MAX_DEDICATED_DATABASE_SERVICE_NAME_LENGTH = 49;
+
+/** shared: a database on a DatabaseServer; dedicated: a StatefulSet of its own. */
+export const DATABASE_INSTANCES = ['shared', 'dedicated'] as const;
 
 const IANA_SVC_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
 
@@ -245,17 +255,58 @@ const Autoscaling = Type.Object(
   },
 );
 
+/** The storage a dedicated database gets when spec.database.storage is unset. */
+export const DEFAULT_DEDICATED_STORAGE = '1Gi';
+
+/** `instance`, with the API server's default spelled out, for CEL rules that read old and new objects. */
+const INSTANCE = (self: string) => `(has(${self}.instance) ? ${self}.instance : 'shared')`;
+
 const Database = Type.Object(
   {
-    serverRef: DnsSubdomain('Name of the DatabaseServer the database is created on. Cannot change once set.', {
-      'x-kubernetes-validations': [
+    instance: Type.Optional(
+      StringEnum(DATABASE_INSTANCES, {
+        description:
+          'Where the database lives: shared (the default) creates it on the DatabaseServer named by serverRef; ' +
+          'dedicated runs a server of its own for this service, a StatefulSet of the official image of engine ' +
+          'with a PersistentVolumeClaim and the Service <name>-db. Cannot change once set.',
+        default: 'shared',
+      }),
+    ),
+    serverRef: Type.Optional(
+      DnsSubdomain(
+        'Name of the DatabaseServer the database is created on; required when instance is shared, not allowed ' +
+          'when it is dedicated. Cannot change once set.',
         {
-          rule: 'self == oldSelf',
-          message:
-            'serverRef cannot change once set: the data lives on the old server. Create a new MicroService to move it',
+          'x-kubernetes-validations': [
+            {
+              rule: 'self == oldSelf',
+              message:
+                'serverRef cannot change once set: the data lives on the old server. Create a new MicroService to move it',
+            },
+          ],
         },
-      ],
-    }),
+      ),
+    ),
+    engine: Type.Optional(
+      StringEnum(DATABASE_ENGINES, {
+        description:
+          'The server a dedicated instance runs: postgres (PostgreSQL) or mysql (MariaDB). Required when instance ' +
+          'is dedicated, not allowed when it is shared (the DatabaseServer says). Cannot change once set.',
+        maxLength: 16,
+        'x-kubernetes-validations': [
+          { rule: 'self == oldSelf', message: 'engine cannot change once set: the data is in the old engine’s format' },
+        ],
+      }),
+    ),
+    storage: Type.Optional(
+      Type.String({
+        description:
+          `Size of the volume of a dedicated instance, a quantity such as 1Gi, 500Mi or 20Gi (default ${DEFAULT_DEDICATED_STORAGE}). ` +
+          'Only with instance dedicated. Cannot change once set: a StatefulSet’s volume claims are fixed.',
+        pattern: '^[1-9][0-9]{0,8}(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+        maxLength: 16,
+      }),
+    ),
     name: Type.Optional(
       Type.String({
         description:
@@ -270,23 +321,75 @@ const Database = Type.Object(
       StringEnum(['Retain', 'Delete'] as const, {
         description:
           'What happens to the database and its role when the MicroService is deleted: Retain (the default) keeps ' +
-          'them, Delete drops them.',
+          'them, Delete drops them. For a dedicated instance: whether its PersistentVolumeClaim is kept or deleted.',
         default: 'Retain',
       }),
     ),
   },
   {
     description:
-      'A database of its own for the service, on a DatabaseServer. Flotilla creates the database and a role that ' +
-      'can reach only it, keeps the credentials in the Secret <name>-db (keys DATABASE_URL, host, port, database, ' +
-      'username, password) and injects DATABASE_URL into the container.',
+      'A database of its own for the service, on a shared DatabaseServer or on a dedicated instance. Flotilla ' +
+      'creates the database and a role that can reach only it, keeps the credentials in the Secret <name>-db (keys ' +
+      'DATABASE_URL, host, port, database, username, password) and injects DATABASE_URL into the container.',
     'x-kubernetes-validations': [
+      {
+        rule: `${INSTANCE('self')} != 'shared' || has(self.serverRef)`,
+        message: 'a shared database needs serverRef: the DatabaseServer to create it on (or set instance: dedicated)',
+      },
+      {
+        rule: `${INSTANCE('self')} != 'shared' || (!has(self.engine) && !has(self.storage))`,
+        message:
+          'engine and storage are for instance: dedicated; a shared database takes its engine from the DatabaseServer',
+      },
+      {
+        rule: `${INSTANCE('self')} != 'dedicated' || has(self.engine)`,
+        message: 'a dedicated database needs engine: postgres or mysql',
+      },
+      {
+        rule: `${INSTANCE('self')} != 'dedicated' || !has(self.serverRef)`,
+        message: 'a dedicated database runs its own server and takes no serverRef',
+      },
+      {
+        rule: `${INSTANCE('self')} == ${INSTANCE('oldSelf')}`,
+        message:
+          'instance cannot change once set: the data lives on the old server. Create a new MicroService to move it',
+        fieldPath: '.instance',
+      },
+      {
+        rule: 'has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || self.storage == oldSelf.storage)',
+        message: 'storage cannot change once set: a StatefulSet’s volume claims are fixed',
+        fieldPath: '.storage',
+      },
       {
         rule: 'has(self.name) == has(oldSelf.name) && (!has(self.name) || self.name == oldSelf.name)',
         message: 'database name cannot change once set: the data lives in the old database',
         fieldPath: '.name',
       },
     ],
+  },
+);
+
+const Cache = Type.Object(
+  {
+    serverRef: DnsSubdomain(
+      'Name of the DatabaseServer (engine redis) the cache user is created on. Cannot change once set.',
+      {
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == oldSelf',
+            message: 'cache serverRef cannot change once set. Remove cache, then add it again with the new server',
+          },
+        ],
+      },
+    ),
+  },
+  {
+    description:
+      'A Redis cache for the service, on a DatabaseServer of engine redis. Flotilla creates the ACL user ' +
+      '<namespace>:<name>, limited to the keys and channels that start with <namespace>:<name>:, with no admin ' +
+      'or dangerous commands; keeps the credentials in the Secret <name>-cache (keys REDIS_URL, host, ' +
+      'port, username, password, keyPrefix) and injects REDIS_URL and REDIS_KEY_PREFIX into the container. ' +
+      'Removing cache or deleting the MicroService deletes the user and its keys.',
   },
 );
 
@@ -445,6 +548,7 @@ export const MicroServiceSpecSchema = Type.Object(
     probes: Type.Optional(Probes),
     autoscaling: Type.Optional(Autoscaling),
     database: Type.Optional(Database),
+    cache: Type.Optional(Cache),
     traffic: Type.Optional(Traffic),
     expose: Type.Optional(Expose),
     dependsOn: Type.Optional(
@@ -485,6 +589,16 @@ const DatabaseStatus = Type.Object(
   { description: 'The database Flotilla provisioned.' },
 );
 
+const CacheStatus = Type.Object(
+  {
+    serverRef: Type.Optional(Type.String({ description: 'The DatabaseServer (redis) the cache user lives on.' })),
+    username: Type.Optional(Type.String({ description: 'The ACL user, <namespace>:<name>.' })),
+    keyPrefix: Type.Optional(Type.String({ description: 'The prefix of every key and channel the user may reach.' })),
+    secretName: Type.Optional(Type.String({ description: 'The Secret holding the credentials, <name>-cache.' })),
+  },
+  { description: 'The cache Flotilla provisioned.' },
+);
+
 export const MicroServiceStatusSchema = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
@@ -499,6 +613,7 @@ export const MicroServiceStatusSchema = Type.Object(
       Type.String({ description: 'Label selector of the pods, for the scale subresource and autoscalers.' }),
     ),
     database: Type.Optional(DatabaseStatus),
+    cache: Type.Optional(CacheStatus),
   },
   { description: 'What the controller observed.' },
 );
@@ -530,6 +645,15 @@ export const MicroServiceSchema = Type.Object(
         fieldPath: '.metadata.name',
       },
       {
+        rule:
+          "!has(self.spec.database) || !has(self.spec.database.instance) || self.spec.database.instance != 'dedicated' || " +
+          `self.metadata.name.size() <= ${MAX_DEDICATED_DATABASE_SERVICE_NAME_LENGTH}`,
+        message:
+          `metadata.name must be at most ${MAX_DEDICATED_DATABASE_SERVICE_NAME_LENGTH} characters with a dedicated ` +
+          'database: its StatefulSet <name>-db must fit the 52 characters Kubernetes allows a StatefulSet',
+        fieldPath: '.metadata.name',
+      },
+      {
         rule: '!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d == self.metadata.name)',
         message: 'spec.dependsOn must not name the service itself',
         fieldPath: '.spec.dependsOn',
@@ -541,3 +665,6 @@ export const MicroServiceSchema = Type.Object(
 export type MicroServiceSpec = Static<typeof MicroServiceSpecSchema>;
 export type MicroServiceStatus = Static<typeof MicroServiceStatusSchema>;
 export type MicroService = Static<typeof MicroServiceSchema>;
+export type DatabaseSpec = Static<typeof Database>;
+export type CacheSpec = Static<typeof Cache>;
+export type DatabaseInstance = (typeof DATABASE_INSTANCES)[number];

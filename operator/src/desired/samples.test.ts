@@ -39,7 +39,8 @@ describe('the shop samples', () => {
         const dependents = services
           .filter((other) => other.spec.dependsOn?.includes(name))
           .map((other) => other.metadata.name as string);
-        const databasePort = ms.spec.database ? serverPorts.get(ms.spec.database.serverRef) : undefined;
+        const serverRef = ms.spec.database?.serverRef;
+        const databasePort = serverRef ? serverPorts.get(serverRef) : undefined;
         assert.ok(!ms.spec.database || databasePort, `the DatabaseServer of ${name} is among the samples`);
         const routes = buildRoutes(ms, router, { gatewayAPI: { httpRouteRetry: true } });
         const children = [
