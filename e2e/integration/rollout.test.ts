@@ -249,6 +249,29 @@ describe('Rollouts, driven by kubectl, with the operator as a separate process',
     });
   });
 
+  it('the operator killed at a setWeight step resumes with no extra Deployment and the same end state', async () => {
+    await kubectlApply(cluster, service('payments', { replicas: 4 }));
+    await kubectlApply(cluster, rollout('payments', { canary: { steps: [{ setWeight: 25 }, { pause: {} }] } }));
+    await waitFor('payments', 'Ready');
+    const stable = (await rolloutOf('payments')).status?.stableRevision;
+    await setImage('payments', '2.0.0');
+    // When the operator is killed while the release is at its setWeight step
+    await eventually('at the setWeight step', async () => {
+      const r = await rolloutOf('payments');
+      assert.ok(r.status?.canaryRevision);
+      assert.equal(r.status?.currentStepIndex ?? 0, 0);
+    });
+    operator?.child.kill('SIGKILL');
+    await operator?.exited;
+    operator = await startOperator(cluster, namespace);
+    // Then it carries on to the pause exactly as an uninterrupted run does
+    await waitFor('payments', 'Paused');
+    const r = await rolloutOf('payments');
+    assert.equal(r.status?.currentStepIndex, 1);
+    assert.deepEqual(await weightsOf('payments'), ['stable:75', 'canary:25']);
+    assert.deepEqual(await deploymentsOf('payments'), [`${r.status?.canaryRevision}=1`, `${stable}=4`].sort());
+  });
+
   it('a canary whose pods never get Ready is aborted by the health gate', async () => {
     await kubectlApply(cluster, service('reviews', { replicas: 2 }));
     await kubectlApply(

@@ -337,3 +337,26 @@ describe('replicasToHold', () => {
     assert.equal(replicasToHold({ type, object: deployment(), why: 'create' }), undefined);
   });
 });
+
+describe('a rolling Rollout through the MicroService plan', () => {
+  it('moves pods from the old revision to the new one, and ends with the new one alone', () => {
+    const w = world(microService('orders', withHttpPort(), withReplicas(4)), {
+      rolling: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    step(w);
+    step(w);
+    const old = status(w).stableRevision;
+    w.ms = microService('orders', withHttpPort(), withReplicas(4), withImage('registry.example.com/shop/orders:2.0.0'));
+    const next = revisionOf(w.ms);
+    step(w);
+    assert.equal(deploymentNames(w).length, 2, 'both revisions run during the update');
+    for (let i = 0; i < 12; i++) {
+      w.now += 31_000;
+      step(w);
+    }
+    assert.equal(status(w).stableRevision, next);
+    assert.notEqual(next, old);
+    assert.deepEqual(deploymentNames(w), [`orders-${next}=4`]);
+    assert.equal(w.last?.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  });
+});
