@@ -23,6 +23,20 @@ describe('flotilla run', () => {
   let operator: ChildProcess | undefined;
   after(async () => {
     operator?.kill('SIGKILL');
+    // Samples with a database on a DatabaseServer that exists (npm start's) hold a finalizer.
+    await cluster
+      .kubectl([
+        '-n',
+        namespace,
+        'patch',
+        'microservices',
+        ...SHOP_SERVICES,
+        '--type',
+        'merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
+      ])
+      .catch(() => '');
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
 

@@ -252,7 +252,11 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  */
-export async function startOperator(cluster: TestCluster, namespace: string): Promise<OperatorProcess> {
+export async function startOperator(
+  cluster: TestCluster,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OperatorProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -268,7 +272,7 @@ export async function startOperator(cluster: TestCluster, namespace: string): Pr
       '--metrics-bind-address',
       '127.0.0.1:0',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines: LogLine[] = [];
