@@ -78,6 +78,20 @@ describe('flotilla run without and with Istio', () => {
   let operator: OperatorProcess | undefined;
   after(async () => {
     operator?.child.kill('SIGKILL');
+    // Samples with a database on a DatabaseServer that exists (npm start's) hold a finalizer.
+    await cluster
+      .kubectl([
+        '-n',
+        namespace,
+        'patch',
+        'microservices',
+        ...SHOP_SERVICES,
+        '--type',
+        'merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
+      ])
+      .catch(() => '');
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
   const running = (): OperatorProcess => {

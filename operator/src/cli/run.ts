@@ -25,6 +25,11 @@ export interface RunOptions {
   /** `host:port` (port 0: any free port); `0` or an empty string turns the endpoint off. */
   healthProbeBindAddress: string;
   metricsBindAddress: string;
+  /**
+   * Run the DatabaseServer controller (the writer of DatabaseServer status). Default: only when
+   * watching every namespace, so that namespaced installs sharing a cluster do not all write it.
+   */
+  databaseServerStatus?: boolean;
 }
 
 /** `127.0.0.1:8081` → {host, port}; `:8081` binds every address; undefined when off ('' or '0'). */
@@ -77,7 +82,9 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
           ...(crashAfterSecret ? { afterSecretCreated: () => process.kill(process.pid, 'SIGKILL') } : {}),
         },
       }),
-      createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines }),
+      ...((options.databaseServerStatus ?? !options.namespace)
+        ? [createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines })]
+        : []),
     ],
   });
   logger.info({ health: manager.healthUrl, metrics: manager.metricsUrl }, 'endpoints');

@@ -7,7 +7,7 @@ import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseser
 import type { AdminConnection, EngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
+import { classifyError, isNotFound } from '../../kube/errors.ts';
 import { type KubeObject, secretType } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import { type Clock, systemClock } from '../../runtime/clock.ts';
@@ -21,6 +21,7 @@ export const DatabaseServerReason = {
   Connected: 'Connected',
   AdminSecretNotFound: 'AdminSecretNotFound',
   AdminSecretInvalid: 'AdminSecretInvalid',
+  AdminSecretForbidden: 'AdminSecretForbidden',
   // and the engine's: ConnectionRefused, HostNotFound, ConnectTimeout, AuthenticationFailed,
   // InsufficientPrivileges, ServerError.
 } as const;
@@ -55,6 +56,13 @@ export function createDatabaseServerController(options: DatabaseServerController
     try {
       secret = await client.get(secretType, ref.name, ref.namespace);
     } catch (error) {
+      if (classifyError(error) === 'forbidden') {
+        return {
+          ok: false,
+          reason: DatabaseServerReason.AdminSecretForbidden,
+          message: `the operator may not read the admin Secret ${ref.namespace}/${ref.name}`,
+        };
+      }
       if (!isNotFound(error)) throw error;
       return {
         ok: false,

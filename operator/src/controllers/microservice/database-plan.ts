@@ -22,6 +22,8 @@ export const DatabaseReason = {
   ServerNotFound: 'ServerNotFound',
   /** The DatabaseServer's adminSecretRef names no Secret. */
   AdminSecretNotFound: 'AdminSecretNotFound',
+  /** The operator's RBAC does not let it read the admin Secret. */
+  AdminSecretForbidden: 'AdminSecretForbidden',
   /** The admin Secret lacks the username or password key. */
   AdminSecretInvalid: 'AdminSecretInvalid',
   /** The database or role name is not allowed on the server's engine. */

@@ -1,6 +1,7 @@
 // The database step of the MicroService reconcile, for services with spec.database. In this order,
 // so that a crash at any point ends well on the next reconcile:
-//   1. the finalizer, before anything exists on the server (once the server and the names are known);
+//   1. the finalizer, before anything exists on the server (once the server, the names and the admin
+//      Secret are known to be usable);
 //   2. the Secret `<name>-db` with a generated password, created once (never regenerated while it
 //      exists; an existing one is only brought up to date with the server's address);
 //   3. ensureDatabase: the role with the Secret's password, its database, CONNECT limited to it.
@@ -23,7 +24,7 @@ import {
 } from '../../database/index.ts';
 import { childMeta, databaseSecretName, identityOf } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { isConflict, isNotFound } from '../../kube/errors.ts';
+import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, secretType, splitKey } from '../../kube/objects.ts';
@@ -129,8 +130,13 @@ export class DatabaseStep {
       const { database, username } = this.#names(ms, server);
       this.#checkNameConflict(ms, server, database);
       status = { serverRef, name: database, secretName };
-      // Before anything exists that would need reclaiming (a service whose server or name is wrong has none).
-      await this.#ensureFinalizer(ms);
+      let admin: AdminConnection | undefined;
+      if (!hasFinalizer(ms, DATABASE_FINALIZER)) {
+        // Before anything exists that would need reclaiming, and only once the server can be used: a
+        // service whose server, name or admin Secret is wrong has nothing to reclaim.
+        admin = await this.#admin(server);
+        await this.#ensureFinalizer(ms);
+      }
       const secret = await this.#ensureSecret(ms, server, database, username);
       credentialsHash = computeCredentialsHash(secret.data);
       const fingerprint = [secret.resourceVersion, server.uid, server.generation, database, username].join('|');
@@ -139,7 +145,7 @@ export class DatabaseStep {
       const verifyIntervalMs = this.#options.verifyIntervalMs ?? 10 * 60_000;
       if (remembered?.fingerprint !== fingerprint || now - remembered.at >= verifyIntervalMs) {
         const password = secret.data.password ?? '';
-        const admin = await this.#admin(server);
+        admin ??= await this.#admin(server);
         const engine = this.#options.engines.get(server.name, admin);
         let actions: string[];
         try {
@@ -341,6 +347,14 @@ export class DatabaseStep {
         throw new StepFailure(
           DatabaseReason.AdminSecretNotFound,
           `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} does not exist`,
+          true,
+        );
+      }
+      if (classifyError(error) === 'forbidden') {
+        throw new StepFailure(
+          DatabaseReason.AdminSecretForbidden,
+          `the operator may not read the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} ` +
+            '(with watchNamespace, keep admin Secrets in the release namespace)',
           true,
         );
       }
