@@ -17,6 +17,7 @@ import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
+  deleteShopNamespace,
   exists,
   freshNamespace,
   getJson,
@@ -78,21 +79,7 @@ describe('flotilla run without and with Istio', () => {
   let operator: OperatorProcess | undefined;
   after(async () => {
     operator?.child.kill('SIGKILL');
-    // Samples with a database on a DatabaseServer that exists (npm start's) hold a finalizer.
-    await cluster
-      .kubectl([
-        '-n',
-        namespace,
-        'patch',
-        'microservices',
-        ...SHOP_SERVICES,
-        '--type',
-        'merge',
-        '-p',
-        '{"metadata":{"finalizers":null}}',
-      ])
-      .catch(() => '');
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await deleteShopNamespace(cluster, namespace);
   });
   const running = (): OperatorProcess => {
     assert.ok(operator, 'the operator runs');

@@ -235,6 +235,18 @@ export function shopSamples(namespace: string): object[] {
 
 export const SHOP_SERVICES = ['users', 'orders', 'payments', 'inventory'];
 
+/**
+ * Deletes a namespace of the shop samples once its operator is stopped. Samples whose database is on
+ * a DatabaseServer that exists (npm start's) hold a finalizer that no operator would remove: it goes first.
+ */
+export async function deleteShopNamespace(cluster: TestCluster, namespace: string): Promise<void> {
+  const release = JSON.stringify({ metadata: { finalizers: null } });
+  await cluster
+    .kubectl(['-n', namespace, 'patch', 'microservices', ...SHOP_SERVICES, '--type', 'merge', '-p', release])
+    .catch(() => '');
+  await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+}
+
 export type LogLine = Record<string, unknown>;
 
 export interface OperatorProcess {
