@@ -6,7 +6,12 @@ import { pino } from 'pino';
 import { REDACTED_PATHS } from '../../operator/src/cli/logger.ts';
 import { createDatabaseServerController } from '../../operator/src/controllers/databaseserver/controller.ts';
 import { createMicroServiceController } from '../../operator/src/controllers/microservice/index.ts';
-import { type AdminConnection, type DatabaseEngineName, EngineRegistry } from '../../operator/src/database/index.ts';
+import {
+  type AdminConnection,
+  createEngine,
+  type DatabaseEngineName,
+  EngineRegistry,
+} from '../../operator/src/database/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport } from '../../operator/src/kube/transport.ts';
 import type { Controller } from '../../operator/src/runtime/controller.ts';
@@ -75,6 +80,8 @@ export interface RunningDatabaseControllers {
   databaseServers: Controller;
   client: KubeClient;
   engines: EngineRegistry;
+  /** Every ensureDatabase and dropDatabase call the engines received, as `ensure <database>` / `drop <database>`. */
+  serverCalls: string[];
   /** Every log line written so far, as JSON text. */
   logs: string[];
   stop(): Promise<void>;
@@ -95,7 +102,24 @@ export async function startDatabaseControllers(
     },
   });
   const logger = pino({ level: 'debug', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
-  const engines = new EngineRegistry();
+  const serverCalls: string[] = [];
+  const engines = new EngineRegistry((admin) => {
+    const engine = createEngine(admin);
+    return {
+      ...engine,
+      engine: engine.engine,
+      checkConnection: () => engine.checkConnection(),
+      close: () => engine.close(),
+      ensureDatabase: (request) => {
+        serverCalls.push(`ensure ${request.database}`);
+        return engine.ensureDatabase(request);
+      },
+      dropDatabase: (target) => {
+        serverCalls.push(`drop ${target.database}`);
+        return engine.dropDatabase(target);
+      },
+    };
+  });
   const microServices = createMicroServiceController({
     client,
     logger,
@@ -120,6 +144,7 @@ export async function startDatabaseControllers(
     databaseServers,
     client,
     engines,
+    serverCalls,
     logs,
     stop: async () => {
       await Promise.all([microServices.stop(), ...(withServers ? [databaseServers.stop()] : [])]);

@@ -239,9 +239,11 @@ describe('MicroService databases on real servers', () => {
         ])
       ).split(' ');
     const before = await rvs();
+    const calls = running.serverCalls.length;
     running.microServices.queue.add(`${namespace}/users`);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(await pgServer.storedPassword(username), stored, 'the role password was not set again');
+    assert.deepEqual(running.serverCalls.slice(calls), [], 'not even a round-trip to the server');
     const afterRvs = await rvs();
     assert.equal(afterRvs[0], before[0], 'the Secret is unchanged');
     assert.equal(afterRvs[1], before[1], 'the MicroService is unchanged');
