@@ -280,6 +280,37 @@ describe('MicroService databases on real servers', () => {
     });
   });
 
+  it('a server that goes away does not roll the pods; its return changes nothing', { timeout: 60_000 }, async () => {
+    const steady = `${namespace}-steady`;
+    await createTestServer(cluster, 'postgres', steady, adminNamespace);
+    await kubectlApply(
+      cluster,
+      microServiceManifest(namespace, 'steady', {
+        image: 'registry.example.com/steady:1',
+        database: { serverRef: steady, reclaimPolicy: 'Delete' },
+      }),
+    );
+    await waitDatabaseReady('steady');
+    passwords.push((await databaseSecret(cluster, namespace, 'steady')).password ?? '');
+    const template = async () =>
+      JSON.stringify(
+        (await getJson<{ spec: { template: unknown } }>(cluster, ['-n', namespace, 'deployment', 'steady'])).spec
+          .template,
+      );
+    const before = await template();
+    await cluster.kubectl(['delete', 'databaseserver', steady]);
+    await eventually('DatabaseReady False: ServerNotFound', async () => {
+      assert.equal((await conditionOf(cluster, namespace, 'steady', 'DatabaseReady'))?.reason, 'ServerNotFound');
+    });
+    assert.equal(await template(), before, 'the pod template is unchanged');
+    await createTestServer(cluster, 'postgres', steady, adminNamespace);
+    await waitDatabaseReady('steady');
+    assert.equal(await template(), before, 'still unchanged');
+    await cluster.kubectl(['-n', namespace, 'delete', 'microservice', 'steady', '--wait=true', '--timeout=45s']);
+    await cluster.kubectl(['delete', 'databaseserver', steady]);
+    assert.deepEqual(await pgServer.databaseNames(`${dbPrefix}_steady`), []);
+  });
+
   it('provisions the most hostile name the CRD lets through', { timeout: 60_000 }, async () => {
     // The longest name the CRD allows, all underscores and letters that are keywords elsewhere: it is
     // quoted, not interpolated, and fits both engines' limits.
@@ -291,6 +322,22 @@ describe('MicroService databases on real servers', () => {
         database: { serverRef: pgName, name: hostile, reclaimPolicy: 'Delete' },
       }),
     );
+    // A name reserved by the server: refused with a clear condition, nothing created, no finalizer.
+    await kubectlApply(
+      cluster,
+      microServiceManifest(namespace, 'reserved', {
+        image: 'registry.example.com/reserved:1',
+        database: { serverRef: pgName, name: 'pg_reserved' },
+      }),
+    );
+    await eventually('reserved: InvalidName', async () => {
+      const condition = await conditionOf(cluster, namespace, 'reserved', 'DatabaseReady');
+      assert.equal(condition?.reason, 'InvalidName', JSON.stringify(condition));
+      assert.match(condition?.message ?? '', /reserved/);
+    });
+    const reserved = await getJson<MicroServiceJson>(cluster, ['-n', namespace, 'microservice', 'reserved']);
+    assert.equal(reserved.metadata.finalizers, undefined);
+    assert.deepEqual(await pgServer.databaseNames('pg_reserved'), []);
     await waitDatabaseReady('hostile');
     assert.deepEqual(await pgServer.databaseNames(hostile), [hostile]);
     const secret = await databaseSecret(cluster, namespace, 'hostile');

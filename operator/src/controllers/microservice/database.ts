@@ -88,6 +88,9 @@ class StepFailure extends Error {
   }
 }
 
+/** The keys of the Secret `<name>-db` (buildDatabaseSecretData's). */
+const SECRET_KEYS = ['DATABASE_URL', 'host', 'port', 'database', 'username', 'password'] as const;
+
 const retryBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.1 };
 
 const decode = (value: unknown): string | undefined =>
@@ -174,6 +177,8 @@ export class DatabaseStep {
     } catch (error) {
       if (!(error instanceof StepFailure)) throw error;
       this.#provisioned.delete(uid);
+      // The pods keep the credentials they have: a failure never rolls them.
+      credentialsHash ??= this.#existingCredentialsHash(ms);
       const failures = (this.#failures.get(uid) ?? 0) + 1;
       this.#failures.set(uid, failures);
       log.warn({ reason: error.reason, failures }, `database not ready: ${error.message}`);
@@ -446,6 +451,17 @@ export class DatabaseStep {
       }
     }
     return { data, resourceVersion: existing.metadata.resourceVersion ?? '' };
+  }
+
+  /** The hash of the Secret `<name>-db` as cached, when it exists and is ours. */
+  #existingCredentialsHash(ms: MicroService): string | undefined {
+    const { name, namespace } = identityOf(ms);
+    const secret = this.#options.secrets.get(`${namespace}/${databaseSecretName(name)}`);
+    const ours = (secret?.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
+    if (!secret || !ours) return undefined;
+    const data = secretData(secret);
+    // The keys Flotilla writes, as on success (a key added by hand changes nothing).
+    return computeCredentialsHash(Object.fromEntries(SECRET_KEYS.map((key) => [key, data[key] ?? ''])));
   }
 
   async #readSecret(namespace: string, name: string, fresh = false): Promise<KubeObject | undefined> {
