@@ -111,9 +111,9 @@ const encodeData = (data: Record<string, string>): Record<string, string> =>
 
 export class DatabaseStep {
   readonly #options: DatabaseStepOptions;
-  /** Per MicroService uid: the fingerprint of what was last provisioned, and when it was checked. */
+  /** Per MicroService key: the fingerprint of what was last provisioned, and when it was checked. */
   readonly #provisioned = new Map<string, { fingerprint: string; at: number }>();
-  /** Per MicroService uid: failures in a row, for the retry delay. */
+  /** Per MicroService key: failures in a row, for the retry delay. */
   readonly #failures = new Map<string, number>();
 
   constructor(options: DatabaseStepOptions) {
@@ -122,8 +122,8 @@ export class DatabaseStep {
 
   /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
   async provision(ms: MicroService, log: Logger): Promise<DatabaseStepResult> {
-    const { name } = identityOf(ms);
-    const uid = ms.metadata.uid ?? '';
+    const { name, namespace } = identityOf(ms);
+    const key = `${namespace}/${name}`;
     const serverRef = ms.spec.database?.serverRef ?? '';
     const secretName = databaseSecretName(name);
     let credentialsHash: string | undefined;
@@ -142,9 +142,16 @@ export class DatabaseStep {
       }
       const secret = await this.#ensureSecret(ms, server, database, username);
       credentialsHash = computeCredentialsHash(secret.data);
-      const fingerprint = [secret.resourceVersion, server.uid, server.generation, database, username].join('|');
+      const fingerprint = [
+        ms.metadata.uid,
+        secret.resourceVersion,
+        server.uid,
+        server.generation,
+        database,
+        username,
+      ].join('|');
       const now = this.#options.clock.now();
-      const remembered = this.#provisioned.get(uid);
+      const remembered = this.#provisioned.get(key);
       const verifyIntervalMs = this.#options.verifyIntervalMs ?? 10 * 60_000;
       if (remembered?.fingerprint !== fingerprint || now - remembered.at >= verifyIntervalMs) {
         const password = secret.data.password ?? '';
@@ -156,14 +163,14 @@ export class DatabaseStep {
         } catch (error) {
           throw this.#serverFailure(error, server, [password, admin.password]);
         }
-        this.#provisioned.set(uid, { fingerprint, at: now });
+        this.#provisioned.set(key, { fingerprint, at: now });
         if (actions.length > 0) {
           const message = `database ${database} and role ${username} on DatabaseServer ${server.name}: ${actions.join(', ')}`;
           log.info({ database, username, server: server.name, actions }, 'provisioned the database');
           await this.#record(ms, { type: 'Normal', reason: DatabaseEventReason.DatabaseProvisioned, message });
         }
       }
-      this.#failures.delete(uid);
+      this.#failures.delete(key);
       return {
         condition: {
           type: DATABASE_READY,
@@ -176,11 +183,11 @@ export class DatabaseStep {
       };
     } catch (error) {
       if (!(error instanceof StepFailure)) throw error;
-      this.#provisioned.delete(uid);
+      this.#provisioned.delete(key);
       // The pods keep the credentials they have: a failure never rolls them.
       credentialsHash ??= this.#existingCredentialsHash(ms);
-      const failures = (this.#failures.get(uid) ?? 0) + 1;
-      this.#failures.set(uid, failures);
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
       log.warn({ reason: error.reason, failures }, `database not ready: ${error.message}`);
       await this.#record(ms, {
         type: 'Warning',
@@ -207,8 +214,10 @@ export class DatabaseStep {
     const ms = tracker.freshest(this.#options.microServices.get(key), microServiceType.kind, namespace, name) as
       | MicroService
       | undefined;
-    if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, DATABASE_FINALIZER)) return undefined;
-    const uid = ms.metadata.uid ?? '';
+    if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, DATABASE_FINALIZER)) {
+      if (!ms) this.#forget(key);
+      return undefined;
+    }
     const policy = ms.spec.database?.reclaimPolicy ?? 'Retain';
     const serverRef = ms.spec.database?.serverRef ?? ms.status?.database?.serverRef ?? '';
     let what = `the database of ${name} on DatabaseServer ${serverRef}`;
@@ -250,8 +259,8 @@ export class DatabaseStep {
       } else {
         const timeoutMs = this.#options.reclaimTimeoutMs ?? 5 * 60_000;
         const elapsed = clock.now() - Date.parse(ms.metadata.deletionTimestamp);
-        const failures = (this.#failures.get(uid) ?? 0) + 1;
-        this.#failures.set(uid, failures);
+        const failures = (this.#failures.get(key) ?? 0) + 1;
+        this.#failures.set(key, failures);
         if (elapsed < timeoutMs) {
           log.warn({ reason: error.reason, failures }, `could not drop the database: ${error.message}`);
           await this.#record(ms, {
@@ -269,8 +278,7 @@ export class DatabaseStep {
         await this.#record(ms, { type: 'Warning', reason: DatabaseEventReason.DatabaseLeftBehind, message });
       }
     }
-    this.#failures.delete(uid);
-    this.#provisioned.delete(uid);
+    this.#forget(key);
     try {
       const written = await removeFinalizer(this.#options.client, microServiceType, ms, DATABASE_FINALIZER);
       tracker.wrote(written, microServiceType.kind);
@@ -278,6 +286,11 @@ export class DatabaseStep {
       if (!isNotFound(error)) throw error;
     }
     return undefined;
+  }
+
+  #forget(key: string): void {
+    this.#failures.delete(key);
+    this.#provisioned.delete(key);
   }
 
   async #ensureFinalizer(ms: MicroService): Promise<void> {
