@@ -352,6 +352,36 @@ describe('MicroService databases on real servers', () => {
     assert.deepEqual(await pgServer.databaseNames(hostile), []);
   });
 
+  it('provisions the longest MicroService name on mysql: database and user names cut with a hash', {
+    timeout: 60_000,
+  }, async () => {
+    // 52 characters, the CRD's limit: <namespace>_<name> exceeds MySQL's 64-character schema names
+    // (each `_` counts twice in GRANT) and its 32-character user names.
+    const name = `long-${'x'.repeat(20)}-${'y'.repeat(25)}`.slice(0, 52);
+    await kubectlApply(
+      cluster,
+      microServiceManifest(namespace, name, {
+        image: 'registry.example.com/long:1',
+        database: { serverRef: myName, reclaimPolicy: 'Delete' },
+      }),
+    );
+    await waitDatabaseReady(name);
+    const secret = await databaseSecret(cluster, namespace, name);
+    passwords.push(secret.password ?? '');
+    assert.ok((secret.username ?? '').length <= 32, secret.username);
+    assert.match(secret.database ?? '', /_[0-9a-f]{10}$/);
+    const session = await myServer.loginAs({
+      username: secret.username ?? '',
+      password: secret.password ?? '',
+      database: secret.database ?? '',
+    });
+    await session.query('CREATE TABLE t (id INT)');
+    await session.close();
+    await cluster.kubectl(['-n', namespace, 'delete', 'microservice', name, '--wait=true', '--timeout=45s']);
+    assert.deepEqual(await myServer.databaseNames(secret.database ?? ''), []);
+    assert.deepEqual(await myServer.roleNames(secret.username ?? ''), []);
+  });
+
   it('reclaimPolicy Delete drops the database and the role; Retain keeps them', { timeout: 90_000 }, async () => {
     for (const [name, policy, server] of [
       ['gone-pg', 'Delete', pgName],
