@@ -12,6 +12,7 @@ import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
+  deleteShopNamespace,
   exists,
   freshNamespace,
   getJson,
@@ -64,7 +65,7 @@ describe('flotilla run without and with Istio', () => {
   let operator: OperatorProcess | undefined;
   after(async () => {
     operator?.child.kill('SIGKILL');
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await deleteShopNamespace(cluster, namespace);
   });
   const running = (): OperatorProcess => {
     assert.ok(operator, 'the operator runs');

@@ -237,6 +237,18 @@ export function shopSamples(namespace: string): object[] {
 
 export const SHOP_SERVICES = ['users', 'orders', 'payments', 'inventory'];
 
+/**
+ * Deletes a namespace of the shop samples once its operator is stopped. Samples whose database is on
+ * a DatabaseServer that exists (npm start's) hold a finalizer that no operator would remove: it goes first.
+ */
+export async function deleteShopNamespace(cluster: TestCluster, namespace: string): Promise<void> {
+  const release = JSON.stringify({ metadata: { finalizers: null } });
+  await cluster
+    .kubectl(['-n', namespace, 'patch', 'microservices', ...SHOP_SERVICES, '--type', 'merge', '-p', release])
+    .catch(() => '');
+  await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+}
+
 export type LogLine = Record<string, unknown>;
 
 export interface OperatorProcess {
@@ -254,7 +266,11 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  */
-export async function startOperator(cluster: TestCluster, namespace: string): Promise<OperatorProcess> {
+export async function startOperator(
+  cluster: TestCluster,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OperatorProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -270,7 +286,7 @@ export async function startOperator(cluster: TestCluster, namespace: string): Pr
       '--metrics-bind-address',
       '127.0.0.1:0',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines: LogLine[] = [];

@@ -80,6 +80,15 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
+# Databases (spec.database): the finalizer on the MicroService (a merge patch), and the Secret
+# <name>-db (watched, labelled managed-by flotilla; created once, then server-side applied; a GET
+# confirms a miss of the cache before a new password is made).
+- apiGroups: [flotilla.dev]
+  resources: [microservices]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch]
 # Events on MicroServices and Rollouts: created, then their count bumped.
 - apiGroups: [""]
   resources: [events]

@@ -6,12 +6,14 @@ export {
   buildPodTemplate,
   buildProbe,
   buildScrapeAnnotations,
+  CREDENTIALS_HASH_ANNOTATION,
   computeRevision,
   containerPortOf,
   DATABASE_URL_ENV,
   DATABASE_URL_KEY,
   type DeploymentOptions,
   METRICS_PORT_NAME,
+  type PodTemplateOptions,
   type ServicePortSpec,
 } from './deployment.ts';
 export { parseDuration, toGatewayDuration, toProtoDuration } from './duration.ts';

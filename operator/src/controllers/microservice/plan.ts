@@ -29,6 +29,7 @@ import {
   EventReason,
   Reason,
 } from './conditions.ts';
+import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
 import { childTypeOf } from './resources.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
@@ -53,6 +54,8 @@ export interface PlanInput {
   gatewayAPI?: GatewayApiOptions;
   /** The port of the service's DatabaseServer, when it has one. */
   databasePort?: number;
+  /** What the database step found (DatabaseReady, status.database, the credentials hash), with spec.database. */
+  database?: DatabasePlanInput;
   /** RFC 3339, for condition transitions. */
   now: string;
   /** Default: one Deployment, plain rolling update. */
@@ -99,6 +102,7 @@ function planValid(input: PlanInput): Plan {
     rollout: input.rollout,
     installed: input.installed,
     now: Date.parse(input.now),
+    ...(input.database?.credentialsHash !== undefined ? { credentialsHash: input.database.credentialsHash } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = chooseRouter(input.installed);
@@ -246,9 +250,10 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   const { ms, now } = input;
   const previous = (ms.status?.conditions ?? []) as Condition[];
   const generation = ms.metadata.generation;
+  const all = input.database ? [...facts, input.database.condition] : facts;
   const conditions = [
-    ...computeConditions(previous, facts, now, generation),
-    ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type)),
+    ...computeConditions(previous, all, now, generation),
+    ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type) && !all.some((f) => f.type === c.type)),
   ];
   const { name } = identityOf(ms);
   const selector = Object.entries(selectorLabels(name))
@@ -262,7 +267,8 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   };
   if (fields.currentRevision !== undefined) status.currentRevision = fields.currentRevision;
   if (fields.url !== undefined) status.url = fields.url;
-  if (ms.status?.database !== undefined) status.database = ms.status.database;
+  const database = input.database?.status ?? ms.status?.database;
+  if (database !== undefined) status.database = database;
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
 }

@@ -28,6 +28,7 @@ import { type ConditionFact, ConditionType } from './conditions.ts';
 import {
   planPlainWorkload,
   type ReleaseTraffic,
+  templateOptions,
   type WorkloadInput,
   type WorkloadPlan,
   type WorkloadPlanner,
@@ -197,7 +198,8 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
   const previous = (rollout.status ?? {}) as RolloutStatus;
   const generation = rollout.metadata.generation;
   const byRevision = indexRevisions(input.deployments);
-  const desiredRevision = computeRevision(buildPodTemplate(ms));
+  const template = templateOptions(input);
+  const desiredRevision = computeRevision(buildPodTemplate(ms, template));
   const stable = previous.stableRevision ? byRevision.get(previous.stableRevision) : undefined;
   const replicas = stableReplicas(ms, stable);
   const { requests, handled } = pendingRequests(spec, previous, generation);
@@ -226,7 +228,7 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
       // The plain Deployment of a service adopted by its Rollout keeps its name (and its pods).
       const plain = observed?.metadata?.name === name;
       deployments.push(
-        buildDeployment(ms, plain ? { replicas: wanted } : { revision: planned.revision, replicas: wanted }),
+        buildDeployment(ms, { ...template, replicas: wanted, ...(plain ? {} : { revision: planned.revision }) }),
       );
     } else if (observed) {
       const unchanged =

@@ -11,6 +11,7 @@ import {
   computeRevision,
   type InstalledApis,
   identityOf,
+  type PodTemplateOptions,
   type TrafficSplit,
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
@@ -28,7 +29,13 @@ export interface WorkloadInput {
   installed?: InstalledApis;
   /** Milliseconds since the epoch. */
   now?: number;
+  /** A hash of the database credentials, part of the pod template (new credentials, new revision). */
+  credentialsHash?: string;
 }
+
+/** The pod-template options of a workload input. */
+export const templateOptions = (input: WorkloadInput): PodTemplateOptions =>
+  input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash };
 
 /** How traffic reaches the revisions: every pod (plain, rolling), weighted, or blue-green. */
 export type ReleaseTraffic =
@@ -118,9 +125,10 @@ export function computeWorkloadConditions(health: Health): [ConditionFact, Condi
 }
 
 /** No Rollout: one Deployment named after the service, updated in place with a rolling update. */
-export const planPlainWorkload: WorkloadPlanner = ({ ms, deployments }) => {
+export const planPlainWorkload: WorkloadPlanner = (input) => {
+  const { ms, deployments } = input;
   const { name } = identityOf(ms);
-  const desired = buildDeployment(ms);
+  const desired = buildDeployment(ms, templateOptions(input));
   const observed = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
   const health = computeDeploymentHealth(desired, observed);
   // Back from a Rollout: its revisions keep serving until the plain Deployment is available.
@@ -135,6 +143,7 @@ export const planPlainWorkload: WorkloadPlanner = ({ ms, deployments }) => {
     conditions: computeWorkloadConditions(health),
     replicas: observed?.status?.replicas ?? 0,
     readyReplicas: observed?.status?.readyReplicas ?? 0,
-    currentRevision: health.state === 'available' ? computeRevision(buildPodTemplate(ms)) : undefined,
+    currentRevision:
+      health.state === 'available' ? computeRevision(buildPodTemplate(ms, templateOptions(input))) : undefined,
   };
 };
