@@ -98,6 +98,11 @@ export function createDatabaseServerController(options: DatabaseServerController
         await engines.forget(key);
         return undefined;
       }
+      if (server.spec.engine !== 'postgres' && server.spec.engine !== 'mysql') {
+        // Not a SQL server (a cache server): its check belongs with its own engine.
+        log.debug({ engine: server.spec.engine }, 'not a postgres or mysql server; not checked here');
+        return undefined;
+      }
       const result = await check(server);
       const fact: ConditionFact = result.ok
         ? {
