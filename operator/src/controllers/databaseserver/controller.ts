@@ -4,7 +4,7 @@
 // Ready. The engines (one bounded pool per server) are shared with the MicroService controller.
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
-import type { AdminConnection, EngineRegistry } from '../../database/index.ts';
+import type { AdminConnection, DatabaseEngineName, EngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
@@ -22,8 +22,6 @@ export const DatabaseServerReason = {
   AdminSecretNotFound: 'AdminSecretNotFound',
   AdminSecretInvalid: 'AdminSecretInvalid',
   AdminSecretForbidden: 'AdminSecretForbidden',
-  /** A redis server: not checked by this controller yet. */
-  EngineNotChecked: 'EngineNotChecked',
   // and the engine's: ConnectionRefused, HostNotFound, ConnectTimeout, AuthenticationFailed,
   // InsufficientPrivileges, ServerError.
 } as const;
@@ -52,15 +50,8 @@ export function createDatabaseServerController(options: DatabaseServerController
   const recheckIntervalMs = options.recheckIntervalMs ?? 60_000;
   const retryIntervalMs = options.retryIntervalMs ?? 10_000;
 
-  async function check(server: DatabaseServer): Promise<Check> {
-    const { engine, host, port, adminSecretRef: ref } = server.spec;
-    if (engine === 'redis') {
-      return {
-        ok: false,
-        reason: DatabaseServerReason.EngineNotChecked,
-        message: 'redis servers are not checked yet; only postgres and mysql are',
-      };
-    }
+  async function check(server: DatabaseServer, engine: DatabaseEngineName): Promise<Check> {
+    const { host, port, adminSecretRef: ref } = server.spec;
     let secret: KubeObject;
     try {
       secret = await client.get(secretType, ref.name, ref.namespace);
@@ -107,7 +98,13 @@ export function createDatabaseServerController(options: DatabaseServerController
         await engines.forget(key);
         return undefined;
       }
-      const result = await check(server);
+      const engine: string = server.spec.engine;
+      if (engine !== 'postgres' && engine !== 'mysql') {
+        // Not a SQL server (a cache server): its check belongs with its own engine.
+        log.debug({ engine }, 'not a postgres or mysql server; not checked here');
+        return undefined;
+      }
+      const result = await check(server, engine);
       const fact: ConditionFact = result.ok
         ? {
             type: 'Ready',

@@ -91,7 +91,7 @@ function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngin
   };
 }
 
-function setUp(options: { failWith?: () => unknown } = {}) {
+function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
   const api = new FakeApi();
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const events: EventRecord[] = [];
@@ -99,7 +99,12 @@ function setUp(options: { failWith?: () => unknown } = {}) {
   const databaseServers = new ObjectCache();
   const server = {
     metadata: { name: 'pg', uid: 'uid-pg', generation: 1 },
-    spec: { engine: 'postgres', host: '127.0.0.1', port: 5432, adminSecretRef: { namespace: 'ops', name: 'pg-admin' } },
+    spec: {
+      engine: options.engine ?? 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      adminSecretRef: { namespace: 'ops', name: 'pg-admin' },
+    },
   };
   databaseServers.upsert(server);
   api.put('Secret', {
@@ -156,6 +161,21 @@ describe('DatabaseStep', () => {
       'create Secret/orders-db',
       'apply Secret/orders-db',
     ]);
+  });
+
+  it('leaves dedicated instances alone, and refuses a server that is not postgres or mysql', async () => {
+    const dedicated = microService('cache', (m) => {
+      m.spec.database = { instance: 'dedicated' } as unknown as NonNullable<MicroService['spec']['database']>;
+    });
+    assert.equal(DatabaseStep.handles(dedicated), false);
+    const { api, step, ms, calls } = setUp({ engine: 'redis' });
+    assert.equal(DatabaseStep.handles(ms), true);
+    const result = await step.provision(ms, log);
+    assert.equal(result.condition.reason, 'EngineMismatch');
+    assert.match(result.condition.message, /DatabaseServer pg is a redis server/);
+    assert.equal(result.retryAfterMs, undefined, 'a spec change, not time, fixes it');
+    assert.deepEqual(api.writes, [], 'no finalizer, no Secret');
+    assert.deepEqual(calls, []);
   });
 
   it('a second provision with nothing changed makes no call to the server and no write', async () => {

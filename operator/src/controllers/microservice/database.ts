@@ -120,6 +120,12 @@ export class DatabaseStep {
     this.#options = options;
   }
 
+  /** Whether this step provisions the database of `ms`: spec.database on a shared server (not `instance: dedicated`). */
+  static handles(ms: MicroService): boolean {
+    const database = ms.spec.database as { instance?: string } | undefined;
+    return database !== undefined && (database.instance ?? 'shared') === 'shared';
+  }
+
   /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
   async provision(ms: MicroService, log: Logger): Promise<DatabaseStepResult> {
     const { name, namespace } = identityOf(ms);
@@ -304,7 +310,16 @@ export class DatabaseStep {
     if (!server) {
       throw new StepFailure(DatabaseReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
     }
-    const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation'>>;
+    const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation' | 'engine'>> & {
+      engine?: string;
+    };
+    if (spec.engine !== undefined && spec.engine !== 'postgres' && spec.engine !== 'mysql') {
+      throw new StepFailure(
+        DatabaseReason.EngineMismatch,
+        `DatabaseServer ${serverRef} is a ${spec.engine} server; spec.database needs a postgres or mysql server`,
+        false,
+      );
+    }
     return {
       name: serverRef,
       uid: server.metadata.uid ?? '',

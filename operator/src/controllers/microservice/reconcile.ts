@@ -9,7 +9,7 @@ import { syncStatus } from '../../kube/status.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
-import type { DatabaseStep } from './database.ts';
+import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
@@ -43,7 +43,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     }
     const { ms } = observed;
     const now = formatKubeTime(new Date(clock.now()));
-    const database = ms.spec.database && deps.database ? await deps.database.provision(ms, log) : undefined;
+    const database = deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log) : undefined;
     const planned = plan({
       ...observed,
       now,
