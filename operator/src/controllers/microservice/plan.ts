@@ -56,8 +56,10 @@ export interface PlanInput {
   databasePort?: number;
   /** What the database step found (DatabaseReady, status.database, the credentials hash), with spec.database. */
   database?: DatabasePlanInput;
-  /** RFC 3339, for condition transitions. */
+  /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
+  /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
+  nowMs?: number;
   /** Default: one Deployment, plain rolling update. */
   workloads?: WorkloadPlanner;
 }
@@ -101,7 +103,7 @@ function planValid(input: PlanInput): Plan {
     deployments: children.filter((c) => c.kind === 'Deployment'),
     rollout: input.rollout,
     installed: input.installed,
-    now: Date.parse(input.now),
+    now: input.nowMs ?? Date.parse(input.now),
     ...(input.database?.credentialsHash !== undefined ? { credentialsHash: input.database.credentialsHash } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };

@@ -42,11 +42,13 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       return;
     }
     const { ms } = observed;
-    const now = formatKubeTime(new Date(clock.now()));
+    const nowMs = clock.now();
+    const now = formatKubeTime(new Date(nowMs));
     const database = deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log) : undefined;
     const planned = plan({
       ...observed,
       now,
+      nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
       ...(database ? { database } : {}),
     });

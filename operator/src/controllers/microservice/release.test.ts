@@ -9,7 +9,13 @@ import { microService, withAutoscaling, withHttpPort, withImage, withReplicas } 
 import type { KubeObject } from '../../kube/objects.ts';
 import { replicasToHold } from './apply.ts';
 import { type Plan, plan } from './plan.ts';
-import { pendingRequests, planReleaseWorkload, releaseTraffic, resolveTrafficRouting } from './release.ts';
+import {
+  pendingRequests,
+  planReleaseWorkload,
+  planUntilSettled,
+  releaseTraffic,
+  resolveTrafficRouting,
+} from './release.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -358,5 +364,34 @@ describe('a rolling Rollout through the MicroService plan', () => {
     assert.notEqual(next, old);
     assert.deepEqual(deploymentNames(w), [`orders-${next}=4`]);
     assert.equal(w.last?.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  });
+});
+
+describe('planUntilSettled', () => {
+  it('carries a promotion through every step it can in one plan: past the pause, the next weight, to the next pause', () => {
+    const plan = planUntilSettled({
+      spec: {
+        serviceRef: { name: 'orders' },
+        strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 20 }, { pause: {} }] } },
+        promote: 'step',
+      },
+      trafficRouting: 'istio',
+      status: { stableRevision: 'a', canaryRevision: 'b', currentStepIndex: 1, canaryWeight: 10, strategy: 'Canary' },
+      desiredRevision: 'b',
+      revisions: [
+        { revision: 'a', replicas: 4, readyReplicas: 4 },
+        { revision: 'b', replicas: 1, readyReplicas: 1 },
+      ],
+      replicas: 4,
+      now: T0,
+    });
+    assert.equal(plan.status.currentStepIndex, 3);
+    assert.equal(plan.status.phase, 'Paused');
+    assert.equal(plan.status.canaryWeight, 20);
+    assert.equal(plan.requestHandled, 'promote');
+    assert.deepEqual(
+      plan.events.map((e) => e.reason),
+      ['Promoted', 'StepCompleted'],
+    );
   });
 });

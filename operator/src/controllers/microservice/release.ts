@@ -190,6 +190,26 @@ function rebuildFromObserved(observed: V1Deployment, replicas: number | 'autosca
   };
 }
 
+/** Most steps one reconcile may take (a step done, the next begun) before it writes. */
+export const MAX_STEPS_PER_RECONCILE = 8;
+
+/**
+ * The plan, and while it asks to look again at once (a step done), the plans that follow from its
+ * status over the same observed revisions, so that one reconcile carries a release as far as it
+ * can go and writes once. The one-shot request is acted on by the first plan only.
+ */
+export function planUntilSettled(input: Parameters<typeof planRollout>[0]): RolloutPlan {
+  let plan = planRollout(input);
+  const events = [...plan.events];
+  const handled = plan.requestHandled;
+  const { promote: _promote, abort: _abort, retry: _retry, ...standing } = input.spec;
+  for (let step = 1; step < MAX_STEPS_PER_RECONCILE && plan.requeueAfterMs === 0; step++) {
+    plan = planRollout({ ...input, spec: standing, status: plan.status });
+    events.push(...plan.events);
+  }
+  return { ...plan, events, ...(handled ? { requestHandled: handled } : {}) };
+}
+
 export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): WorkloadPlan => {
   const { ms, rollout } = input;
   if (!rollout) return planPlainWorkload(input);
@@ -206,7 +226,7 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
   const routing = resolveTrafficRouting(spec.strategy.canary?.trafficRouting, input.installed ?? noRouters);
 
   const { promote: _promote, abort: _abort, retry: _retry, ...standing } = spec;
-  const plan = planRollout({
+  const plan = planUntilSettled({
     spec: { ...standing, ...requests },
     trafficRouting: routing,
     status: previous,
