@@ -13,7 +13,7 @@ import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
-import { recordRelease } from './rollout-status.ts';
+import { acceptRequests, recordRelease } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -45,8 +45,11 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const nowMs = clock.now();
     const now = formatKubeTime(new Date(nowMs));
     const database = deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log) : undefined;
+    // A request in the Rollout's spec is taken into its status before anything acts on it.
+    const rollout = observed.rollout && (await acceptRequests({ client, recorder, tracker, log }, observed.rollout));
     const planned = plan({
       ...observed,
+      rollout,
       now,
       nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
