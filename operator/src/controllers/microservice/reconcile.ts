@@ -13,7 +13,7 @@ import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
-import { acceptRequests, recordRelease } from './rollout-status.ts';
+import { acceptRequests, clearRequests, recordRelease } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -46,16 +46,21 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const now = formatKubeTime(new Date(nowMs));
     const database = deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log) : undefined;
     // A request in the Rollout's spec is taken into its status before anything acts on it.
-    const rollout = observed.rollout && (await acceptRequests({ client, recorder, tracker, log }, observed.rollout));
+    const writer = { client, recorder, tracker, log };
+    const intake = observed.rollout ? await acceptRequests(writer, observed.rollout) : undefined;
     const planned = plan({
       ...observed,
-      rollout,
+      rollout: intake?.rollout,
       now,
       nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
       ...(database ? { database } : {}),
     });
     const outcome = await applyPlan({ client, tracker, log }, planned);
+    // What the release did shows (in either status) only once the requests it carried out are gone
+    // from the spec; if the Rollout changed meanwhile, its status waits for the next reconcile.
+    const cleared =
+      intake && outcome.failures.length === 0 ? await clearRequests(writer, intake.rollout, intake.clear) : true;
     const status = withApplyFailures(planned.status, outcome.failures, now);
     const written = await syncStatus<KubeObject>(client, microServiceType, ms, status);
     if (written) {
@@ -69,7 +74,11 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     await Promise.all(events.map((event) => recorder.record(microServiceType, ms, event)));
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
     const retry = database?.retryAfterMs;
-    const released = planned.release ? await recordRelease({ client, recorder, tracker, log }, planned.release) : {};
+    const released = !cleared
+      ? { requeueAfterMs: 0 }
+      : planned.release
+        ? await recordRelease(writer, planned.release)
+        : {};
     const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
   };

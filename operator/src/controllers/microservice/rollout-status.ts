@@ -50,43 +50,47 @@ export function planIntake(
 }
 
 /**
- * Takes the spec's requests into the status and clears them from the spec. Returns the Rollout as
- * it now is (the status carries the accepted requests), or as it was when there was nothing to do.
+ * Takes the spec's requests into the status. Returns the Rollout as it now is (the status carries
+ * the accepted requests) and the spec fields to clear once the children are written.
  */
-export async function acceptRequests(deps: RolloutWriterDeps, rollout: KubeObject): Promise<KubeObject> {
+export async function acceptRequests(
+  deps: RolloutWriterDeps,
+  rollout: KubeObject,
+): Promise<{ rollout: KubeObject; clear: RequestName[] }> {
   const { client, tracker, log } = deps;
   const spec = rollout.spec as RolloutSpec;
   const status = (rollout.status ?? {}) as RolloutStatus;
   const intake = planIntake(spec, status.acceptedRequest);
-  if (intake.clear.length === 0) return rollout;
+  if (!intake.accept) return { rollout, clear: intake.clear };
+  const generation = rollout.metadata.generation;
+  const acceptedRequest: AcceptedRequest = { ...intake.accept, ...(generation !== undefined ? { generation } : {}) };
+  const written = await syncStatus<KubeObject>(client, rolloutType, rollout, { ...status, acceptedRequest });
+  if (written) tracker.wrote(written, rolloutType.kind);
+  log.info({ rollout: rollout.metadata.name, request: intake.accept }, 'request accepted');
+  return { rollout: written ?? { ...rollout, status: { ...status, acceptedRequest } }, clear: intake.clear };
+}
+
+/**
+ * Clears accepted requests from the spec, with a resourceVersion precondition: if the Rollout
+ * changed since it was read, nothing is cleared now (the request is safe in the status) and the
+ * next reconcile clears it. Returns whether it cleared.
+ */
+export async function clearRequests(
+  deps: RolloutWriterDeps,
+  rollout: KubeObject,
+  fields: readonly RequestName[],
+): Promise<boolean> {
+  if (fields.length === 0) return true;
   const { name = '', namespace } = rollout.metadata;
-  let current = rollout;
-  if (intake.accept) {
-    const generation = rollout.metadata.generation;
-    const acceptedRequest: AcceptedRequest = {
-      ...intake.accept,
-      ...(generation !== undefined ? { generation } : {}),
-    };
-    const written = await syncStatus<KubeObject>(client, rolloutType, rollout, { ...status, acceptedRequest });
-    if (written) {
-      tracker.wrote(written, rolloutType.kind);
-      current = written;
-    }
-    log.info({ rollout: name, request: intake.accept }, 'request accepted');
-  }
-  // Only the fields still holding the accepted values: a different value is a new request, for later.
-  const now = planIntake(current.spec as RolloutSpec, (current.status as RolloutStatus).acceptedRequest).clear;
-  if (now.length === 0) return current;
   try {
-    const cleared = await client.mergePatch<KubeObject>(rolloutType, name, namespace, {
-      metadata: { resourceVersion: current.metadata.resourceVersion },
-      spec: Object.fromEntries(now.map((field) => [field, null])),
+    const cleared = await deps.client.mergePatch<KubeObject>(rolloutType, name, namespace, {
+      metadata: { resourceVersion: rollout.metadata.resourceVersion },
+      spec: Object.fromEntries(fields.map((field) => [field, null])),
     });
-    tracker.wrote(cleared, rolloutType.kind);
-    return cleared;
+    deps.tracker.wrote(cleared, rolloutType.kind);
+    return true;
   } catch (error) {
-    // Changed since read: the accepted request is safe in the status; the next reconcile clears it.
-    if (isConflict(error)) return current;
+    if (isConflict(error)) return false;
     throw error;
   }
 }
