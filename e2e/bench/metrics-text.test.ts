@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseProcStatus, requestsByVerb, samplesOf, selectScenarios, writeCounts } from './metrics-text.ts';
+import {
+  entrypointNodeFlags,
+  heapFigures,
+  parseProcStatus,
+  peakOf,
+  requestsByVerb,
+  samplesOf,
+  selectScenarios,
+  writeCounts,
+} from './metrics-text.ts';
 
 const METRICS = `# HELP flotilla_api_requests_total Requests to the Kubernetes API server by verb and HTTP status code.
 # TYPE flotilla_api_requests_total counter
@@ -57,4 +66,43 @@ test('selectScenarios runs all by default, the named ones otherwise, in their ow
   assert.deepEqual(selectScenarios(['microservices']), ['microservices']);
   assert.deepEqual(selectScenarios(['microservices', 'runtime']), ['runtime', 'microservices']);
   assert.throws(() => selectScenarios(['microservice']), /unknown bench scenario microservice/);
+});
+
+test('heapFigures reads the heap by space in MiB, and peakOf keeps the largest of each', () => {
+  const MiB = 1024 * 1024;
+  const text = (newSpace: number, old: number, external: number) =>
+    [
+      `flotilla_nodejs_heap_size_total_bytes ${(newSpace + old) * MiB}`,
+      `flotilla_nodejs_heap_size_used_bytes ${old * MiB}`,
+      `flotilla_nodejs_external_memory_bytes ${external * MiB}`,
+      `flotilla_nodejs_heap_space_size_total_bytes{space="new"} ${newSpace * MiB}`,
+      `flotilla_nodejs_heap_space_size_total_bytes{space="old"} ${old * MiB}`,
+      'flotilla_nodejs_heap_space_size_total_bytes{space="shared"} 0',
+      `flotilla_nodejs_heap_space_size_used_bytes{space="old"} ${old * MiB}`,
+    ].join('\n');
+  const first = heapFigures(text(64, 30, 20));
+  assert.deepEqual(first, { total: 94, used: 30, spaces: { new: 64, old: 30 }, external: 20 });
+  const second = heapFigures(text(16, 90, 5));
+  assert.deepEqual(peakOf(peakOf(undefined, first), second), {
+    total: 106,
+    used: 90,
+    spaces: { new: 64, old: 90 },
+    external: 20,
+  });
+  assert.ok(Number.isNaN(heapFigures('').total));
+});
+
+test('entrypointNodeFlags reads the node options before the script of the last exec-form ENTRYPOINT', () => {
+  const dockerfile = [
+    'FROM node:24 AS build',
+    'ENTRYPOINT ["node", "old.js"]',
+    'FROM node:24',
+    '# ENTRYPOINT ["node", "--commented-out", "x.js"]',
+    'ENTRYPOINT ["node", "--max-semi-space-size=4", "--enable-source-maps", "operator/src/main.js", "--not-a-node-flag"]',
+    'CMD ["run"]',
+  ].join('\n');
+  assert.deepEqual(entrypointNodeFlags(dockerfile), ['--max-semi-space-size=4', '--enable-source-maps']);
+  assert.deepEqual(entrypointNodeFlags('ENTRYPOINT ["node", "main.js"]'), []);
+  assert.deepEqual(entrypointNodeFlags('ENTRYPOINT ["/bin/sh", "-c", "node main.js"]'), []);
+  assert.deepEqual(entrypointNodeFlags('FROM scratch'), []);
 });

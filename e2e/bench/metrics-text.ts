@@ -91,3 +91,56 @@ export function selectScenarios(args: readonly string[]): Scenario[] {
   }
   return args.length === 0 ? [...SCENARIOS] : SCENARIOS.filter((scenario) => args.includes(scenario));
 }
+
+/** The process's memory as its /metrics tells (prom-client's defaults, prefix flotilla_), in MiB. */
+export interface HeapFigures {
+  /** V8's heap, committed, and by space: new (the young generation), old, large_object. */
+  total: number;
+  used: number;
+  spaces: Record<string, number>;
+  /** Memory of C++ objects bound to JavaScript ones (buffers). */
+  external: number;
+}
+
+export function heapFigures(metricsText: string): HeapFigures {
+  const MiB = 1024 * 1024;
+  const one = (name: string) => (samplesOf(metricsText, name)[0]?.value ?? Number.NaN) / MiB;
+  const spaces: Record<string, number> = {};
+  for (const { labels, value } of samplesOf(metricsText, 'flotilla_nodejs_heap_space_size_total_bytes')) {
+    if (labels.space && value > 0) spaces[labels.space] = value / MiB;
+  }
+  return {
+    total: one('flotilla_nodejs_heap_size_total_bytes'),
+    used: one('flotilla_nodejs_heap_size_used_bytes'),
+    spaces,
+    external: one('flotilla_nodejs_external_memory_bytes'),
+  };
+}
+
+/** Each figure the largest of `a` and `b` (a running peak). */
+export function peakOf(a: HeapFigures | undefined, b: HeapFigures): HeapFigures {
+  if (!a) return b;
+  const spaces: Record<string, number> = { ...a.spaces };
+  for (const [space, mib] of Object.entries(b.spaces)) spaces[space] = Math.max(spaces[space] ?? 0, mib);
+  return {
+    total: Math.max(a.total, b.total),
+    used: Math.max(a.used, b.used),
+    spaces,
+    external: Math.max(a.external, b.external),
+  };
+}
+
+/** The options given to node before the script in the Dockerfile's (last) exec-form ENTRYPOINT. */
+export function entrypointNodeFlags(dockerfile: string): string[] {
+  const entrypoints = [...dockerfile.matchAll(/^ENTRYPOINT\s+(\[.*\])\s*$/gm)];
+  const last = entrypoints.at(-1)?.[1];
+  if (!last) return [];
+  const [command, ...rest] = JSON.parse(last) as string[];
+  if (command !== 'node') return [];
+  const flags: string[] = [];
+  for (const arg of rest) {
+    if (!arg.startsWith('-')) break;
+    flags.push(arg);
+  }
+  return flags;
+}

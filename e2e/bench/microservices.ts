@@ -1,6 +1,7 @@
 // The MicroService scenario of `npm run bench` (`npm run bench -- microservices` runs it alone):
 // 200 realistic MicroServices created at once, with the operator running as users run it
-// (`node operator/src/main.ts run`, a process of its own), timed until every one is Ready; beside
+// (`node operator/src/main.ts run`, a process of its own, with the node flags of the image's
+// ENTRYPOINT), timed until every one is Ready; beside
 // it, in the same run, a plain loop that creates the very same child objects through the same
 // client with the same parallelism, timed until their Deployments are available (the API server's
 // and the cluster's own limit). Also: the operator's write requests per MicroService (from its
@@ -10,7 +11,9 @@
 // two halves run one after the other: the plain loop's namespace is deleted (its pods gone) before
 // the operator's half starts. Route CRDs (Istio, Gateway API) are not installed by the bench — the
 // cluster is shared — so routes are written exactly when the cluster already serves them.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { MicroService } from '../../operator/src/api/microservice.ts';
 import {
@@ -36,7 +39,16 @@ import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { type OperatorProcess, startOperator } from '../integration/microservice-support.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { parseProcStatus, requestsByVerb, writeCounts } from './metrics-text.ts';
+import {
+  entrypointNodeFlags,
+  type HeapFigures,
+  heapFigures,
+  parseProcStatus,
+  peakOf,
+  requestsByVerb,
+  samplesOf,
+  writeCounts,
+} from './metrics-text.ts';
 import { formatNumber, verdict } from './stats.ts';
 
 const SERVICES = 200;
@@ -51,6 +63,10 @@ const READY_TIMEOUT_MS = 600_000;
 /** After all are Ready, the write count is read again once it has not moved for this long. */
 const SETTLE_MS = 5_000;
 
+/** The operator runs with the node flags the image runs it with (the Dockerfile's ENTRYPOINT). */
+const IMAGE_NODE_FLAGS = entrypointNodeFlags(
+  readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8'),
+);
 const podType: ResourceType = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 const nodeType: ResourceType = { group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false };
 
@@ -341,7 +357,10 @@ interface OperatorFigures {
   peakRssMiB: number;
   rssMiB: number;
   startRssMiB: number;
-  heapUsedMiB: number;
+  /** The heap at the end, and the peak of each figure over 1 s samples of /metrics during the run. */
+  heapEnd: HeapFigures;
+  heapPeak: HeapFigures | undefined;
+  cpuSeconds: number;
   atReady: ReturnType<typeof writeCounts>;
   settled: ReturnType<typeof writeCounts>;
   byVerb: Record<string, number>;
@@ -350,13 +369,29 @@ interface OperatorFigures {
 }
 
 /** The operator's half: the operator process running, the MicroServices created at once, until all are Ready. */
-async function operatorRun(options: MicroServiceBenchOptions, namespace: string, count: number) {
+async function operatorRun(
+  options: MicroServiceBenchOptions,
+  namespace: string,
+  count: number,
+): Promise<OperatorFigures> {
   const { client, cluster } = options;
   await createNamespace(client, namespace);
-  const operator = await startOperator(cluster, namespace);
+  const operator = await startOperator(cluster, namespace, IMAGE_NODE_FLAGS);
   const memory = async () => parseProcStatus(await readFile(`/proc/${operator.child.pid}/status`, 'utf8'));
+  const metricsText = async () => (await fetch(`${operator.metricsUrl}/metrics`)).text();
+  let heapPeak: HeapFigures | undefined;
+  const sampler = setInterval(() => {
+    metricsText().then(
+      (text) => {
+        heapPeak = peakOf(heapPeak, heapFigures(text));
+      },
+      () => {},
+    );
+  }, 1000);
   try {
     const startRssMiB = (await memory()).rssMiB;
+    const cpu = async () => samplesOf(await metricsText(), 'flotilla_process_cpu_seconds_total')[0]?.value ?? 0;
+    const cpuBefore = await cpu();
     const before = await operatorRequests(operator.metricsUrl);
     const watch = await watchUntil(
       client,
@@ -398,8 +433,8 @@ async function operatorRun(options: MicroServiceBenchOptions, namespace: string,
       }
     }
     const settled = writeCounts(byVerb, before);
-    const metricsText = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
-    const heapUsed = /^flotilla_nodejs_heap_size_used_bytes (\S+)/m.exec(metricsText)?.[1];
+    const cpuSeconds = (await cpu()) - cpuBefore;
+    const heapEnd = heapFigures(await metricsText());
     const { peakRssMiB, rssMiB } = await memory();
     const delta: Record<string, number> = {};
     for (const [verb, n] of Object.entries(byVerb)) delta[verb] = n - (before[verb] ?? 0);
@@ -409,14 +444,17 @@ async function operatorRun(options: MicroServiceBenchOptions, namespace: string,
       peakRssMiB,
       rssMiB,
       startRssMiB,
-      heapUsedMiB: heapUsed ? Number(heapUsed) / 1024 / 1024 : Number.NaN,
+      heapEnd,
+      heapPeak,
+      cpuSeconds,
       atReady,
       settled,
       byVerb: delta,
       appliedChildren: countMessages(operator, 'applied child'),
       statusWrites: countMessages(operator, 'status updated'),
-    } satisfies OperatorFigures;
+    };
   } finally {
+    clearInterval(sampler);
     await stopOperator(operator);
   }
 }
@@ -462,7 +500,8 @@ export async function microServiceBench(options: MicroServiceBenchOptions): Prom
     deleted.add(rawNamespace);
 
     print(
-      `  b. operator: node operator/src/main.ts run --namespace <ns> --no-leader-elect (concurrency ${OPERATOR_CONCURRENCY})`,
+      `  b. operator: node ${[...IMAGE_NODE_FLAGS, ''].join(' ')}operator/src/main.ts run --namespace <ns> --no-leader-elect ` +
+        `(concurrency ${OPERATOR_CONCURRENCY}; node's flags: the image's ENTRYPOINT's)`,
     );
     const op = await operatorRun(options, msNamespace, count);
     print(`     all MicroServices created in ${seconds(op.createMs)}; all Ready after ${seconds(op.readyMs)}`);
@@ -488,9 +527,21 @@ export async function microServiceBench(options: MicroServiceBenchOptions): Prom
     print(`       with Events         ${verdict(op.settled.all / count, goalWrites, perService)}`);
     print(`       without Events      ${verdict(op.settled.withoutEvents / count, goalWrites, perService)}`);
     print(
-      `     operator RSS: ${mib(op.startRssMiB)} once started, ${mib(op.rssMiB)} at the end, ` +
-        `heap used ${mib(op.heapUsedMiB)}`,
+      `     operator CPU: ${seconds(op.cpuSeconds * 1000)} over the ${seconds(op.readyMs)} to all Ready and the settling`,
     );
+    print(
+      `     operator RSS: ${mib(op.startRssMiB)} once started, ${mib(op.rssMiB)} at the end; ` +
+        `V8 heap at the end ${mib(op.heapEnd.total)} (${mib(op.heapEnd.used)} used, new space ${mib(op.heapEnd.spaces.new ?? 0)})`,
+    );
+    if (op.heapPeak) {
+      const spaces = ['new', 'old', 'large_object']
+        .map((space) => `${space} ${mib(op.heapPeak?.spaces[space] ?? 0)}`)
+        .join(', ');
+      print(
+        `     V8 heap at its largest (1 s samples): ${mib(op.heapPeak.total)} (${spaces}; ` +
+          `${mib(op.heapPeak.used)} used), external ${mib(op.heapPeak.external)}`,
+      );
+    }
     print(`     operator peak RSS (VmHWM): ${verdict(op.peakRssMiB, GOAL_RSS_MIB, mib)}`);
     const after = await installedRouters(client);
     if (JSON.stringify(after.installed) !== JSON.stringify(routers.installed)) {

@@ -251,11 +251,17 @@ export interface OperatorProcess {
 /**
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
+ * `nodeFlags` go to node before the script (the bench passes the image's).
  */
-export async function startOperator(cluster: TestCluster, namespace: string): Promise<OperatorProcess> {
+export async function startOperator(
+  cluster: TestCluster,
+  namespace: string,
+  nodeFlags: readonly string[] = [],
+): Promise<OperatorProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       MAIN,
       'run',
       '--kubeconfig',
