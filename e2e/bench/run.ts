@@ -1,9 +1,16 @@
-// `npm run bench`: the runtime's figures on the cluster of `npm run cluster -- up`, each beside a
-// plain baseline measured in the same run. A benchmark, not a test: it prints, it asserts nothing,
-// and `npm test` does not run it. Its namespace (flotilla-bench-*) is deleted at the end.
+// `npm run bench`: the runtime's and the operator's figures on the cluster of `npm run cluster -- up`,
+// each beside a plain baseline measured in the same run. A benchmark, not a test: it prints, it
+// asserts nothing, and `npm test` does not run it. Its namespaces (flotilla-bench-*) are deleted at
+// the end. `npm run bench -- <scenario>...` (runtime, microservices, databases, rollouts) runs those alone.
+// runtime:
 //   1. ingest: 5,000 watch events into the reflector + cache, vs a raw watch + JSON parse
 //   2. relist time and peak RSS at 5,000 and 20,000 objects, in child processes, vs a raw paginated LIST
 //   3. watch-to-reconcile latency p50/p99 over 1,000 edits, vs a raw watch seeing the same edits
+// microservices (microservices.ts):
+//   4. 200 MicroServices until Ready with the operator process, vs a plain loop creating the same
+//      children; the operator's writes per MicroService and its peak RSS
+// databases (databases.ts): 100 MicroServices until DatabaseReady vs the same statements in a plain loop
+// rollouts (rollouts.ts): promote → new weights p50/p99; 50 canaries at once, time beyond each pause
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +25,15 @@ import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { ensureNamespace } from '../integration/runtime-helpers.ts';
 import { connectToCluster } from '../support/cluster.ts';
+import { benchDatabases } from './databases.ts';
+import { selectScenarios } from './metrics-text.ts';
+import { microServiceBench } from './microservices.ts';
+import { rolloutBench } from './rollouts.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
 
 // FLOTILLA_BENCH_SCALE=0.1 runs a tenth of the work: a quick check of the bench itself, not figures.
 const SCALE = Number(process.env.FLOTILLA_BENCH_SCALE ?? 1);
+const scenarios = selectScenarios(process.argv.slice(2));
 const INGEST_OBJECTS = Math.round(5_000 * SCALE);
 const LARGE_OBJECTS = Math.round(20_000 * SCALE);
 const EDITS = Math.round(1_000 * SCALE);
@@ -320,11 +332,27 @@ async function deleteNamespace(): Promise<void> {
 async function main(): Promise<void> {
   const versionInfo = await cluster.kubectl(['version', '-o', 'json']);
   const serverVersion = (JSON.parse(versionInfo) as { serverVersion?: { gitVersion?: string } }).serverVersion;
-  print(`Flotilla runtime benchmark — ${new Date().toISOString()}`);
+  print(`Flotilla benchmark (${scenarios.join(', ')}) — ${new Date().toISOString()}`);
   print(
     `API server ${client.transport.server} (Kubernetes ${serverVersion?.gitVersion ?? '?'}), ` +
       `Node ${process.version}, ${availableParallelism()} CPUs`,
   );
+  print();
+  if (scenarios.includes('runtime')) {
+    // Its 20,000 ConfigMaps go before the next scenario starts, also on failure.
+    try {
+      await runtimeBench();
+    } finally {
+      await deleteNamespace().catch((error: unknown) => console.error(`bench: cleaning up ${namespace}: ${error}`));
+      print();
+    }
+  }
+  if (scenarios.includes('microservices')) await microServiceBench({ cluster, client, scale: SCALE, print });
+  if (scenarios.includes('databases')) await benchDatabases(print);
+  if (scenarios.includes('rollouts')) await rolloutBench({ cluster, client, scale: SCALE, print });
+}
+
+async function runtimeBench(): Promise<void> {
   print(`objects: ConfigMaps with 4 labels, 1 annotation and ~1 KiB of data, in namespace ${namespace}`);
   print();
 
@@ -390,12 +418,10 @@ async function main(): Promise<void> {
 let failed = false;
 try {
   await main();
-  await (await import('./databases.ts')).benchDatabases(print);
 } catch (error) {
   failed = true;
   console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 } finally {
-  await deleteNamespace().catch((error: unknown) => console.error(`bench: cleaning up ${namespace}: ${error}`));
   await client.close();
 }
 process.exit(failed ? 1 : 0);

@@ -65,8 +65,7 @@ describe('a crash between the Secret and the role', () => {
     server = await inspectServer(pg.admin);
 
     const crashing = await startOperator(cluster, namespace, {
-      ...process.env,
-      FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET: '1',
+      env: { ...process.env, FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET: '1' },
     });
     operator = crashing.child;
     const signal = new Promise((resolve) => crashing.child.once('exit', (_code, signal) => resolve(signal)));

@@ -265,15 +265,19 @@ export interface OperatorProcess {
 /**
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
+ * `options.env` replaces its environment; `options.nodeFlags` go to node before the script (the bench
+ * passes the image's).
  */
 export async function startOperator(
   cluster: TestCluster,
   namespace: string,
-  env: NodeJS.ProcessEnv = process.env,
+  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[] } = {},
 ): Promise<OperatorProcess> {
+  const { env = process.env, nodeFlags = [] } = options;
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       MAIN,
       'run',
       '--kubeconfig',
