@@ -1,4 +1,5 @@
-// Database provisioning: engines (postgres, mysql) behind one interface, and the pure helpers around them.
+// Database provisioning: engines (postgres, mysql) behind one interface, the redis cache engine, and the pure
+// helpers around them.
 export {
   buildDatabaseSecretData,
   buildDatabaseUrl,
@@ -21,6 +22,26 @@ export {
 } from './identifiers.ts';
 export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
 export { createPostgresEngine } from './postgres.ts';
+export {
+  aclUserMatches,
+  buildCacheAclRules,
+  buildCacheSecretData,
+  buildRedisUrl,
+  CACHE_COMMAND_RULES,
+  type CacheAction,
+  type CacheCredentials,
+  type CacheEngine,
+  type CacheRequest,
+  type CacheResult,
+  type CacheUser,
+  classifyRedisError,
+  computeCacheUser,
+  connectRedis,
+  createRedisEngine,
+  type RedisAdminConnection,
+  redisPasswordHash,
+  validateCacheUser,
+} from './redis.ts';
 export type {
   AdminConnection,
   ConnectionCheck,
