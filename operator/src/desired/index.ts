@@ -1,4 +1,19 @@
 // Desired state: pure builders of the children of a MicroService. No I/O, no clock, no randomness.
+
+export {
+  buildDedicatedDatabase,
+  buildDedicatedNetworkPolicy,
+  buildDedicatedService,
+  buildDedicatedStatefulSet,
+  DEDICATED_IMAGES,
+  DEDICATED_PORTS,
+  type DedicatedDatabase,
+  dedicatedDatabaseAddress,
+  dedicatedDatabaseHost,
+  dedicatedDatabaseName,
+  dedicatedDatabaseOf,
+  dedicatedDatabaseSelector,
+} from './dedicated-database.ts';
 export {
   buildContainerPorts,
   buildDeployment,
