@@ -2,8 +2,8 @@
 // private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL /
 // FLOTILLA_REDIS_URL).
 import { Command } from 'commander';
+import { buildRedisUrl } from '../../operator/src/database/cache-user.ts';
 import { buildDatabaseUrl } from '../../operator/src/database/index.ts';
-import { buildRedisUrl } from '../../operator/src/database/redis.ts';
 import { ENGINES, type LocalServerName, REDIS_URL_VARIABLE, URL_VARIABLES } from './config.ts';
 import { localAdmin } from './local.ts';
 import { externalRedis, localRedisAdmin, redisDown, redisStatus, redisUp } from './redis.ts';

@@ -1,5 +1,23 @@
 // Database provisioning: engines (postgres, mysql) behind one interface, the redis cache engine, and the pure
 // helpers around them.
+
+export {
+  aclUserMatches,
+  buildCacheAclRules,
+  buildCacheSecretData,
+  buildRedisUrl,
+  CACHE_COMMAND_RULES,
+  type CacheAction,
+  type CacheCredentials,
+  type CacheRequest,
+  type CacheResult,
+  type CacheUser,
+  classifyRedisError,
+  computeCacheUser,
+  type RedisAdminConnection,
+  redisPasswordHash,
+  validateCacheUser,
+} from './cache-user.ts';
 export {
   buildDatabaseSecretData,
   buildDatabaseUrl,
@@ -22,26 +40,7 @@ export {
 } from './identifiers.ts';
 export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
 export { createPostgresEngine } from './postgres.ts';
-export {
-  aclUserMatches,
-  buildCacheAclRules,
-  buildCacheSecretData,
-  buildRedisUrl,
-  CACHE_COMMAND_RULES,
-  type CacheAction,
-  type CacheCredentials,
-  type CacheEngine,
-  type CacheRequest,
-  type CacheResult,
-  type CacheUser,
-  classifyRedisError,
-  computeCacheUser,
-  connectRedis,
-  createRedisEngine,
-  type RedisAdminConnection,
-  redisPasswordHash,
-  validateCacheUser,
-} from './redis.ts';
+export { type CacheEngine, connectRedis, createRedisEngine } from './redis.ts';
 export type {
   AdminConnection,
   ConnectionCheck,

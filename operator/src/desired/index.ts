@@ -1,6 +1,14 @@
 // Desired state: pure builders of the children of a MicroService. No I/O, no clock, no randomness.
 
 export {
+  buildCacheEnv,
+  buildCacheSecret,
+  type CacheSecret,
+  cacheSecretName,
+  REDIS_KEY_PREFIX_ENV,
+  REDIS_URL_ENV,
+} from './cache.ts';
+export {
   buildDedicatedDatabase,
   buildDedicatedNetworkPolicy,
   buildDedicatedService,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidIdentifierError } from './identifiers.ts';
 import {
   aclUserMatches,
   buildCacheAclRules,
@@ -12,7 +11,8 @@ import {
   redisPasswordHash,
   validateCacheUser,
   versionFromHello,
-} from './redis.ts';
+} from './cache-user.ts';
+import { InvalidIdentifierError } from './identifiers.ts';
 
 const request = { ...computeCacheUser('shop', 'orders'), password: 'pw-123' };
 
