@@ -82,9 +82,11 @@ export function aptInstallPackage(name: string, what: string, how: string): void
     throw new Error(`The ${what} server is not installed and this machine has no apt-get: ${how}.`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Test files run in parallel and may each install a server at once: wait for dpkg's lock, do not fail on it.
+  const wait = ['-o', 'DPkg::Lock::Timeout=600'];
   if (aptListsEmpty()) {
     log('apt-get update (the package lists are empty)');
-    const update = spawnSync('apt-get', ['update'], { stdio: ['ignore', 2, 2], env });
+    const update = spawnSync('apt-get', [...wait, 'update'], { stdio: ['ignore', 2, 2], env });
     if (update.status !== 0) throw new Error(`apt-get update failed (exit ${update.status}): ${how}.`);
   }
   // Debian starts a package's service after installing it unless policy-rc.d says no; ours run privately.
@@ -94,7 +96,7 @@ export function aptInstallPackage(name: string, what: string, how: string): void
     writeFileSync(policy, '#!/bin/sh\n# flotilla: no service starts while installing\nexit 101\n', { mode: 0o755 });
   try {
     log(`apt-get install -y ${name}`);
-    const install = spawnSync('apt-get', ['install', '-y', name], { stdio: ['ignore', 2, 2], env });
+    const install = spawnSync('apt-get', [...wait, 'install', '-y', name], { stdio: ['ignore', 2, 2], env });
     if (install.status !== 0) throw new Error(`apt-get install ${name} failed (exit ${install.status}): ${how}.`);
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
