@@ -166,6 +166,10 @@ describe('classifyRedisError', () => {
   const cases: [unknown, string][] = [
     [new Error('WRONGPASS invalid username-password pair or user is disabled.'), 'AuthenticationFailed'],
     [new Error('NOAUTH Authentication required.'), 'AuthenticationFailed'],
+    [
+      new Error('ensuring the cache user shop.orders on redis h:1: WRONGPASS invalid username-password pair'),
+      'AuthenticationFailed',
+    ],
     [new Error("NOPERM User x has no permissions to run the 'acl|setuser' command"), 'InsufficientPrivileges'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }), 'ConnectionRefused'],
     [Object.assign(new Error('getaddrinfo ENOTFOUND redis'), { code: 'ENOTFOUND' }), 'HostNotFound'],

@@ -188,10 +188,10 @@ export function classifyRedisError(
   const raw = String(e.message ?? error);
   const detail = redact(raw, secrets);
   const say = (reason: ConnectionFailureReason, text: string) => ({ reason, message: redact(text, secrets) });
-  if (/^(WRONGPASS|NOAUTH)/.test(raw)) {
+  if (/\b(WRONGPASS|NOAUTH)\b/.test(raw)) {
     return say('AuthenticationFailed', `the server at ${where} refused the admin credentials: ${detail}`);
   }
-  if (/^NOPERM/.test(raw))
+  if (/\bNOPERM\b/.test(raw))
     return say('InsufficientPrivileges', `the admin user lacks a permission on ${where}: ${detail}`);
   if (code === 'ECONNREFUSED') return say('ConnectionRefused', `nothing accepts connections at ${where}`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return say('HostNotFound', `the host of ${where} is not found`);
