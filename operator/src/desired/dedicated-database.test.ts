@@ -9,6 +9,7 @@ import {
   buildDedicatedStatefulSet,
   DEDICATED_IMAGES,
   dedicatedDatabaseAddress,
+  dedicatedDatabaseCondition,
   dedicatedDatabaseOf,
 } from './dedicated-database.ts';
 import { childLabels, ownerReferenceTo, selectorLabels } from './meta.ts';
@@ -209,5 +210,22 @@ describe('dedicated database', () => {
       buildDedicatedDatabase(orders(dedicated())).map((child) => child.kind),
       ['Service', 'NetworkPolicy', 'StatefulSet'],
     );
+  });
+
+  it('is DatabaseReady once its StatefulSet has a ready pod', () => {
+    const ms = orders(dedicated());
+    assert.deepEqual(dedicatedDatabaseCondition(ms, undefined), {
+      status: 'False',
+      reason: 'InstanceStarting',
+      message: 'StatefulSet orders-db (postgres:17.6) is not created yet',
+    });
+    assert.equal(dedicatedDatabaseCondition(ms, { status: { readyReplicas: 0 } }).reason, 'InstanceStarting');
+    assert.deepEqual(dedicatedDatabaseCondition(ms, { status: { readyReplicas: 1 } }), {
+      status: 'True',
+      reason: 'Provisioned',
+      message:
+        'StatefulSet orders-db (postgres:17.6) is ready at orders-db.shop.svc:5432; credentials in Secret orders-db',
+    });
+    assert.throws(() => dedicatedDatabaseCondition(orders(withDatabase()), undefined), /not a dedicated database/);
   });
 });

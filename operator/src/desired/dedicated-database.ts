@@ -266,3 +266,29 @@ export function dedicatedDatabaseAddress(
     port: DEDICATED_PORTS[dedicated.engine],
   };
 }
+
+/** What the StatefulSet of a dedicated database reports, as the facts of DatabaseReady. Pure. */
+export function dedicatedDatabaseCondition(
+  ms: MicroService,
+  observed:
+    | { status?: { readyReplicas?: number; observedGeneration?: number }; metadata?: { generation?: number } }
+    | undefined,
+): { status: 'True' | 'False'; reason: 'Provisioned' | 'InstanceStarting'; message: string } {
+  const dedicated = dedicatedDatabaseOf(ms);
+  if (!dedicated) throw new Error('not a dedicated database');
+  const { name } = identityOf(ms);
+  const where = `StatefulSet ${dedicatedDatabaseName(name)} (${DEDICATED_IMAGES[dedicated.engine]})`;
+  const ready = (observed?.status?.readyReplicas ?? 0) >= 1;
+  if (!ready) {
+    return {
+      status: 'False',
+      reason: 'InstanceStarting',
+      message: observed ? `${where} has no ready pod yet` : `${where} is not created yet`,
+    };
+  }
+  return {
+    status: 'True',
+    reason: 'Provisioned',
+    message: `${where} is ready at ${dedicatedDatabaseHost(ms)}:${DEDICATED_PORTS[dedicated.engine]}; credentials in Secret ${databaseSecretName(name)}`,
+  };
+}

@@ -17,6 +17,7 @@ export {
   DEDICATED_PORTS,
   type DedicatedDatabase,
   dedicatedDatabaseAddress,
+  dedicatedDatabaseCondition,
   dedicatedDatabaseHost,
   dedicatedDatabaseName,
   dedicatedDatabaseOf,
