@@ -6,19 +6,25 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { buildSampleServer } from './database-servers.ts';
 import { crdNames, ROUTE_CRD_SOURCES, routeCrds, standInCrd } from './route-crds.ts';
 import { parseStartArgs } from './start.ts';
 
 describe('parseStartArgs', () => {
   const table: { argv: string[]; want: ReturnType<typeof parseStartArgs> }[] = [
-    { argv: [], want: { runArgs: [], samples: true, routeCrds: true } },
+    { argv: [], want: { runArgs: [], samples: true, routeCrds: true, databases: true } },
     {
       argv: ['--namespace', 'shop', '--log-level', 'debug'],
-      want: { runArgs: ['--namespace', 'shop', '--log-level', 'debug'], samples: true, routeCrds: true },
+      want: {
+        runArgs: ['--namespace', 'shop', '--log-level', 'debug'],
+        samples: true,
+        routeCrds: true,
+        databases: true,
+      },
     },
     {
-      argv: ['--no-samples', '-n', 'shop', '--no-route-crds'],
-      want: { runArgs: ['-n', 'shop'], samples: false, routeCrds: false },
+      argv: ['--no-samples', '-n', 'shop', '--no-route-crds', '--no-databases'],
+      want: { runArgs: ['-n', 'shop'], samples: false, routeCrds: false, databases: false },
     },
     {
       argv: ['--kubeconfig', '/k/config', '--no-leader-elect'],
@@ -27,11 +33,18 @@ describe('parseStartArgs', () => {
         runArgs: ['--kubeconfig', '/k/config', '--no-leader-elect'],
         samples: true,
         routeCrds: true,
+        databases: true,
       },
     },
     {
       argv: ['--kubeconfig=/k/config'],
-      want: { kubeconfig: '/k/config', runArgs: ['--kubeconfig=/k/config'], samples: true, routeCrds: true },
+      want: {
+        kubeconfig: '/k/config',
+        runArgs: ['--kubeconfig=/k/config'],
+        samples: true,
+        routeCrds: true,
+        databases: true,
+      },
     },
   ];
   for (const { argv, want } of table) {
@@ -94,6 +107,32 @@ describe('route CRDs', () => {
     assert.deepEqual(crd.spec.versions[0]?.schema.openAPIV3Schema, {
       type: 'object',
       'x-kubernetes-preserve-unknown-fields': true,
+    });
+  });
+});
+
+describe('buildSampleServer', () => {
+  it('points the samples’ DatabaseServer at the loopback server, its admin Secret in flotilla-system', () => {
+    const [secret, server] = buildSampleServer({
+      engine: 'mysql',
+      host: '127.0.0.1',
+      port: 13306,
+      username: 'flotilla_admin',
+      password: 'pw',
+    });
+    assert.deepEqual(secret, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'mysql-admin', namespace: 'flotilla-system' },
+      type: 'Opaque',
+      stringData: { username: 'flotilla_admin', password: 'pw' },
+    });
+    assert.deepEqual((server as { metadata: unknown; spec: unknown }).metadata, { name: 'mysql-main' });
+    assert.deepEqual((server as { spec: unknown }).spec, {
+      engine: 'mysql',
+      host: '127.0.0.1',
+      port: 13306,
+      adminSecretRef: { namespace: 'flotilla-system', name: 'mysql-admin' },
     });
   });
 });

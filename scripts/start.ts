@@ -6,7 +6,8 @@
 //   2. install Flotilla's CRDs from crds/ (server-side apply) and wait until they are Established;
 //   3. on the local cluster only, install Istio's and the Gateway API's CRDs (real ones, from their
 //      Go modules; see route-crds.ts), so that routes are written;
-//   4. apply the shop samples (samples/);
+//   4. apply the shop samples (samples/); on the local cluster, bring up the private PostgreSQL and
+//      MariaDB (`npm run databases -- up`) and point the samples' DatabaseServers at them;
 //   5. run `flotilla run` as a child process, forwarding SIGINT/SIGTERM, until it stops.
 // The operator's logs are pino JSON on stdout; when stdout is a terminal they go through pino-pretty
 // (FLOTILLA_LOG_FORMAT=json keeps them JSON). `flotilla run` itself never creates a cluster.
@@ -18,6 +19,7 @@ import { VersionApi } from '@kubernetes/client-node';
 import { binariesDir, flotillaCacheRoot, readVersions } from '../e2e/cluster/paths.ts';
 import { currentClusterFile } from '../e2e/support/cluster.ts';
 import { loadKubeConfig } from '../operator/src/cli/kubeconfig.ts';
+import { loopbackServers } from './database-servers.ts';
 import { type RouteCrds, routeCrds } from './route-crds.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,15 +36,18 @@ export interface StartArgs {
   samples: boolean;
   /** --no-route-crds: do not install Istio's and the Gateway API's CRDs. */
   routeCrds: boolean;
+  /** --no-databases: do not bring up the database servers for the samples. */
+  databases: boolean;
 }
 
 /** Splits npm start's own flags (--no-samples, --no-route-crds) from those of `flotilla run`. */
 export function parseStartArgs(argv: string[]): StartArgs {
-  const args: StartArgs = { runArgs: [], samples: true, routeCrds: true };
+  const args: StartArgs = { runArgs: [], samples: true, routeCrds: true, databases: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--no-samples') args.samples = false;
     else if (arg === '--no-route-crds') args.routeCrds = false;
+    else if (arg === '--no-databases') args.databases = false;
     else {
       if (arg === '--kubeconfig' && i + 1 < argv.length) args.kubeconfig = argv[i + 1];
       else if (arg.startsWith('--kubeconfig=')) args.kubeconfig = arg.slice('--kubeconfig='.length);
@@ -102,16 +107,24 @@ function kubectlBinary(): string {
   return 'kubectl';
 }
 
-function runKubectl(kubeconfig: string, args: string[]): { ok: boolean; stdout: string; error: string } {
+function runKubectl(
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): { ok: boolean; stdout: string; error: string } {
   const base = kubeconfig === 'in-cluster' ? [] : ['--kubeconfig', kubeconfig];
-  const result = spawnSync(kubectlBinary(), [...base, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(kubectlBinary(), [...base, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...(input !== undefined ? { input } : {}),
+  });
   if (result.error) return { ok: false, stdout: '', error: result.error.message };
   return { ok: result.status === 0, stdout: result.stdout, error: result.stderr.trim() };
 }
 
 /** Runs kubectl; prints its output unless `quiet`; stops npm start when it fails. */
-function kubectl(kubeconfig: string, args: string[], quiet = false): void {
-  const result = runKubectl(kubeconfig, args);
+function kubectl(kubeconfig: string, args: string[], quiet = false, input?: string): void {
+  const result = runKubectl(kubeconfig, args, input);
   if (!result.ok) fail(`kubectl ${args.join(' ')}: ${result.error}`);
   if (quiet) return;
   for (const line of result.stdout.trim().split('\n').filter(Boolean)) say(`  ${line}`);
@@ -196,6 +209,20 @@ function runOperator(kubeconfig: string | undefined, runArgs: string[]): Promise
   });
 }
 
+/** The samples' DatabaseServers and admin Secrets, for the private servers on 127.0.0.1. */
+async function pointSamplesAtLoopbackDatabases(kubeconfig: string): Promise<void> {
+  say('  the database servers of the samples: `npm run databases -- up` (--no-databases skips this)');
+  const { manifests, notes } = await loopbackServers();
+  for (const note of notes) say(`  ${note}`);
+  if (manifests.length === 0) return;
+  kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    false,
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }),
+  );
+}
+
 async function main(): Promise<void> {
   const args = parseStartArgs(process.argv.slice(2));
 
@@ -240,6 +267,7 @@ async function main(): Promise<void> {
   if (args.samples) {
     say('4/5 applying the shop samples (`kubectl apply -f samples/`, as a user would)');
     kubectl(kubeconfig, ['apply', '-f', SAMPLES_DIR]);
+    if (local && args.databases) await pointSamplesAtLoopbackDatabases(kubeconfig);
   } else {
     say('4/5 --no-samples: samples/ not applied');
   }

@@ -390,6 +390,7 @@ async function main(): Promise<void> {
 let failed = false;
 try {
   await main();
+  await (await import('./databases.ts')).benchDatabases(print);
 } catch (error) {
   failed = true;
   console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

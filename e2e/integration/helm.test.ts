@@ -258,7 +258,13 @@ describe('the Helm chart', { concurrency: false }, () => {
         assert.equal(held.spec.holderIdentity, identity);
       });
       await cluster.kubectl(['apply', '-f', '-'], {
-        input: JSON.stringify({ kind: 'List', apiVersion: 'v1', items: shopSamples(shopNamespace) }),
+        // On a DatabaseServer no other run made (npm start's postgres-main keeps its admin Secret in
+        // flotilla-system, which this release may not read): the samples' databases report ServerNotFound.
+        input: JSON.stringify({
+          kind: 'List',
+          apiVersion: 'v1',
+          items: shopSamples(shopNamespace).map((doc) => withAbsentDatabaseServer(doc, `${shopNamespace}-absent`)),
+        }),
       });
       for (const name of SHOP_SERVICES) {
         await eventually(
@@ -269,9 +275,21 @@ describe('the Helm chart', { concurrency: false }, () => {
           },
           { timeoutMs: 60_000 },
         );
-        for (const kind of ['deployment', 'service', 'networkpolicy']) {
+        for (const kind of ['service', 'networkpolicy']) {
           assert.ok(await exists(cluster, ['-n', shopNamespace, kind, name]), `${kind} ${name}`);
         }
+        // orders is released by its Rollout: its Deployment is named after its revision.
+        const deployments = await cluster.kubectl([
+          '-n',
+          shopNamespace,
+          'get',
+          'deployments',
+          '-o',
+          'name',
+          '-l',
+          `app.kubernetes.io/name=${name}`,
+        ]);
+        assert.notEqual(deployments.trim(), '', `deployment of ${name}`);
       }
       assert.ok(await exists(cluster, ['-n', shopNamespace, 'hpa', 'orders']), 'the autoscaled service has an HPA');
       const events = await getJson<{ items: { source?: { component?: string } }[] }>(cluster, [
@@ -324,3 +342,10 @@ describe('the Helm chart', { concurrency: false }, () => {
     );
   });
 });
+
+/** The sample with its spec.database (if any) on the DatabaseServer `server`. */
+function withAbsentDatabaseServer(doc: object, server: string): object {
+  const spec = (doc as { spec?: { database?: object } }).spec;
+  if (!spec?.database) return doc;
+  return { ...doc, spec: { ...spec, database: { ...spec.database, serverRef: server } } };
+}

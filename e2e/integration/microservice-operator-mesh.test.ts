@@ -6,20 +6,18 @@
 // managedFields of flotilla and its Events do not change).
 // The route CRDs the cluster had before (a person's `npm start`) are put back afterwards.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadAll } from 'js-yaml';
-import { routeCrds } from '../../scripts/route-crds.ts';
-import { flotillaCacheRoot } from '../cluster/paths.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
+  deleteShopNamespace,
   exists,
   freshNamespace,
   getJson,
+  ISTIO_CRD_NAMES,
+  istioCrds,
   type OperatorProcess,
   SHOP_SERVICES,
   shopSamples,
@@ -31,19 +29,8 @@ import {
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-mesh');
-const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'];
 const VS = 'virtualservices.networking.istio.io';
 const DR = 'destinationrules.networking.istio.io';
-
-/** Istio's CRDs of VirtualService and DestinationRule, as npm start gets them; and whether real. */
-function istioCrds(): { crds: object[]; origin: string } {
-  const istio = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === 'istio.io/api');
-  assert.ok(istio);
-  const docs = loadAll(readFileSync(istio.file, 'utf8')) as { metadata?: { name?: string } }[];
-  const crds = docs.filter((doc) => ISTIO_CRD_NAMES.includes(doc?.metadata?.name ?? ''));
-  assert.equal(crds.length, 2);
-  return { crds, origin: istio.origin };
-}
 
 interface Meta {
   kind: string;
@@ -78,7 +65,7 @@ describe('flotilla run without and with Istio', () => {
   let operator: OperatorProcess | undefined;
   after(async () => {
     operator?.child.kill('SIGKILL');
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await deleteShopNamespace(cluster, namespace);
   });
   const running = (): OperatorProcess => {
     assert.ok(operator, 'the operator runs');

@@ -9,6 +9,7 @@ import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
+  deleteShopNamespace,
   freshNamespace,
   SHOP_SERVICES,
   shopSamples,
@@ -23,7 +24,7 @@ describe('flotilla run', () => {
   let operator: ChildProcess | undefined;
   after(async () => {
     operator?.kill('SIGKILL');
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await deleteShopNamespace(cluster, namespace);
   });
 
   it('runs the shop samples to Ready, logs JSON, writes nothing while idle and stops on SIGTERM', {

@@ -68,6 +68,7 @@ describe('npm start', () => {
       assert.match(text, /3\/5 not the local cluster/);
     }
     assert.match(text, /4\/5 applying the shop samples[\s\S]*microservice\.flotilla\.dev\/orders/);
+    if (local) assert.match(text, /postgres-main: postgres on 127\.0\.0\.1:\d+/);
     assert.match(text, /running: node operator\/src\/main\.ts run --kubeconfig .* --no-leader-elect --namespace shop/);
 
     let endpoints: LogLine | undefined;
@@ -84,6 +85,10 @@ describe('npm start', () => {
           if (local) {
             assert.equal((await conditionOf(cluster, 'shop', name, 'RoutesReady'))?.status, 'True');
             assert.ok(await exists(cluster, ['-n', 'shop', 'virtualservices.networking.istio.io', name]));
+            // The samples' databases, on the loopback servers npm start brought up.
+            if (name !== 'inventory') {
+              assert.equal((await conditionOf(cluster, 'shop', name, 'DatabaseReady'))?.status, 'True');
+            }
           }
         },
         { timeoutMs: 60_000 },

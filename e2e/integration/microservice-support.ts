@@ -14,6 +14,8 @@ import { createMicroServiceController } from '../../operator/src/controllers/mic
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport, type KubeTransport } from '../../operator/src/kube/transport.ts';
 import type { Controller } from '../../operator/src/runtime/controller.ts';
+import { routeCrds } from '../../scripts/route-crds.ts';
+import { flotillaCacheRoot } from '../cluster/paths.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds, SAMPLES_DIR } from './api-support.ts';
@@ -235,6 +237,18 @@ export function shopSamples(namespace: string): object[] {
 
 export const SHOP_SERVICES = ['users', 'orders', 'payments', 'inventory'];
 
+/**
+ * Deletes a namespace of the shop samples once its operator is stopped. Samples whose database is on
+ * a DatabaseServer that exists (npm start's) hold a finalizer that no operator would remove: it goes first.
+ */
+export async function deleteShopNamespace(cluster: TestCluster, namespace: string): Promise<void> {
+  const release = JSON.stringify({ metadata: { finalizers: null } });
+  await cluster
+    .kubectl(['-n', namespace, 'patch', 'microservices', ...SHOP_SERVICES, '--type', 'merge', '-p', release])
+    .catch(() => '');
+  await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+}
+
 export type LogLine = Record<string, unknown>;
 
 export interface OperatorProcess {
@@ -252,7 +266,11 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  */
-export async function startOperator(cluster: TestCluster, namespace: string): Promise<OperatorProcess> {
+export async function startOperator(
+  cluster: TestCluster,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OperatorProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -268,7 +286,7 @@ export async function startOperator(cluster: TestCluster, namespace: string): Pr
       '--metrics-bind-address',
       '127.0.0.1:0',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines: LogLine[] = [];
@@ -297,4 +315,15 @@ export async function writesSoFar(metricsUrl: string): Promise<number> {
     if (!READS.has(verb)) total += Number(match[2]);
   }
   return total;
+}
+export const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'];
+
+/** Istio's CRDs of VirtualService and DestinationRule, as npm start gets them; and whether real. */
+export function istioCrds(): { crds: object[]; origin: string } {
+  const istio = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === 'istio.io/api');
+  assert.ok(istio);
+  const docs = loadAll(readFileSync(istio.file, 'utf8')) as { metadata?: { name?: string } }[];
+  const crds = docs.filter((doc) => ISTIO_CRD_NAMES.includes(doc?.metadata?.name ?? ''));
+  assert.equal(crds.length, 2);
+  return { crds, origin: istio.origin };
 }

@@ -47,6 +47,10 @@ program
   .option('--retry-period <seconds>', 'how often to renew or try to take the Lease', seconds, 2)
   .option('--health-probe-bind-address <host:port>', '/healthz and /readyz ("0" turns it off)', '127.0.0.1:8081')
   .option('--metrics-bind-address <host:port>', '/metrics in Prometheus format ("0" turns it off)', '127.0.0.1:8080')
+  .option(
+    '--database-server-status',
+    'check DatabaseServers and write their status even with --namespace (default: only when watching all namespaces)',
+  )
   .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
@@ -70,6 +74,7 @@ program
       retryPeriodSeconds: flags.retryPeriod as number,
       healthProbeBindAddress: flags.healthProbeBindAddress as string,
       metricsBindAddress: flags.metricsBindAddress as string,
+      ...(flags.databaseServerStatus ? { databaseServerStatus: true } : {}),
     };
     try {
       const reason = await run(options, logger);

@@ -48,13 +48,17 @@ The rules over namespaced resources: every verb the operator sends, nothing more
 RBAC summary). Bound cluster-wide, or in watchNamespace only.
 */}}
 {{- define "flotilla.namespacedRules" -}}
-# MicroServices and Rollouts: read through watches; MicroService status written with server-side apply.
+# MicroServices and Rollouts: read through watches; their status written with server-side apply.
 - apiGroups: [flotilla.dev]
-  resources: [microservices, rollouts]
+  resources: [microservices]
   verbs: [list, watch]
 - apiGroups: [flotilla.dev]
-  resources: [microservices/status]
+  resources: [microservices/status, rollouts/status]
   verbs: [patch]
+# Rollouts: a one-shot request (promote, abort, retry) is cleared from the spec once carried out.
+- apiGroups: [flotilla.dev]
+  resources: [rollouts]
+  verbs: [list, watch, patch]
 # Children: watched (labelled managed-by flotilla), written with server-side apply (a PATCH; `create`
 # too, which the API server asks for when the apply creates the object), deleted when no longer wanted.
 - apiGroups: [apps]
@@ -76,7 +80,16 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
-# Events on MicroServices: created, then their count bumped.
+# Databases (spec.database): the finalizer on the MicroService (a merge patch), and the Secret
+# <name>-db (watched, labelled managed-by flotilla; created once, then server-side applied; a GET
+# confirms a miss of the cache before a new password is made).
+- apiGroups: [flotilla.dev]
+  resources: [microservices]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch]
+# Events on MicroServices and Rollouts: created, then their count bumped.
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]

@@ -258,6 +258,14 @@ export const RolloutStatusSchema = Type.Object(
           action: Type.String({ description: 'PromoteStep, PromoteFull, Abort or Retry.' }),
           time: Type.Optional(Type.String({ description: 'When the controller acted.', format: 'date-time' })),
           message: Type.Optional(Type.String({ description: 'What the controller did.' })),
+          generation: Type.Optional(
+            Type.Integer({
+              description:
+                'metadata.generation of the spec that carried the request, so that a request acted on but not yet ' +
+                'cleared (the operator stopped in between) is cleared, not carried out twice.',
+              minimum: 0,
+            }),
+          ),
         },
         { description: 'The last one-shot request (promote, abort, retry) the controller carried out.' },
       ),

@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { createDatabaseServerController } from '../controllers/databaseserver/controller.ts';
 import { createMicroServiceController } from '../controllers/microservice/index.ts';
+import { EngineRegistry } from '../database/index.ts';
 import { type Address, type ExitReason, startManager, stopOnSignals } from '../runtime/manager.ts';
 import { loadKubeConfig, podNamespace } from './kubeconfig.ts';
 
@@ -23,6 +25,11 @@ export interface RunOptions {
   /** `host:port` (port 0: any free port); `0` or an empty string turns the endpoint off. */
   healthProbeBindAddress: string;
   metricsBindAddress: string;
+  /**
+   * Run the DatabaseServer controller (the writer of DatabaseServer status). Default: only when
+   * watching every namespace, so that namespaced installs sharing a cluster do not all write it.
+   */
+  databaseServerStatus?: boolean;
 }
 
 /** `127.0.0.1:8081` → {host, port}; `:8081` binds every address; undefined when off ('' or '0'). */
@@ -42,6 +49,9 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
   logger.info({ kubeconfig: source, server, namespace: options.namespace ?? '(all)' }, 'starting flotilla');
   const health = parseBindAddress(options.healthProbeBindAddress);
   const metrics = parseBindAddress(options.metricsBindAddress);
+  const engines = new EngineRegistry();
+  // Tests only: dies between writing a service's database Secret and creating its role (a crash there).
+  const crashAfterSecret = process.env.FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET === '1';
   const leaseNamespace = options.leaderElectionNamespace ?? (inCluster ? podNamespace() : undefined) ?? 'default';
   const manager = await startManager({
     kubeConfig,
@@ -67,10 +77,19 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
         metrics: runtimeMetrics,
         concurrency: options.concurrency,
         ...(options.namespace ? { namespace: options.namespace } : {}),
+        databases: {
+          engines,
+          ...(crashAfterSecret ? { afterSecretCreated: () => process.kill(process.pid, 'SIGKILL') } : {}),
+        },
       }),
+      ...((options.databaseServerStatus ?? !options.namespace)
+        ? [createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines })]
+        : []),
     ],
   });
   logger.info({ health: manager.healthUrl, metrics: manager.metricsUrl }, 'endpoints');
   stopOnSignals(manager, logger);
-  return manager.done;
+  const reason = await manager.done;
+  await engines.closeAll();
+  return reason;
 }

@@ -27,11 +27,14 @@ const containerOf = (d: V1Deployment): V1Container => {
 
 describe('buildDeployment', () => {
   it('builds the minimal Deployment of a service with one port', () => {
-    assert.deepEqual(validChild(buildDeployment(microService('orders', withHttpPort()))), {
+    const ms = microService('orders', withHttpPort());
+    const revision = computeRevision(buildPodTemplate(ms));
+    const meta = childMeta(ms);
+    assert.deepEqual(validChild(buildDeployment(ms)), {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      // childMeta is spelled out in meta.test.ts.
-      metadata: childMeta(microService('orders')),
+      // childMeta is spelled out in meta.test.ts; every pod carries its revision, the selector does not.
+      metadata: { ...meta, labels: { ...meta.labels, 'flotilla.dev/revision': revision } },
       spec: {
         replicas: 1,
         selector: { matchLabels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/instance': 'orders' } },
@@ -41,6 +44,7 @@ describe('buildDeployment', () => {
               'app.kubernetes.io/name': 'orders',
               'app.kubernetes.io/instance': 'orders',
               'app.kubernetes.io/managed-by': 'flotilla',
+              'flotilla.dev/revision': revision,
             },
           },
           spec: {

@@ -127,8 +127,19 @@ export function buildScrapeAnnotations(ports: readonly ServicePortSpec[]): Recor
   };
 }
 
-/** The pod template: a pure function of the spec, so equal specs give equal templates (and no restarts). */
-export function buildPodTemplate(ms: MicroService): V1PodTemplateSpec {
+/** The pod-template annotation holding a hash of the database credentials: new credentials roll the pods. */
+export const CREDENTIALS_HASH_ANNOTATION = 'flotilla.dev/database-credentials';
+
+export interface PodTemplateOptions {
+  /** A hash of the service's database credentials (never the credentials themselves). */
+  credentialsHash?: string;
+}
+
+/**
+ * The pod template: a pure function of the spec (and the credentials hash), so equal inputs give
+ * equal templates (and no restarts), and new credentials give a new revision.
+ */
+export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions = {}): V1PodTemplateSpec {
   const { name } = identityOf(ms);
   const { spec } = ms;
   const ports = spec.ports ?? [];
@@ -151,7 +162,11 @@ export function buildPodTemplate(ms: MicroService): V1PodTemplateSpec {
   if (probes.liveness) container.livenessProbe = buildProbe(probes.liveness, ports, 'liveness');
   if (probes.startup) container.startupProbe = buildProbe(probes.startup, ports, 'startup');
 
-  const annotations = buildScrapeAnnotations(ports);
+  const scrape = buildScrapeAnnotations(ports);
+  const annotations =
+    options.credentialsHash === undefined
+      ? scrape
+      : { ...scrape, [CREDENTIALS_HASH_ANNOTATION]: options.credentialsHash };
   return {
     metadata: { labels: childLabels(name), ...(annotations ? { annotations } : {}) },
     spec: {
@@ -161,7 +176,7 @@ export function buildPodTemplate(ms: MicroService): V1PodTemplateSpec {
   };
 }
 
-export interface DeploymentOptions {
+export interface DeploymentOptions extends PodTemplateOptions {
   /**
    * One revision of the service, for the release strategies that run several side by side:
    * `computeRevision(buildPodTemplate(ms))` of the spec it was built from. The Deployment is then
@@ -183,14 +198,19 @@ export function buildDeployment(ms: MicroService, options: DeploymentOptions = {
   const { name } = identityOf(ms);
   const { revision } = options;
   const replicas = options.replicas ?? (ms.spec.autoscaling ? 'autoscaled' : (ms.spec.replicas ?? 1));
-  const template = buildPodTemplate(ms);
+  const template = buildPodTemplate(
+    ms,
+    options.credentialsHash === undefined ? {} : { credentialsHash: options.credentialsHash },
+  );
   const metadata = childMeta(ms, revision ? revisionName(name, revision) : name);
   const selector = selectorLabels(name);
-  if (revision) {
-    metadata.labels[REVISION_LABEL] = revision;
-    selector[REVISION_LABEL] = revision;
-    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [REVISION_LABEL]: revision } };
-  }
+  // Every pod carries its revision, so that a Rollout created later can route to the pods of the
+  // plain Deployment (an Istio subset, a per-revision Service) without restarting them. Only a
+  // per-revision Deployment selects by it: a selector is immutable.
+  const podRevision = revision ?? computeRevision(template);
+  metadata.labels[REVISION_LABEL] = podRevision;
+  if (revision) selector[REVISION_LABEL] = revision;
+  template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [REVISION_LABEL]: podRevision } };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -171,3 +171,17 @@ describe('gatewayApiOptionsFromCrd', () => {
     });
   }
 });
+
+describe('buildHttpRoute with a Rollout traffic split', () => {
+  it('weights one backendRef per revision Service, on the routed port', () => {
+    const split = [
+      { service: 'orders-stable', weight: 75 },
+      { service: 'orders-canary', weight: 25 },
+    ];
+    const route = validChild(buildHttpRoute(microService('orders', withHttpPort()), { httpRouteRetry: false }, split));
+    assert.deepEqual(route?.spec.rules?.[0]?.backendRefs, [
+      { group: '', kind: 'Service', name: 'orders-stable', port: 80, weight: 75 },
+      { group: '', kind: 'Service', name: 'orders-canary', port: 80, weight: 25 },
+    ]);
+  });
+});

@@ -21,6 +21,12 @@ export interface HttpRoute {
   spec: HttpRouteSpec;
 }
 
+/** A weighted backend of the HTTPRoute while a Rollout releases the service: a per-revision Service. */
+export interface WeightedBackend {
+  service: string;
+  weight: number;
+}
+
 export interface GatewayApiOptions {
   /**
    * Whether the installed HTTPRoute has `rules[].retry` (Gateway API ≥ 1.2, experimental channel).
@@ -73,7 +79,11 @@ function buildTimeouts(ms: MicroService): HttpRouteRule['timeouts'] {
 }
 
 /** The HTTPRoute, or undefined for a service without ports (a backendRef needs a port). */
-export function buildHttpRoute(ms: MicroService, options: GatewayApiOptions): HttpRoute | undefined {
+export function buildHttpRoute(
+  ms: MicroService,
+  options: GatewayApiOptions,
+  split?: readonly WeightedBackend[],
+): HttpRoute | undefined {
   const port = routedPort(ms);
   if (!port) return undefined;
   const { name } = identityOf(ms);
@@ -82,7 +92,9 @@ export function buildHttpRoute(ms: MicroService, options: GatewayApiOptions): Ht
   const retry = options.httpRouteRetry ? buildRetry(ms) : undefined;
   const rule: HttpRouteRule = {
     matches: [{ path: { type: 'PathPrefix', value: expose?.pathPrefix ?? '/' } }],
-    backendRefs: [{ group: '', kind: 'Service', name, port: port.port }],
+    backendRefs: split
+      ? split.map((b) => ({ group: '', kind: 'Service', name: b.service, port: port.port, weight: b.weight }))
+      : [{ group: '', kind: 'Service', name, port: port.port }],
     ...(timeouts ? { timeouts } : {}),
     ...(retry ? { retry } : {}),
   };

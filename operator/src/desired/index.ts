@@ -30,12 +30,14 @@ export {
   buildPodTemplate,
   buildProbe,
   buildScrapeAnnotations,
+  CREDENTIALS_HASH_ANNOTATION,
   computeRevision,
   containerPortOf,
   DATABASE_URL_ENV,
   DATABASE_URL_KEY,
   type DeploymentOptions,
   METRICS_PORT_NAME,
+  type PodTemplateOptions,
   type ServicePortSpec,
 } from './deployment.ts';
 export { parseDuration, toGatewayDuration, toProtoDuration } from './duration.ts';
@@ -48,6 +50,7 @@ export {
   gatewayApiOptionsFromCrd,
   type HttpRoute,
   retryCodes,
+  type WeightedBackend,
 } from './gateway-api.ts';
 export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION, type HpaOptions } from './hpa.ts';
 export {
@@ -57,6 +60,7 @@ export {
   ISTIO_API_VERSION,
   type IstioOptions,
   MESH_GATEWAY,
+  type TrafficSplit,
   type VirtualService,
 } from './istio.ts';
 export {
@@ -99,6 +103,7 @@ export {
   type RoutesPlan,
   RoutesReadyReason,
   routerFor,
+  splitServiceName,
   type TrafficRouter,
 } from './routes.ts';
 export { buildService, type ServiceOptions } from './service.ts';

@@ -209,3 +209,45 @@ describe('buildVirtualService', () => {
     assert.throws(() => validChild(broken), /timeout must be string/);
   });
 });
+
+describe('a Rollout traffic split', () => {
+  const split = [
+    { role: 'stable', revision: 'aaaaaaaaaa', weight: 90 },
+    { role: 'canary', revision: 'bbbbbbbbbb', weight: 10 },
+  ] as const;
+
+  it('gives the DestinationRule one subset per revision, selected by its revision label', () => {
+    const dr = validChild(buildDestinationRule(microService('orders', withHttpPort()), { split }));
+    assert.deepEqual(dr.spec.subsets, [
+      { name: 'stable', labels: { 'flotilla.dev/revision': 'aaaaaaaaaa' } },
+      { name: 'canary', labels: { 'flotilla.dev/revision': 'bbbbbbbbbb' } },
+    ]);
+  });
+
+  it('weights the mesh route across the subsets', () => {
+    const vs = validChild(buildVirtualService(microService('orders', withHttpPort()), { split }));
+    assert.deepEqual(vs.spec.http?.[0]?.route, [
+      { destination: { host, subset: 'stable' }, weight: 90 },
+      { destination: { host, subset: 'canary' }, weight: 10 },
+    ]);
+  });
+
+  it('weights the gateway route and the mesh route alike when exposed', () => {
+    const vs = validChild(buildVirtualService(microService('orders', withHttpPort(), withExpose()), { split }));
+    const [gateway, mesh] = vs.spec.http ?? [];
+    assert.deepEqual(
+      gateway?.route?.map((r) => [r.destination?.subset, r.destination?.port, r.weight]),
+      [
+        ['stable', { number: 80 }, 90],
+        ['canary', { number: 80 }, 10],
+      ],
+    );
+    assert.deepEqual(
+      mesh?.route?.map((r) => [r.destination?.subset, r.weight]),
+      [
+        ['stable', 90],
+        ['canary', 10],
+      ],
+    );
+  });
+});

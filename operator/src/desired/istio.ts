@@ -4,7 +4,7 @@ import type { IDestinationRule } from '@kubernetes-models/istio/networking.istio
 import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import type { MicroService } from '../api/microservice.ts';
 import { toProtoDuration } from './duration.ts';
-import { type ChildMeta, childMeta, clusterLocalHost, DEFAULT_CLUSTER_DOMAIN } from './meta.ts';
+import { type ChildMeta, childMeta, clusterLocalHost, DEFAULT_CLUSTER_DOMAIN, REVISION_LABEL } from './meta.ts';
 import { routedPort } from './ports.ts';
 
 export const ISTIO_API_VERSION = 'networking.istio.io/v1';
@@ -32,6 +32,16 @@ export interface VirtualService {
 
 export interface IstioOptions {
   clusterDomain?: string;
+  /** A Rollout's traffic split: one subset per revision (named after its role), weighted in the routes. */
+  split?: readonly TrafficSplit[];
+}
+
+/** A share of the traffic for one revision of a service while a Rollout releases it. */
+export interface TrafficSplit {
+  role: 'stable' | 'canary';
+  revision: string;
+  /** Percent; the weights of a split sum to 100. */
+  weight: number;
 }
 
 function buildTrafficPolicy(ms: MicroService): TrafficPolicy | undefined {
@@ -75,6 +85,9 @@ export function buildDestinationRule(ms: MicroService, options: IstioOptions = {
     spec: {
       host: clusterLocalHost(ms, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN),
       ...(trafficPolicy ? { trafficPolicy } : {}),
+      ...(options.split
+        ? { subsets: options.split.map((s) => ({ name: s.role, labels: { [REVISION_LABEL]: s.revision } })) }
+        : {}),
     },
   };
 }
@@ -103,10 +116,18 @@ function resilience(ms: MicroService): Pick<HttpRoute, 'timeout' | 'retries'> {
 export function buildVirtualService(ms: MicroService, options: IstioOptions = {}): VirtualService {
   const host = clusterLocalHost(ms, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
   const expose = ms.spec.expose;
+  // Without a split, one destination; with one, a destination per revision subset, weighted.
+  const destinations = (port?: { number: number }): NonNullable<HttpRoute['route']> =>
+    options.split
+      ? options.split.map((s) => ({
+          destination: { host, subset: s.role, ...(port ? { port } : {}) },
+          weight: s.weight,
+        }))
+      : [{ destination: { host, ...(port ? { port } : {}) } }];
   const meshRoute = (match?: HttpRoute['match']): HttpRoute => ({
     name: 'mesh',
     ...(match ? { match } : {}),
-    route: [{ destination: { host } }],
+    route: destinations(),
     ...resilience(ms),
   });
   const metadata = childMeta(ms);
@@ -122,7 +143,7 @@ export function buildVirtualService(ms: MicroService, options: IstioOptions = {}
   const gatewayRoute: HttpRoute = {
     name: 'gateway',
     match: [{ gateways: [expose.gateway], uri: { prefix: expose.pathPrefix ?? '/' } }],
-    route: [{ destination: { host, ...(port ? { port: { number: port.port } } : {}) } }],
+    route: destinations(port ? { number: port.port } : undefined),
     ...resilience(ms),
   };
   return {

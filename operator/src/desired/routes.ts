@@ -3,7 +3,13 @@
 // the RoutesReady condition that explains them.
 import type { MicroService } from '../api/microservice.ts';
 import { buildHttpRoute, type GatewayApiOptions, type HttpRoute } from './gateway-api.ts';
-import { buildDestinationRule, buildVirtualService, type DestinationRule, type VirtualService } from './istio.ts';
+import {
+  buildDestinationRule,
+  buildVirtualService,
+  type DestinationRule,
+  type TrafficSplit,
+  type VirtualService,
+} from './istio.ts';
 import { identityOf } from './meta.ts';
 
 export type TrafficRouter = 'istio' | 'gatewayAPI' | 'none';
@@ -38,7 +44,15 @@ export interface RouteOptions {
   clusterDomain?: string;
   /** What the installed Gateway API supports; needed with the gatewayAPI router. */
   gatewayAPI?: GatewayApiOptions;
+  /**
+   * A Rollout's weighted split between revisions: Istio routes to a subset per revision, the
+   * Gateway API to the per-revision Services (`splitServiceName`), which the caller creates.
+   */
+  split?: readonly TrafficSplit[];
 }
+
+/** The Service that selects one revision of a split for the Gateway API: `<name>-stable`, `<name>-canary`. */
+export const splitServiceName = (name: string, role: TrafficSplit['role']): string => `${name}-${role}`;
 
 /** What discovery found installed. */
 export interface InstalledApis {
@@ -75,7 +89,10 @@ const configured = (message: string, unsupported: string[]): RoutesCondition =>
 const istioRouter: Router = {
   buildRoutes(ms, options) {
     const { name } = identityOf(ms);
-    const istio = options.clusterDomain ? { clusterDomain: options.clusterDomain } : {};
+    const istio = {
+      ...(options.clusterDomain ? { clusterDomain: options.clusterDomain } : {}),
+      ...(options.split ? { split: options.split } : {}),
+    };
     return {
       objects: [buildDestinationRule(ms, istio), buildVirtualService(ms, istio)],
       condition: configured(`Istio DestinationRule and VirtualService ${name}${exposedAt(ms)}`, []),
@@ -87,7 +104,8 @@ const gatewayApiRouter: Router = {
   buildRoutes(ms, options) {
     const { name } = identityOf(ms);
     const gatewayAPI = options.gatewayAPI ?? { httpRouteRetry: false };
-    const route = buildHttpRoute(ms, gatewayAPI);
+    const split = options.split?.map((s) => ({ service: splitServiceName(name, s.role), weight: s.weight }));
+    const route = buildHttpRoute(ms, gatewayAPI, split);
     if (!route) return noPorts();
     const traffic = ms.spec.traffic ?? {};
     const unsupported: string[] = [];

@@ -34,9 +34,27 @@ const VERB: Record<ApplyReason, { reason: string; text: (id: string) => string }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/**
+ * The replicas to hold before an apply that stops declaring a Deployment's spec.replicas (an HPA
+ * takes it over): server-side apply would remove a field its one owner drops, and the Deployment
+ * would fall to the default of 1 until the HPA acts.
+ */
+export function replicasToHold(change: ChildApply): number | undefined {
+  if (change.object.kind !== 'Deployment' || !change.observed) return undefined;
+  const desired = (change.object.spec as { replicas?: number } | undefined)?.replicas;
+  const observed = (change.observed.spec as { replicas?: number } | undefined)?.replicas;
+  return desired === undefined ? observed : undefined;
+}
+
 async function applyChild(deps: ApplyDeps, change: ChildApply): Promise<string | undefined> {
   const id = childId(change.object);
   try {
+    const hold = replicasToHold(change);
+    if (hold !== undefined) {
+      // A plain update (not an apply) keeps the field owned, so the apply below leaves it in place.
+      const { name, namespace } = change.object.metadata;
+      await deps.client.mergePatch(change.type, name ?? '', namespace, { spec: { replicas: hold } });
+    }
     const result = await deps.client.apply<KubeObject>(change.type, change.object);
     deps.tracker.wrote(result, change.type.kind);
     deps.log.info({ child: id, why: change.why }, 'applied child');

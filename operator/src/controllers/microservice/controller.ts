@@ -3,15 +3,18 @@
 // DatabaseServers and CustomResourceDefinitions whose changes matter to a service, and the reconciler.
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import type { EngineRegistry } from '../../database/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { EventRecorder } from '../../kube/events.ts';
-import { customResourceDefinitionType, type KubeObject, objectKey } from '../../kube/objects.ts';
+import { customResourceDefinitionType, type KubeObject, objectKey, secretType } from '../../kube/objects.ts';
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
+import { planReleaseWorkload } from './release.ts';
 import {
   crdName,
   databaseServerType,
@@ -35,6 +38,11 @@ export interface MicroServiceControllerOptions {
   resyncIntervalMs?: number;
   reflector?: ControllerOptions['reflector'];
   workloads?: WorkloadPlanner;
+  /** Database provisioning (spec.database) with these engines; databases are left alone without. */
+  databases?: { engines: EngineRegistry } & Pick<
+    DatabaseStepOptions,
+    'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated'
+  >;
 }
 
 const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
@@ -93,6 +101,10 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
         },
       },
       { type: databaseServerType, keysFor: servicesOnServer },
+      // The `<name>-db` Secrets: deleted or edited by hand, they are repaired.
+      ...(options.databases
+        ? [{ type: secretType, labelSelector: managed, keysFor: controllerOwnerKeys(microServiceType.kind) }]
+        : []),
       {
         type: customResourceDefinitionType,
         keysFor: (crd: KubeObject) => (ROUTE_CRDS.has(crd.metadata.name ?? '') ? allServices() : []),
@@ -118,9 +130,23 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     crdCache: controller.cache(customResourceDefinitionType),
     databaseServerCache: controller.cache(databaseServerType),
     routeCache: (type) => routeWatches.syncedCache(type),
-    ...(options.workloads ? { workloads: options.workloads } : {}),
+    workloads: options.workloads ?? planReleaseWorkload,
+    ...(options.databases
+      ? {
+          database: new DatabaseStep({
+            ...options.databases,
+            client,
+            recorder,
+            clock,
+            tracker,
+            microServices: controller.cache(microServiceType),
+            databaseServers: controller.cache(databaseServerType),
+            secrets: controller.cache(secretType),
+          }),
+        }
+      : {}),
   });
-  for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType]) {
+  for (const type of [...WORKLOAD_CHILD_TYPES, microServiceType, rolloutType]) {
     controller.cache(type).subscribe((event) => tracker.observe(event, type.kind));
   }
   const ownerKeys = controllerOwnerKeys(microServiceType.kind);

@@ -18,6 +18,7 @@ import {
   destinationRuleType,
   httpRouteType,
   microServiceType,
+  rolloutType,
   virtualServiceType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
@@ -137,9 +138,12 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);
 
-  const rollout = sources.rolloutCache
+  const cachedRollout = sources.rolloutCache
     .list({ namespace })
     .find((r) => (r.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name);
+  // The Rollout as last written, if the cache has not seen that write yet: its status is the release's memory.
+  const rollout =
+    cachedRollout && tracker.freshest(cachedRollout, rolloutType.kind, namespace, cachedRollout.metadata.name ?? '');
   const dependents = msCache
     .list({ namespace })
     .filter((other) => (other.spec.dependsOn ?? []).includes(name))

@@ -1,6 +1,7 @@
 // plan: the pure heart of the reconciler. From what gather observed, the children to apply (each
 // with why: create, restore, update, repair), the children to delete, the status and the Events
 // known before any write. No I/O, no clock (`now` is an input), no randomness.
+import type { V1Service } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceStatus } from '../../api/microservice.ts';
 import {
   buildHorizontalPodAutoscaler,
@@ -15,6 +16,8 @@ import {
   ISTIOD,
   identityOf,
   selectorLabels,
+  splitServiceName,
+  type TrafficRouter,
 } from '../../desired/index.ts';
 import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject, ResourceType } from '../../kube/objects.ts';
@@ -26,9 +29,10 @@ import {
   EventReason,
   Reason,
 } from './conditions.ts';
+import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
 import { childTypeOf } from './resources.ts';
-import { planPlainWorkload, type WorkloadPlanner } from './workloads.ts';
+import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
 
 /** `Kind/name`: how children are told apart within one MicroService. */
 export const childId = (object: { kind?: string; metadata: { name?: string } }): string =>
@@ -50,6 +54,8 @@ export interface PlanInput {
   gatewayAPI?: GatewayApiOptions;
   /** The port of the service's DatabaseServer, when it has one. */
   databasePort?: number;
+  /** What the database step found (DatabaseReady, status.database, the credentials hash), with spec.database. */
+  database?: DatabasePlanInput;
   /** RFC 3339, for condition transitions. */
   now: string;
   /** Default: one Deployment, plain rolling update. */
@@ -63,6 +69,8 @@ export interface ChildApply {
   type: ResourceType;
   object: KubeObject;
   why: ApplyReason;
+  /** The child as observed before this write, when it exists. */
+  observed?: KubeObject;
 }
 
 export interface Plan {
@@ -71,6 +79,8 @@ export interface Plan {
   status: MicroServiceStatus;
   /** Events known before any write (invalid spec, a route we may not overwrite). */
   events: EventRecord[];
+  /** The Rollout's side of a release: its status, its Events, the request to clear. */
+  release?: ReleaseOutcome;
 }
 
 const MANAGED_CONDITIONS: readonly string[] = Object.values(ConditionType);
@@ -90,9 +100,16 @@ function planValid(input: PlanInput): Plan {
     ms,
     deployments: children.filter((c) => c.kind === 'Deployment'),
     rollout: input.rollout,
+    installed: input.installed,
+    now: Date.parse(input.now),
+    ...(input.database?.credentialsHash !== undefined ? { credentialsHash: input.database.credentialsHash } : {}),
   });
+  const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = chooseRouter(input.installed);
-  const routes = buildRoutes(ms, router, input.gatewayAPI ? { gatewayAPI: input.gatewayAPI } : {});
+  const routes = buildRoutes(ms, router, {
+    ...(input.gatewayAPI ? { gatewayAPI: input.gatewayAPI } : {}),
+    ...(traffic.kind === 'split' ? { split: traffic.split } : {}),
+  });
   const networkPolicy = buildNetworkPolicy(ms, {
     dependents: input.dependents,
     ...(input.databasePort !== undefined ? { databasePort: input.databasePort } : {}),
@@ -100,7 +117,7 @@ function planValid(input: PlanInput): Plan {
   });
   const wanted: KubeObject[] = [
     ...workloads.deployments,
-    buildService(ms),
+    ...buildServices(ms, traffic, router),
     buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
     networkPolicy,
     ...routes.objects,
@@ -135,9 +152,10 @@ function planValid(input: PlanInput): Plan {
         : drift === 'editedByHand'
           ? 'repair'
           : 'update';
-    apply.push({ type, object, why });
+    const before = observed.get(id);
+    apply.push({ type, object, why, ...(before ? { observed: before } : {}) });
   }
-  const wantedIds = new Set(wanted.map(childId));
+  const wantedIds = new Set([...wanted.map(childId), ...(workloads.keep ?? []).map((name) => `Deployment/${name}`)]);
   const remove = children.filter((child) => !wantedIds.has(childId(child)));
 
   const [ready, progressing, degraded] = workloads.conditions;
@@ -147,8 +165,32 @@ function planValid(input: PlanInput): Plan {
     currentRevision: workloads.currentRevision ?? input.ms.status?.currentRevision,
     url: computeUrl(ms),
   });
-  return { apply, delete: remove, status, events };
+  return { apply, delete: remove, status, events, ...(workloads.release ? { release: workloads.release } : {}) };
 }
+
+/**
+ * The service's Service, selecting every pod or, in blue-green, the active revision; beside it the
+ * preview Service (blue-green) or, for the Gateway API's weighted backends, one per revision.
+ */
+function buildServices(ms: MicroService, traffic: ReleaseTraffic, router: TrafficRouter): (V1Service | undefined)[] {
+  const { name } = identityOf(ms);
+  if (traffic.kind === 'blueGreen') {
+    return [
+      buildService(ms, { revision: traffic.active }),
+      buildService(ms, { name: previewServiceName(name), revision: traffic.preview }),
+    ];
+  }
+  if (traffic.kind === 'split' && router === 'gatewayAPI') {
+    return [
+      buildService(ms),
+      ...traffic.split.map((s) => buildService(ms, { name: splitServiceName(name, s.role), revision: s.revision })),
+    ];
+  }
+  return [buildService(ms)];
+}
+
+/** The blue-green Service that selects the revision waiting for promotion. */
+export const previewServiceName = (name: string): string => `${name}-preview`;
 
 /** An invalid spec: nothing is written or deleted, the running children keep running, the status says why. */
 function planInvalid(input: PlanInput, error: InvalidSpecError): Plan {
@@ -208,9 +250,10 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   const { ms, now } = input;
   const previous = (ms.status?.conditions ?? []) as Condition[];
   const generation = ms.metadata.generation;
+  const all = input.database ? [...facts, input.database.condition] : facts;
   const conditions = [
-    ...computeConditions(previous, facts, now, generation),
-    ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type)),
+    ...computeConditions(previous, all, now, generation),
+    ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type) && !all.some((f) => f.type === c.type)),
   ];
   const { name } = identityOf(ms);
   const selector = Object.entries(selectorLabels(name))
@@ -224,7 +267,8 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   };
   if (fields.currentRevision !== undefined) status.currentRevision = fields.currentRevision;
   if (fields.url !== undefined) status.url = fields.url;
-  if (ms.status?.database !== undefined) status.database = ms.status.database;
+  const database = input.database?.status ?? ms.status?.database;
+  if (database !== undefined) status.database = database;
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
 }

@@ -9,9 +9,11 @@ import { syncStatus } from '../../kube/status.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
+import type { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
+import { recordRelease } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -19,6 +21,8 @@ export interface ReconcilerDeps extends GatherSources {
   recorder: EventRecorder;
   clock: Clock;
   workloads?: WorkloadPlanner;
+  /** Provisions spec.database (and reclaims it on deletion); without it, databases are left alone. */
+  database?: DatabaseStep;
 }
 
 export class ChildWriteError extends Error {
@@ -33,12 +37,19 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   return async (key, { log }) => {
     const observed = await gather(key, deps);
     if (!observed) {
+      if (deps.database) return deps.database.finalize(key, log);
       log.debug('gone or being deleted; its children are collected through their owner references');
       return;
     }
     const { ms } = observed;
     const now = formatKubeTime(new Date(clock.now()));
-    const planned = plan({ ...observed, now, ...(deps.workloads ? { workloads: deps.workloads } : {}) });
+    const database = ms.spec.database && deps.database ? await deps.database.provision(ms, log) : undefined;
+    const planned = plan({
+      ...observed,
+      now,
+      ...(deps.workloads ? { workloads: deps.workloads } : {}),
+      ...(database ? { database } : {}),
+    });
     const outcome = await applyPlan({ client, tracker, log }, planned);
     const status = withApplyFailures(planned.status, outcome.failures, now);
     const written = await syncStatus<KubeObject>(client, microServiceType, ms, status);
@@ -52,6 +63,10 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     }
     await Promise.all(events.map((event) => recorder.record(microServiceType, ms, event)));
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
+    const retry = database?.retryAfterMs;
+    const released = planned.release ? await recordRelease({ client, recorder, tracker, log }, planned.release) : {};
+    const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
+    return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
   };
 }
 

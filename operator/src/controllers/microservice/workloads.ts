@@ -4,8 +4,18 @@
 // another WorkloadPlanner.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { MicroService } from '../../api/microservice.ts';
-import { buildDeployment, buildPodTemplate, computeRevision, identityOf } from '../../desired/index.ts';
+import type { RolloutStatus } from '../../api/rollout.ts';
+import {
+  buildDeployment,
+  buildPodTemplate,
+  computeRevision,
+  type InstalledApis,
+  identityOf,
+  type PodTemplateOptions,
+  type TrafficSplit,
+} from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
+import type { PlannedEvent, RequestName } from '../../strategy/index.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
 
@@ -15,11 +25,46 @@ export interface WorkloadInput {
   deployments: readonly KubeObject[];
   /** The Rollout targeting the service, if any (not acted on by the plain planner). */
   rollout: KubeObject | undefined;
+  /** Which routers are installed (a Rollout's trafficRouting: auto picks from them). */
+  installed?: InstalledApis;
+  /** Milliseconds since the epoch. */
+  now?: number;
+  /** A hash of the database credentials, part of the pod template (new credentials, new revision). */
+  credentialsHash?: string;
+}
+
+/** The pod-template options of a workload input. */
+export const templateOptions = (input: WorkloadInput): PodTemplateOptions =>
+  input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash };
+
+/** How traffic reaches the revisions: every pod (plain, rolling), weighted, or blue-green. */
+export type ReleaseTraffic =
+  | { kind: 'allPods' }
+  /** Routes weighted across revisions: Istio subsets, or Gateway API backends on per-revision Services. */
+  | { kind: 'split'; split: TrafficSplit[] }
+  /** The service's Service selects `active`; `<name>-preview` selects `preview`. */
+  | { kind: 'blueGreen'; active: string; preview: string };
+
+/** What a release did to its Rollout: the new status, the Events, the request to clear. */
+export interface ReleaseOutcome {
+  rollout: KubeObject;
+  status: RolloutStatus;
+  events: PlannedEvent[];
+  /** The one-shot field of the spec to clear, and the value that was acted on. */
+  clear?: { field: RequestName; value: unknown };
+  /** Plan again after this many milliseconds even if nothing changes. */
+  requeueAfterMs?: number;
 }
 
 export interface WorkloadPlan {
-  /** The Deployments to apply; owned ones not in this list are deleted. */
+  /** The Deployments to apply; owned ones neither in this list nor in `keep` are deleted. */
   deployments: V1Deployment[];
+  /** Names of owned Deployments kept exactly as they are, with no write. */
+  keep?: string[];
+  /** Default: every pod of the service behind its Service and routes. */
+  traffic?: ReleaseTraffic;
+  /** Set when a Rollout drives the release. */
+  release?: ReleaseOutcome;
   /** The Deployment the HPA scales. */
   hpaTarget: string;
   /** Ready, Progressing and Degraded, in that order. */
@@ -80,17 +125,25 @@ export function computeWorkloadConditions(health: Health): [ConditionFact, Condi
 }
 
 /** No Rollout: one Deployment named after the service, updated in place with a rolling update. */
-export const planPlainWorkload: WorkloadPlanner = ({ ms, deployments }) => {
+export const planPlainWorkload: WorkloadPlanner = (input) => {
+  const { ms, deployments } = input;
   const { name } = identityOf(ms);
-  const desired = buildDeployment(ms);
+  const desired = buildDeployment(ms, templateOptions(input));
   const observed = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
   const health = computeDeploymentHealth(desired, observed);
+  // Back from a Rollout: its revisions keep serving until the plain Deployment is available.
+  const keep =
+    health.state === 'available'
+      ? []
+      : deployments.map((d) => d.metadata.name ?? '').filter((other) => other !== name && other !== '');
   return {
     deployments: [desired],
+    ...(keep.length > 0 ? { keep } : {}),
     hpaTarget: name,
     conditions: computeWorkloadConditions(health),
     replicas: observed?.status?.replicas ?? 0,
     readyReplicas: observed?.status?.readyReplicas ?? 0,
-    currentRevision: health.state === 'available' ? computeRevision(buildPodTemplate(ms)) : undefined,
+    currentRevision:
+      health.state === 'available' ? computeRevision(buildPodTemplate(ms, templateOptions(input))) : undefined,
   };
 };

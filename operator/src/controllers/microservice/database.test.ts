@@ -1,0 +1,231 @@
+// The database step with an in-memory API and a scripted engine (a fast extra layer; the behaviour
+// against the real API server and databases is in e2e/integration/microservice-database*.test.ts):
+// a Secret written by someone else between the cache miss and the create is used, never replaced;
+// a server failure's message has no password; deletion retries until the deadline measured from
+// deletionTimestamp, then gives up naming what is left behind.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { MicroService } from '../../api/microservice.ts';
+import { type DatabaseEngine, type DatabaseRequest, EngineRegistry } from '../../database/index.ts';
+import { microService } from '../../desired/testing.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { KubeApiError } from '../../kube/errors.ts';
+import type { EventRecord, EventRecorder } from '../../kube/events.ts';
+import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+import { FakeClock } from '../../runtime/fake-clock.ts';
+import { ObjectCache } from '../../runtime/object-cache.ts';
+import { DatabaseStep } from './database.ts';
+import { DATABASE_FINALIZER } from './database-plan.ts';
+import { WriteTracker } from './tracker.ts';
+
+const log = pino({ level: 'silent' });
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** Objects by `kind/namespace/name`; create fails with 409 when present; every write is recorded. */
+class FakeApi {
+  readonly objects = new Map<string, KubeObject>();
+  readonly writes: string[] = [];
+  /** Runs once before the next create: someone else writes first. */
+  beforeCreate: (() => void) | undefined;
+  #version = 1;
+
+  put(kind: string, object: KubeObject): KubeObject {
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.#version++) } };
+    this.objects.set(`${kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`, stored);
+    return stored;
+  }
+
+  client(): KubeClient {
+    const find = (type: ResourceType, name: string, namespace?: string) =>
+      this.objects.get(`${type.kind}/${namespace ?? ''}/${name}`);
+    const notFound = (path: string) => new KubeApiError('GET', path, 404, { reason: 'NotFound' });
+    const fake = {
+      get: async (type: ResourceType, name: string, namespace?: string) => {
+        const found = find(type, name, namespace);
+        if (!found) throw notFound(`${type.kind}/${name}`);
+        return found;
+      },
+      create: async (type: ResourceType, object: KubeObject) => {
+        this.beforeCreate?.();
+        this.beforeCreate = undefined;
+        this.writes.push(`create ${type.kind}/${object.metadata.name}`);
+        if (find(type, object.metadata.name ?? '', object.metadata.namespace)) {
+          throw new KubeApiError('POST', type.kind, 409, { reason: 'AlreadyExists' });
+        }
+        return this.put(type.kind, object);
+      },
+      apply: async (type: ResourceType, object: KubeObject) => {
+        this.writes.push(`apply ${type.kind}/${object.metadata.name}`);
+        return this.put(type.kind, object);
+      },
+      mergePatch: async (type: ResourceType, name: string, namespace: string | undefined, patch: KubeObject) => {
+        this.writes.push(`patch ${type.kind}/${name} ${JSON.stringify(patch.metadata?.finalizers)}`);
+        const found = find(type, name, namespace);
+        if (!found) throw notFound(name);
+        return this.put(type.kind, { ...found, metadata: { ...found.metadata, ...patch.metadata } });
+      },
+    };
+    return fake as unknown as KubeClient;
+  }
+}
+
+/** An engine whose calls are recorded and whose next failures are scripted. */
+function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngine {
+  return {
+    engine: 'postgres',
+    checkConnection: async () => ({ ok: true, serverVersion: '17' }),
+    ensureDatabase: async (request: DatabaseRequest) => {
+      calls.push(`ensure ${request.database} ${request.password}`);
+      const error = failWith();
+      if (error) throw error;
+      return { actions: ['CreateRole', 'CreateDatabase'] };
+    },
+    dropDatabase: async (target) => {
+      calls.push(`drop ${target.database}`);
+      const error = failWith();
+      if (error) throw error;
+      return { actions: ['DropDatabase', 'DropRole'] };
+    },
+    close: async () => {},
+  };
+}
+
+function setUp(options: { failWith?: () => unknown } = {}) {
+  const api = new FakeApi();
+  const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const events: EventRecord[] = [];
+  const calls: string[] = [];
+  const databaseServers = new ObjectCache();
+  const server = {
+    metadata: { name: 'pg', uid: 'uid-pg', generation: 1 },
+    spec: { engine: 'postgres', host: '127.0.0.1', port: 5432, adminSecretRef: { namespace: 'ops', name: 'pg-admin' } },
+  };
+  databaseServers.upsert(server);
+  api.put('Secret', {
+    metadata: { name: 'pg-admin', namespace: 'ops' },
+    data: { username: b64('admin'), password: b64('admin-secret-password') },
+  });
+  const microServices = new ObjectCache();
+  const step = new DatabaseStep({
+    client: api.client(),
+    recorder: {
+      record: async (_type: ResourceType, _object: KubeObject, event: EventRecord) => events.push(event),
+    } as unknown as EventRecorder,
+    clock,
+    tracker: new WriteTracker(),
+    engines: new EngineRegistry(() => scriptedEngine(calls, options.failWith ?? (() => undefined))),
+    microServices,
+    databaseServers,
+    secrets: new ObjectCache(),
+    reclaimTimeoutMs: 60_000,
+  });
+  const ms = microService('orders', (m) => {
+    m.spec.database = { serverRef: 'pg', reclaimPolicy: 'Delete' };
+  });
+  api.put('MicroService', ms as KubeObject);
+  microServices.upsert(ms as KubeObject);
+  return { api, clock, events, calls, step, ms, microServices };
+}
+
+describe('DatabaseStep', () => {
+  it('a Secret written by someone else between the cache miss and the create is used, not replaced', async () => {
+    const { api, calls, step, ms } = setUp();
+    api.beforeCreate = () =>
+      api.put('Secret', {
+        metadata: {
+          name: 'orders-db',
+          namespace: 'shop',
+          ownerReferences: [
+            {
+              apiVersion: 'flotilla.dev/v1alpha1',
+              kind: 'MicroService',
+              name: 'orders',
+              uid: 'uid-orders',
+              controller: true,
+            },
+          ],
+        },
+        data: { password: b64('the-first-password-written-by-an-earlier-run') },
+      });
+    const result = await step.provision(ms, log);
+    assert.equal(result.condition.status, 'True', result.condition.message);
+    assert.deepEqual(calls, ['ensure shop_orders the-first-password-written-by-an-earlier-run']);
+    assert.deepEqual(api.writes, [
+      'patch MicroService/orders ["flotilla.dev/database"]',
+      'create Secret/orders-db',
+      'apply Secret/orders-db',
+    ]);
+  });
+
+  it('a second provision with nothing changed makes no call to the server and no write', async () => {
+    const { api, calls, step, ms } = setUp();
+    await step.provision(ms, log);
+    const written = api.objects.get('MicroService/shop/orders') as MicroService;
+    const writes = api.writes.length;
+    const again = await step.provision(written, log);
+    assert.equal(again.condition.status, 'True');
+    assert.equal(calls.length, 1);
+    assert.equal(api.writes.length, writes);
+  });
+
+  it('a server failure: False with the reason, a growing retry delay, and no password in the message', async () => {
+    let password = '';
+    const { step, ms, events, api } = setUp({
+      // A driver message that carries the password (the worst case): it must be redacted.
+      failWith: () => new Error(`authentication of shop_orders with ${password} failed`),
+    });
+    api.beforeCreate = undefined;
+    const result = await step.provision(ms, log);
+    password = Buffer.from(
+      String((api.objects.get('Secret/shop/orders-db')?.data as Record<string, string> | undefined)?.password),
+      'base64',
+    ).toString();
+    assert.equal(result.condition.status, 'False');
+    assert.equal(result.condition.reason, 'ServerError');
+    assert.ok((result.retryAfterMs ?? 0) >= 1000);
+    const second = await step.provision(api.objects.get('MicroService/shop/orders') as MicroService, log);
+    assert.match(second.condition.message, /authentication of shop_orders with \[redacted\] failed/);
+    assert.ok(!second.condition.message.includes(password));
+    assert.ok(!JSON.stringify(events).includes(password));
+    assert.ok((second.retryAfterMs ?? 0) > (result.retryAfterMs ?? 0), 'the delay grows');
+  });
+
+  it('deletion: retries until the deadline from deletionTimestamp, then gives up naming what is left', async () => {
+    let down = false;
+    const { api, clock, events, step, ms, microServices } = setUp({
+      failWith: () => (down ? Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) : undefined),
+    });
+    await step.provision(ms, log);
+    down = true;
+    const deleting = {
+      ...(api.objects.get('MicroService/shop/orders') as KubeObject),
+      status: { database: { serverRef: 'pg', name: 'shop_orders', secretName: 'orders-db' } },
+    };
+    deleting.metadata = { ...deleting.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' };
+    microServices.upsert(deleting);
+    const first = await step.finalize('shop/orders', log);
+    assert.ok(first?.requeueAfterMs !== undefined && first.requeueAfterMs <= 60_000);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ['DatabaseProvisioned', 'DatabaseDropFailed'],
+    );
+    assert.ok(!api.writes.some((w) => w.endsWith('[]')), 'the finalizer is kept while retrying');
+
+    await clock.advance(59_000);
+    const nearly = await step.finalize('shop/orders', log);
+    assert.ok(nearly?.requeueAfterMs !== undefined && nearly.requeueAfterMs <= 1_000, 'never past the deadline');
+
+    await clock.advance(1_000);
+    assert.equal(await step.finalize('shop/orders', log), undefined);
+    const last = events.at(-1);
+    assert.equal(last?.type, 'Warning');
+    assert.equal(last?.reason, 'DatabaseLeftBehind');
+    assert.match(
+      last?.message ?? '',
+      /database shop_orders and role shop_orders on DatabaseServer pg \(127\.0\.0\.1:5432\)/,
+    );
+    assert.equal(api.writes.at(-1), 'patch MicroService/orders []');
+    assert.ok(!(api.objects.get('MicroService/shop/orders')?.metadata.finalizers ?? []).includes(DATABASE_FINALIZER));
+  });
+});

@@ -1,0 +1,504 @@
+// The database step of the MicroService reconcile, for services with spec.database. In this order,
+// so that a crash at any point ends well on the next reconcile:
+//   1. the finalizer, before anything exists on the server (once the server, the names and the admin
+//      Secret are known to be usable);
+//   2. the Secret `<name>-db` with a generated password, created once (never regenerated while it
+//      exists; an existing one is only brought up to date with the server's address);
+//   3. ensureDatabase: the role with the Secret's password, its database, CONNECT limited to it.
+// What was provisioned for which Secret resourceVersion is remembered, so an unchanged service costs
+// no round-trip to the server (re-verified every verifyIntervalMs). On deletion, the reclaim policy
+// is carried out, with bounded retries measured from metadata.deletionTimestamp.
+import type { Logger } from 'pino';
+import type { MicroService } from '../../api/microservice.ts';
+import {
+  type AdminConnection,
+  buildDatabaseSecretData,
+  classifyConnectionError,
+  computeDatabaseName,
+  computeUsername,
+  type DatabaseEngineName,
+  type EngineRegistry,
+  generatePassword,
+  InvalidIdentifierError,
+  redact,
+} from '../../database/index.ts';
+import { childMeta, databaseSecretName, identityOf } from '../../desired/index.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
+import type { EventRecord, EventRecorder } from '../../kube/events.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
+import { type KubeObject, secretType, splitKey } from '../../kube/objects.ts';
+import { computeBackoffDelay } from '../../runtime/backoff.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import type { ObjectCache } from '../../runtime/object-cache.ts';
+import type { ReconcileResult } from '../../runtime/work-queue.ts';
+import {
+  computeCredentialsHash,
+  DATABASE_FINALIZER,
+  DATABASE_READY,
+  DatabaseEventReason,
+  type DatabasePlanInput,
+  DatabaseReason,
+} from './database-plan.ts';
+import { microServiceType } from './resources.ts';
+import type { WriteTracker } from './tracker.ts';
+
+export interface DatabaseStepOptions {
+  client: KubeClient;
+  recorder: EventRecorder;
+  clock: Clock;
+  tracker: WriteTracker;
+  /** One engine (one bounded pool) per DatabaseServer, shared with the DatabaseServer controller. */
+  engines: EngineRegistry;
+  microServices: ObjectCache;
+  databaseServers: ObjectCache;
+  /** Secrets labelled managed-by flotilla; a miss is confirmed with a GET. */
+  secrets: ObjectCache;
+  /** With reclaimPolicy Delete and the server unreachable, give up this long after deletionTimestamp (default 5 min). */
+  reclaimTimeoutMs?: number;
+  /** A provisioned database is checked on the server again after this long (default 10 min). */
+  verifyIntervalMs?: number;
+  /** Tests only: runs right after the Secret was created, before the role exists (a crash there). */
+  afterSecretCreated?: () => void;
+}
+
+/** What the step found, for plan; and the delay after which it should run again, when it failed. */
+export interface DatabaseStepResult extends DatabasePlanInput {
+  retryAfterMs?: number;
+}
+
+interface ServerInfo {
+  name: string;
+  uid: string;
+  generation: number;
+  engine: DatabaseEngineName;
+  host: string;
+  port: number;
+  adminSecretRef: { namespace: string; name: string };
+}
+
+/** A failure with a condition reason and a message that holds no secret. */
+class StepFailure extends Error {
+  readonly reason: string;
+  readonly retry: boolean;
+  constructor(reason: string, message: string, retry: boolean) {
+    super(message);
+    this.reason = reason;
+    this.retry = retry;
+  }
+}
+
+/** The keys of the Secret `<name>-db` (buildDatabaseSecretData's). */
+const SECRET_KEYS = ['DATABASE_URL', 'host', 'port', 'database', 'username', 'password'] as const;
+
+const retryBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.1 };
+
+const decode = (value: unknown): string | undefined =>
+  typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : undefined;
+
+function secretData(secret: KubeObject | undefined): Record<string, string> {
+  const data = (secret?.data ?? {}) as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const decoded = decode(value);
+    if (decoded !== undefined) out[key] = decoded;
+  }
+  return out;
+}
+
+const encodeData = (data: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]));
+
+export class DatabaseStep {
+  readonly #options: DatabaseStepOptions;
+  /** Per MicroService key: the fingerprint of what was last provisioned, and when it was checked. */
+  readonly #provisioned = new Map<string, { fingerprint: string; at: number }>();
+  /** Per MicroService key: failures in a row, for the retry delay. */
+  readonly #failures = new Map<string, number>();
+
+  constructor(options: DatabaseStepOptions) {
+    this.#options = options;
+  }
+
+  /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
+  async provision(ms: MicroService, log: Logger): Promise<DatabaseStepResult> {
+    const { name, namespace } = identityOf(ms);
+    const key = `${namespace}/${name}`;
+    const serverRef = ms.spec.database?.serverRef ?? '';
+    const secretName = databaseSecretName(name);
+    let credentialsHash: string | undefined;
+    let status: DatabasePlanInput['status'];
+    try {
+      const server = this.#server(serverRef);
+      const { database, username } = this.#names(ms, server);
+      this.#checkNameConflict(ms, server, database);
+      status = { serverRef, name: database, secretName };
+      let admin: AdminConnection | undefined;
+      if (!hasFinalizer(ms, DATABASE_FINALIZER)) {
+        // Before anything exists that would need reclaiming, and only once the server can be used: a
+        // service whose server, name or admin Secret is wrong has nothing to reclaim.
+        admin = await this.#admin(server);
+        await this.#ensureFinalizer(ms);
+      }
+      const secret = await this.#ensureSecret(ms, server, database, username);
+      credentialsHash = computeCredentialsHash(secret.data);
+      const fingerprint = [
+        ms.metadata.uid,
+        secret.resourceVersion,
+        server.uid,
+        server.generation,
+        database,
+        username,
+      ].join('|');
+      const now = this.#options.clock.now();
+      const remembered = this.#provisioned.get(key);
+      const verifyIntervalMs = this.#options.verifyIntervalMs ?? 10 * 60_000;
+      if (remembered?.fingerprint !== fingerprint || now - remembered.at >= verifyIntervalMs) {
+        const password = secret.data.password ?? '';
+        admin ??= await this.#admin(server);
+        const engine = this.#options.engines.get(server.name, admin);
+        let actions: string[];
+        try {
+          ({ actions } = await engine.ensureDatabase({ database, username, password }));
+        } catch (error) {
+          throw this.#serverFailure(error, server, [password, admin.password]);
+        }
+        this.#provisioned.set(key, { fingerprint, at: now });
+        if (actions.length > 0) {
+          const message = `database ${database} and role ${username} on DatabaseServer ${server.name}: ${actions.join(', ')}`;
+          log.info({ database, username, server: server.name, actions }, 'provisioned the database');
+          await this.#record(ms, { type: 'Normal', reason: DatabaseEventReason.DatabaseProvisioned, message });
+        }
+      }
+      this.#failures.delete(key);
+      return {
+        condition: {
+          type: DATABASE_READY,
+          status: 'True',
+          reason: DatabaseReason.Provisioned,
+          message: `database ${database} and role ${username} on DatabaseServer ${serverRef}; credentials in Secret ${secretName}`,
+        },
+        ...(status ? { status } : {}),
+        credentialsHash,
+      };
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      this.#provisioned.delete(key);
+      // The pods keep the credentials they have: a failure never rolls them.
+      credentialsHash ??= this.#existingCredentialsHash(ms);
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      log.warn({ reason: error.reason, failures }, `database not ready: ${error.message}`);
+      await this.#record(ms, {
+        type: 'Warning',
+        reason: DatabaseEventReason.DatabaseFailed,
+        message: `${error.reason}: ${error.message}`,
+      });
+      return {
+        condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
+        ...(status ? { status } : {}),
+        ...(credentialsHash ? { credentialsHash } : {}),
+        ...(error.retry ? { retryAfterMs: computeBackoffDelay(retryBackoff, failures) } : {}),
+      };
+    }
+  }
+
+  /**
+   * The MicroService at `key` is being deleted and holds our finalizer: Retain keeps the database (and
+   * says so), Delete drops it; an unreachable server is retried until reclaimTimeoutMs after the
+   * deletionTimestamp, then given up with a Warning naming what was left behind.
+   */
+  async finalize(key: string, log: Logger): Promise<ReconcileResult | undefined> {
+    const { tracker, clock } = this.#options;
+    const { namespace = '', name } = splitKey(key);
+    const ms = tracker.freshest(this.#options.microServices.get(key), microServiceType.kind, namespace, name) as
+      | MicroService
+      | undefined;
+    if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, DATABASE_FINALIZER)) {
+      if (!ms) this.#forget(key);
+      return undefined;
+    }
+    const policy = ms.spec.database?.reclaimPolicy ?? 'Retain';
+    const serverRef = ms.spec.database?.serverRef ?? ms.status?.database?.serverRef ?? '';
+    let what = `the database of ${name} on DatabaseServer ${serverRef}`;
+    try {
+      const server = this.#server(serverRef);
+      const { database, username } = this.#names(ms, server);
+      what = `database ${database} and role ${username} on DatabaseServer ${serverRef} (${server.host}:${server.port})`;
+      if (policy === 'Retain') {
+        await this.#record(ms, {
+          type: 'Normal',
+          reason: DatabaseEventReason.DatabaseRetained,
+          message: `reclaimPolicy Retain: ${what} are kept`,
+        });
+      } else {
+        const admin = await this.#admin(server);
+        const engine = this.#options.engines.get(server.name, admin);
+        let actions: string[];
+        try {
+          ({ actions } = await engine.dropDatabase({ database, username }));
+        } catch (error) {
+          throw this.#serverFailure(error, server, [admin.password]);
+        }
+        log.info({ database, username, server: server.name, actions }, 'dropped the database');
+        await this.#record(ms, {
+          type: 'Normal',
+          reason: DatabaseEventReason.DatabaseDropped,
+          message: `reclaimPolicy Delete: ${what} ${actions.length > 0 ? `dropped (${actions.join(', ')})` : 'were already gone'}`,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      if (policy === 'Retain') {
+        // Nothing to do on the server: keeping is all Retain asks.
+        await this.#record(ms, {
+          type: 'Normal',
+          reason: DatabaseEventReason.DatabaseRetained,
+          message: `reclaimPolicy Retain: ${what} is kept (${error.message})`,
+        });
+      } else {
+        const timeoutMs = this.#options.reclaimTimeoutMs ?? 5 * 60_000;
+        const elapsed = clock.now() - Date.parse(ms.metadata.deletionTimestamp);
+        const failures = (this.#failures.get(key) ?? 0) + 1;
+        this.#failures.set(key, failures);
+        if (elapsed < timeoutMs) {
+          log.warn({ reason: error.reason, failures }, `could not drop the database: ${error.message}`);
+          await this.#record(ms, {
+            type: 'Warning',
+            reason: DatabaseEventReason.DatabaseDropFailed,
+            message: `${error.reason}: ${error.message}; retrying until ${Math.round(timeoutMs / 1000)}s after deletion`,
+          });
+          const delay = computeBackoffDelay(retryBackoff, failures);
+          return { requeueAfterMs: Math.max(100, Math.min(delay, timeoutMs - elapsed)) };
+        }
+        const message =
+          `gave up dropping after ${Math.round(elapsed / 1000)}s: ${what} are left behind ` +
+          `(${error.reason}: ${error.message}); drop them by hand`;
+        log.warn({ reason: error.reason }, message);
+        await this.#record(ms, { type: 'Warning', reason: DatabaseEventReason.DatabaseLeftBehind, message });
+      }
+    }
+    this.#forget(key);
+    try {
+      const written = await removeFinalizer(this.#options.client, microServiceType, ms, DATABASE_FINALIZER);
+      tracker.wrote(written, microServiceType.kind);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    return undefined;
+  }
+
+  #forget(key: string): void {
+    this.#failures.delete(key);
+    this.#provisioned.delete(key);
+  }
+
+  async #ensureFinalizer(ms: MicroService): Promise<void> {
+    if (hasFinalizer(ms, DATABASE_FINALIZER)) return;
+    const written = await addFinalizer(this.#options.client, microServiceType, ms, DATABASE_FINALIZER);
+    this.#options.tracker.wrote(written, microServiceType.kind);
+  }
+
+  #server(serverRef: string): ServerInfo {
+    const server = this.#options.databaseServers.get(serverRef);
+    if (!server) {
+      throw new StepFailure(DatabaseReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
+    }
+    const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation'>>;
+    return {
+      name: serverRef,
+      uid: server.metadata.uid ?? '',
+      generation: server.metadata.generation ?? 0,
+      engine: spec.engine ?? 'postgres',
+      host: spec.host ?? '',
+      port: spec.port ?? 0,
+      adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
+    };
+  }
+
+  /** The database and role names; the ones in status.database win once recorded (they never change). */
+  #names(ms: MicroService, server: ServerInfo): { database: string; username: string } {
+    const { name, namespace } = identityOf(ms);
+    try {
+      const recorded = ms.status?.database?.name;
+      const database =
+        recorded && ms.status?.database?.serverRef === server.name
+          ? recorded
+          : computeDatabaseName(server.engine, namespace, name, ms.spec.database?.name);
+      return { database, username: computeUsername(server.engine, database) };
+    } catch (error) {
+      if (error instanceof InvalidIdentifierError) {
+        throw new StepFailure(DatabaseReason.InvalidName, error.message, false);
+      }
+      throw error;
+    }
+  }
+
+  /** Another live MicroService on the same server that claims the same database: the older one keeps it. */
+  #checkNameConflict(ms: MicroService, server: ServerInfo, database: string): void {
+    const mine = ms.metadata.creationTimestamp ?? '';
+    for (const other of this.#options.microServices.list() as MicroService[]) {
+      if (other.metadata.uid === ms.metadata.uid || other.spec.database?.serverRef !== server.name) continue;
+      const theirs = other.status?.database?.name;
+      if (theirs !== database) continue;
+      const theirTime = other.metadata.creationTimestamp ?? '';
+      const older = theirTime < mine || (theirTime === mine && (other.metadata.uid ?? '') < (ms.metadata.uid ?? ''));
+      if (older) {
+        throw new StepFailure(
+          DatabaseReason.NameConflict,
+          `database ${database} on DatabaseServer ${server.name} belongs to MicroService ` +
+            `${other.metadata.namespace}/${other.metadata.name}; set spec.database.name to another name`,
+          false,
+        );
+      }
+    }
+  }
+
+  /** The admin credentials from the server's adminSecretRef (read when the server must be reached). */
+  async #admin(server: ServerInfo): Promise<AdminConnection> {
+    const ref = server.adminSecretRef;
+    let secret: KubeObject;
+    try {
+      secret = await this.#options.client.get(secretType, ref.name, ref.namespace);
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new StepFailure(
+          DatabaseReason.AdminSecretNotFound,
+          `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} does not exist`,
+          true,
+        );
+      }
+      if (classifyError(error) === 'forbidden') {
+        throw new StepFailure(
+          DatabaseReason.AdminSecretForbidden,
+          `the operator may not read the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} ` +
+            '(with watchNamespace, keep admin Secrets in the release namespace)',
+          true,
+        );
+      }
+      throw error;
+    }
+    const data = secretData(secret);
+    if (!data.username || !data.password) {
+      throw new StepFailure(
+        DatabaseReason.AdminSecretInvalid,
+        `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} needs the keys username and password`,
+        true,
+      );
+    }
+    return {
+      engine: server.engine,
+      host: server.host,
+      port: server.port,
+      username: data.username,
+      password: data.password,
+    };
+  }
+
+  #serverFailure(error: unknown, server: ServerInfo, secrets: string[]): StepFailure {
+    if (error instanceof InvalidIdentifierError) {
+      return new StepFailure(DatabaseReason.InvalidName, redact(error.message, secrets), false);
+    }
+    const where = `DatabaseServer ${server.name} (${server.engine} ${server.host}:${server.port})`;
+    const { reason, message } = classifyConnectionError(error, where, secrets);
+    return new StepFailure(reason, message, true);
+  }
+
+  /**
+   * The Secret `<name>-db`, ours: created with a new password when missing; brought up to date (same
+   * password) when the server's address changed. Returns its decoded data and resourceVersion.
+   */
+  async #ensureSecret(
+    ms: MicroService,
+    server: ServerInfo,
+    database: string,
+    username: string,
+  ): Promise<{ data: Record<string, string>; resourceVersion: string }> {
+    const { client } = this.#options;
+    const { name, namespace } = identityOf(ms);
+    const secretName = databaseSecretName(name);
+    const wanted = (password: string) =>
+      buildDatabaseSecretData({
+        engine: server.engine,
+        host: server.host,
+        port: server.port,
+        database,
+        username,
+        password,
+      });
+    const object = (data: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { ...childMeta(ms, secretName) },
+      type: 'Opaque',
+      data: encodeData(data),
+    });
+
+    let existing = await this.#readSecret(namespace, secretName);
+    if (!existing) {
+      const data = wanted(generatePassword());
+      try {
+        existing = await client.create(secretType, object(data));
+        this.#options.afterSecretCreated?.();
+      } catch (error) {
+        if (!isConflict(error)) throw this.#secretFailure(error, secretName);
+        existing = await this.#readSecret(namespace, secretName, true);
+        if (!existing) throw new StepFailure(DatabaseReason.SecretWriteFailed, `Secret ${secretName} vanished`, true);
+      }
+    }
+    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
+    if (!ours) {
+      throw new StepFailure(
+        DatabaseReason.SecretNotOwned,
+        `Secret ${secretName} already exists and was not created by Flotilla for this MicroService; it is left alone`,
+        false,
+      );
+    }
+    const current = secretData(existing);
+    const data = wanted(current.password || generatePassword());
+    if (Object.entries(data).some(([key, value]) => current[key] !== value)) {
+      try {
+        existing = await client.apply(secretType, object(data));
+      } catch (error) {
+        throw this.#secretFailure(error, secretName);
+      }
+    }
+    return { data, resourceVersion: existing.metadata.resourceVersion ?? '' };
+  }
+
+  /** The hash of the Secret `<name>-db` as cached, when it exists and is ours. */
+  #existingCredentialsHash(ms: MicroService): string | undefined {
+    const { name, namespace } = identityOf(ms);
+    const secret = this.#options.secrets.get(`${namespace}/${databaseSecretName(name)}`);
+    const ours = (secret?.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
+    if (!secret || !ours) return undefined;
+    const data = secretData(secret);
+    // The keys Flotilla writes, as on success (a key added by hand changes nothing).
+    return computeCredentialsHash(Object.fromEntries(SECRET_KEYS.map((key) => [key, data[key] ?? ''])));
+  }
+
+  async #readSecret(namespace: string, name: string, fresh = false): Promise<KubeObject | undefined> {
+    const cached = fresh ? undefined : this.#options.secrets.get(`${namespace}/${name}`);
+    if (cached) return cached;
+    try {
+      return await this.#options.client.get(secretType, name, namespace);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  #secretFailure(error: unknown, secretName: string): StepFailure {
+    // The API server's answer never echoes the data we sent; the reason and status code are enough.
+    const status = (error as { statusCode?: number }).statusCode;
+    return new StepFailure(
+      DatabaseReason.SecretWriteFailed,
+      `could not write Secret ${secretName}${status ? ` (HTTP ${status})` : ''}`,
+      true,
+    );
+  }
+
+  async #record(ms: MicroService, event: EventRecord): Promise<void> {
+    await this.#options.recorder.record(microServiceType, ms, event);
+  }
+}

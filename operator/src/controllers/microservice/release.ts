@@ -1,0 +1,281 @@
+// The workloads of a MicroService released by a Rollout: the observed Deployments become the
+// revisions a strategy plans from (strategy/), and its plan becomes per-revision Deployments, the
+// traffic split the routes and Services carry, the MicroService's conditions and the Rollout's
+// new status. Without a Rollout, the plain rolling update of workloads.ts.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { MicroService } from '../../api/microservice.ts';
+import type { RolloutSpec, RolloutStatus, TrafficRouting } from '../../api/rollout.ts';
+import {
+  buildDeployment,
+  buildPodTemplate,
+  childMeta,
+  computeRevision,
+  type InstalledApis,
+  identityOf,
+  REVISION_LABEL,
+  revisionName,
+} from '../../desired/index.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import {
+  type ObservedRevision,
+  planRollout,
+  type RequestName,
+  type RolloutPlan,
+  type RolloutRequests,
+  requestsOf,
+} from '../../strategy/index.ts';
+import { type ConditionFact, ConditionType } from './conditions.ts';
+import {
+  planPlainWorkload,
+  type ReleaseTraffic,
+  templateOptions,
+  type WorkloadInput,
+  type WorkloadPlan,
+  type WorkloadPlanner,
+} from './workloads.ts';
+
+/** Reasons of the MicroService conditions while a Rollout drives its release. */
+export const ReleaseReason = {
+  /** The Rollout is Healthy: the stable revision serves all traffic with every pod Ready. */
+  Released: 'Released',
+  /** A release is moving or waiting (a step, a pause, a preview); the message is the Rollout's. */
+  ReleaseInProgress: 'ReleaseInProgress',
+  /** The release was aborted (by request or by the health gate); the stable revision serves all traffic. */
+  ReleaseAborted: 'ReleaseAborted',
+  AsExpected: 'AsExpected',
+  Idle: 'Idle',
+} as const;
+
+/** A routing the Rollout asked for, resolved against what is installed. */
+export type ResolvedRouting = Exclude<TrafficRouting, 'auto'>;
+
+/**
+ * `auto` is Istio when installed, else the Gateway API, else replica counts. A router asked for by
+ * name but not installed falls back to replica counts too (the Rollout's message says so).
+ */
+export function resolveTrafficRouting(
+  requested: TrafficRouting | undefined,
+  installed: InstalledApis,
+): ResolvedRouting {
+  const mode = requested ?? 'auto';
+  if (mode === 'istio' && installed.istio) return 'istio';
+  if (mode === 'gatewayAPI' && installed.gatewayAPI) return 'gatewayAPI';
+  if (mode === 'auto') return installed.istio ? 'istio' : installed.gatewayAPI ? 'gatewayAPI' : 'replicas';
+  return 'replicas';
+}
+
+/** The revision a Deployment runs, from its label; undefined for one that predates revision labels. */
+export const revisionOf = (deployment: KubeObject): string | undefined => deployment.metadata.labels?.[REVISION_LABEL];
+
+/** The Deployment of each revision; when two run the same revision, the first one seen wins. */
+export function indexRevisions(deployments: readonly KubeObject[]): Map<string, V1Deployment> {
+  const byRevision = new Map<string, V1Deployment>();
+  for (const deployment of deployments) {
+    const revision = revisionOf(deployment);
+    if (revision && !byRevision.has(revision)) byRevision.set(revision, deployment as V1Deployment);
+  }
+  return byRevision;
+}
+
+export function observeRevision(revision: string, deployment: V1Deployment): ObservedRevision {
+  return {
+    revision,
+    replicas: deployment.spec?.replicas ?? 0,
+    readyReplicas: deployment.status?.readyReplicas ?? 0,
+  };
+}
+
+const ACTION_OF_REQUEST: Record<RequestName, readonly string[]> = {
+  promote: ['PromoteStep', 'PromoteFull'],
+  abort: ['Abort'],
+  retry: ['Retry'],
+};
+
+/**
+ * The requests to act on, and one already acted on at this generation of the spec but not yet
+ * cleared (the operator stopped between writing the status and clearing the field): that one is
+ * cleared, not carried out again.
+ */
+export function pendingRequests(
+  spec: RolloutSpec,
+  status: RolloutStatus,
+  generation: number | undefined,
+): { requests: RolloutRequests; handled?: RequestName } {
+  const requests = requestsOf(spec);
+  const last = status.lastAction as { action?: string; generation?: number } | undefined;
+  if (generation === undefined || last?.generation !== generation) return { requests };
+  for (const name of Object.keys(requests) as RequestName[]) {
+    if (ACTION_OF_REQUEST[name].includes(last.action ?? '')) {
+      const { [name]: _done, ...rest } = requests;
+      return { requests: rest, handled: name };
+    }
+  }
+  return { requests };
+}
+
+/** Pods the stable revision should have: spec.replicas, or while autoscaling what the HPA set on it. */
+export function stableReplicas(ms: MicroService, stable: V1Deployment | undefined): number {
+  const autoscaling = ms.spec.autoscaling;
+  if (!autoscaling) return ms.spec.replicas ?? 1;
+  return stable?.spec?.replicas ?? autoscaling.minReplicas ?? 1;
+}
+
+/** The traffic of a plan, as the routes and Services carry it. */
+export function releaseTraffic(plan: RolloutPlan): ReleaseTraffic {
+  const { traffic } = plan;
+  if (traffic.kind === 'blueGreen') {
+    return { kind: 'blueGreen', active: traffic.active, preview: traffic.preview ?? traffic.active };
+  }
+  if (traffic.kind === 'weighted' && !traffic.approximatedByReplicas) {
+    const stable = plan.status.stableRevision;
+    const split = traffic.weights.map((w) => ({
+      role: w.revision === stable ? ('stable' as const) : ('canary' as const),
+      revision: w.revision,
+      weight: w.weight,
+    }));
+    return { kind: 'split', split: split.sort((a, b) => (a.role === b.role ? 0 : a.role === 'stable' ? -1 : 1)) };
+  }
+  return { kind: 'allPods' };
+}
+
+/** Ready, Progressing and Degraded of the MicroService from the Rollout's phase and message. */
+export function releaseConditions(status: RolloutStatus): [ConditionFact, ConditionFact, ConditionFact] {
+  const message = status.message ?? `rollout ${status.phase ?? 'starting'}`;
+  const phase = status.phase ?? 'Progressing';
+  const healthy = phase === 'Healthy';
+  const failed = phase === 'Aborted' || phase === 'Degraded';
+  const noFailure: ConditionFact = {
+    type: ConditionType.Degraded,
+    status: 'False',
+    reason: ReleaseReason.AsExpected,
+    message: 'no failures',
+  };
+  if (healthy) {
+    return [
+      { type: ConditionType.Ready, status: 'True', reason: ReleaseReason.Released, message },
+      { type: ConditionType.Progressing, status: 'False', reason: ReleaseReason.Idle, message },
+      noFailure,
+    ];
+  }
+  if (failed) {
+    return [
+      { type: ConditionType.Ready, status: 'False', reason: ReleaseReason.ReleaseAborted, message },
+      { type: ConditionType.Progressing, status: 'False', reason: ReleaseReason.ReleaseAborted, message },
+      { type: ConditionType.Degraded, status: 'True', reason: ReleaseReason.ReleaseAborted, message },
+    ];
+  }
+  return [
+    { type: ConditionType.Ready, status: 'False', reason: ReleaseReason.ReleaseInProgress, message },
+    { type: ConditionType.Progressing, status: 'True', reason: ReleaseReason.ReleaseInProgress, message },
+    noFailure,
+  ];
+}
+
+/**
+ * A Deployment of a revision other than the MicroService's current one: its pod template is known
+ * only from the cluster, so it is applied back as observed with the planned replicas.
+ */
+function rebuildFromObserved(observed: V1Deployment, replicas: number | 'autoscaled', ms: MicroService): V1Deployment {
+  const metadata = childMeta(ms, observed.metadata?.name);
+  metadata.labels[REVISION_LABEL] = revisionOf(observed as KubeObject) ?? '';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata,
+    spec: {
+      ...(replicas === 'autoscaled' ? {} : { replicas }),
+      selector: observed.spec?.selector ?? { matchLabels: {} },
+      template: observed.spec?.template ?? {},
+    },
+  };
+}
+
+export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): WorkloadPlan => {
+  const { ms, rollout } = input;
+  if (!rollout) return planPlainWorkload(input);
+  const { name } = identityOf(ms);
+  const spec = rollout.spec as RolloutSpec;
+  const previous = (rollout.status ?? {}) as RolloutStatus;
+  const generation = rollout.metadata.generation;
+  const byRevision = indexRevisions(input.deployments);
+  const template = templateOptions(input);
+  const desiredRevision = computeRevision(buildPodTemplate(ms, template));
+  const stable = previous.stableRevision ? byRevision.get(previous.stableRevision) : undefined;
+  const replicas = stableReplicas(ms, stable);
+  const { requests, handled } = pendingRequests(spec, previous, generation);
+  const routing = resolveTrafficRouting(spec.strategy.canary?.trafficRouting, input.installed ?? noRouters);
+
+  const { promote: _promote, abort: _abort, retry: _retry, ...standing } = spec;
+  const plan = planRollout({
+    spec: { ...standing, ...requests },
+    trafficRouting: routing,
+    status: previous,
+    desiredRevision,
+    revisions: [...byRevision].map(([revision, deployment]) => observeRevision(revision, deployment)),
+    replicas,
+    now: input.now ?? Date.now(),
+    ...(generation !== undefined ? { generation } : {}),
+  });
+
+  const deployments: V1Deployment[] = [];
+  const keep: string[] = [];
+  const nameOf = (revision: string) => byRevision.get(revision)?.metadata?.name ?? revisionName(name, revision);
+  for (const planned of plan.revisions) {
+    const wanted: number | 'autoscaled' =
+      ms.spec.autoscaling && planned.revision === plan.scaleTarget ? 'autoscaled' : planned.replicas;
+    const observed = byRevision.get(planned.revision);
+    if (planned.revision === desiredRevision) {
+      // The plain Deployment of a service adopted by its Rollout keeps its name (and its pods).
+      const plain = observed?.metadata?.name === name;
+      deployments.push(
+        buildDeployment(ms, { ...template, replicas: wanted, ...(plain ? {} : { revision: planned.revision }) }),
+      );
+    } else if (observed) {
+      const unchanged =
+        wanted === 'autoscaled' ? observed.spec?.replicas !== undefined : observed.spec?.replicas === wanted;
+      if (unchanged) keep.push(nameOf(planned.revision));
+      else deployments.push(rebuildFromObserved(observed, wanted, ms));
+    }
+  }
+  // Deployments from before revision labels are left alone rather than deleted under a release.
+  for (const deployment of input.deployments) {
+    if (!revisionOf(deployment) && deployment.metadata.name) keep.push(deployment.metadata.name);
+  }
+
+  const status: RolloutStatus = { ...plan.status };
+  if (generation !== undefined) status.observedGeneration = generation;
+  if (spec.strategy.canary && routing === 'replicas' && status.canaryRevision && status.message) {
+    const asked = spec.strategy.canary.trafficRouting ?? 'auto';
+    const why = asked === 'replicas' || asked === 'auto' ? 'no mesh' : `${asked} is not installed`;
+    if (!status.message.includes('by pod count')) {
+      status.message += ` (${why}: the traffic split is approximated by pod counts)`;
+    }
+  }
+  if (plan.requestHandled && status.lastAction && generation !== undefined) {
+    status.lastAction = { ...status.lastAction, generation } as RolloutStatus['lastAction'];
+  }
+  const live = [...byRevision.values()];
+  const cleared = plan.requestHandled ?? handled;
+  const clear = cleared ? { field: cleared, value: spec[cleared] } : undefined;
+  const leftOver = Object.keys(requests).length > (plan.requestHandled ? 1 : 0);
+  const requeueAfterMs = leftOver ? 0 : plan.requeueAfterMs;
+  return {
+    deployments,
+    ...(keep.length > 0 ? { keep } : {}),
+    hpaTarget: nameOf(plan.scaleTarget),
+    conditions: releaseConditions(status),
+    replicas: live.reduce((sum, d) => sum + (d.status?.replicas ?? 0), 0),
+    readyReplicas: live.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0),
+    currentRevision: status.stableRevision,
+    traffic: releaseTraffic(plan),
+    release: {
+      rollout,
+      status,
+      events: plan.events,
+      ...(clear ? { clear } : {}),
+      ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+    },
+  };
+};
+
+const noRouters: InstalledApis = { istio: false, gatewayAPI: false };
