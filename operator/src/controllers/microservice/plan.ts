@@ -4,6 +4,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceStatus } from '../../api/microservice.ts';
 import {
+  buildDedicatedDatabase,
   buildHorizontalPodAutoscaler,
   buildNetworkPolicy,
   buildRoutes,
@@ -120,6 +121,7 @@ function planValid(input: PlanInput): Plan {
     ...buildServices(ms, traffic, router),
     buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
     networkPolicy,
+    ...buildDedicatedDatabase(ms),
     ...routes.objects,
   ]
     .filter((object) => object !== undefined)

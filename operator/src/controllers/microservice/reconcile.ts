@@ -1,6 +1,7 @@
 // reconcileMicroService: gather → plan (pure) → apply (server-side) → syncStatus, once per key.
 // Throws when a child could not be written, so that the work queue retries with backoff.
 import type { MicroService } from '../../api/microservice.ts';
+import { dedicatedDatabaseName } from '../../desired/dedicated-database.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -43,7 +44,11 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     }
     const { ms } = observed;
     const now = formatKubeTime(new Date(clock.now()));
-    const database = ms.spec.database && deps.database ? await deps.database.provision(ms, log) : undefined;
+    const statefulSet = observed.children.find(
+      (child) => child.kind === 'StatefulSet' && child.metadata.name === dedicatedDatabaseName(ms.metadata.name ?? ''),
+    );
+    const database =
+      ms.spec.database && deps.database ? await deps.database.provision(ms, log, statefulSet) : undefined;
     const planned = plan({
       ...observed,
       now,
