@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { API_VERSION, type MicroService } from '../../operator/src/api/index.ts';
 import { CACHE_FINALIZER, CacheStep } from '../../operator/src/controllers/microservice/cache.ts';
 import { databaseServerType, microServiceType } from '../../operator/src/controllers/microservice/resources.ts';
-import { connectRedis, type RedisAdminConnection } from '../../operator/src/database/index.ts';
+import { connectRedis, connectRedisUrl, type RedisAdminConnection } from '../../operator/src/database/index.ts';
 import { createKubeClient, type KubeClient } from '../../operator/src/kube/client.ts';
 import { type KubeObject, secretType } from '../../operator/src/kube/objects.ts';
 import { redisServer } from '../databases/redis.ts';
@@ -102,13 +102,7 @@ describe('the cache step on the real cluster and Redis', () => {
     const data = decode(secret);
     assert.equal(data.keyPrefix, `${namespace}:orders:`);
     assert.ok((data.password ?? '').length >= 32);
-    const url = new URL(data.REDIS_URL ?? '');
-    const service = await connectRedis({
-      host: url.hostname,
-      port: Number(url.port),
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    });
+    const service = await connectRedisUrl(data.REDIS_URL ?? '');
     try {
       assert.equal(await service.set(`${data.keyPrefix}k`, 'v'), 'OK');
       await assert.rejects(service.get('elsewhere'), /NOPERM/);

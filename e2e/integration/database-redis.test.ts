@@ -10,6 +10,7 @@ import {
   type CacheRequest,
   computeCacheUser,
   connectRedis,
+  connectRedisUrl,
   createRedisEngine,
   generatePassword,
   InvalidIdentifierError,
@@ -35,14 +36,8 @@ describe('cache users on a real Redis', () => {
   /** A client logged in as the service, through the REDIS_URL its Secret would hold. */
   async function connectAs(request: CacheRequest, password = request.password): Promise<Redis> {
     // Through the URL, as a service reads it: ioredis parses it the same way.
-    const url = new URL(buildRedisUrl({ host: admin.host, port: admin.port, username: request.username, password }));
-    const client = await connectRedis({
-      host: url.hostname,
-      port: Number(url.port),
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      connectionName: 'service',
-    });
+    const url = buildRedisUrl({ host: admin.host, port: admin.port, username: request.username, password });
+    const client = await connectRedisUrl(url, { connectionName: 'service' });
     opened.push(client);
     return client;
   }

@@ -40,7 +40,13 @@ export {
 } from './identifiers.ts';
 export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
 export { createPostgresEngine } from './postgres.ts';
-export { type CacheEngine, connectRedis, createRedisEngine } from './redis.ts';
+export {
+  type CacheEngine,
+  connectRedis,
+  connectRedisUrl,
+  createRedisEngine,
+  RedisEngineRegistry,
+} from './redis.ts';
 export type {
   AdminConnection,
   ConnectionCheck,

@@ -1,6 +1,7 @@
 // The redis engine for spec.cache: one ACL user per MicroService, limited to the keys and channels under
 // its prefix `<namespace>:<name>:`, its password the one in the Secret `<name>-cache`. One connection per
 // server (ioredis multiplexes); every argument goes to Redis as its own bulk string, never as built text.
+import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   aclUserMatches,
@@ -43,6 +44,18 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
     client.disconnect();
     throw firstError ?? error;
   }
+}
+
+/** connectRedis for a `redis://user:password@host:port` URL, as a service reads it from REDIS_URL. */
+export function connectRedisUrl(text: string, options: RedisOptions = {}): Promise<Redis> {
+  const url = new URL(text);
+  return connectRedis({
+    ...options,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    password: decodeURIComponent(url.password),
+  });
 }
 
 export interface CacheEngine {
@@ -155,4 +168,30 @@ export function createRedisEngine(admin: RedisAdminConnection): CacheEngine {
       if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** One cache engine (one connection) per server, replaced when its address or admin credentials change. */
+export class RedisEngineRegistry {
+  readonly #engines = new Map<string, { fingerprint: string; engine: CacheEngine }>();
+  readonly #create: (admin: RedisAdminConnection) => CacheEngine;
+
+  constructor(create: (admin: RedisAdminConnection) => CacheEngine = createRedisEngine) {
+    this.#create = create;
+  }
+
+  get(server: string, admin: RedisAdminConnection): CacheEngine {
+    const fingerprint = createHash('sha256').update(JSON.stringify(admin)).digest('hex');
+    const existing = this.#engines.get(server);
+    if (existing?.fingerprint === fingerprint) return existing.engine;
+    if (existing) void existing.engine.close().catch(() => {});
+    const engine = this.#create(admin);
+    this.#engines.set(server, { fingerprint, engine });
+    return engine;
+  }
+
+  async closeAll(): Promise<void> {
+    const engines = [...this.#engines.values()];
+    this.#engines.clear();
+    await Promise.all(engines.map(({ engine }) => engine.close()));
+  }
 }

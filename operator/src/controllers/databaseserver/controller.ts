@@ -4,7 +4,7 @@
 // Ready. The engines (one bounded pool per server) are shared with the MicroService controller.
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
-import type { AdminConnection, EngineRegistry } from '../../database/index.ts';
+import type { AdminConnection, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
@@ -22,7 +22,7 @@ export const DatabaseServerReason = {
   AdminSecretNotFound: 'AdminSecretNotFound',
   AdminSecretInvalid: 'AdminSecretInvalid',
   AdminSecretForbidden: 'AdminSecretForbidden',
-  /** A redis server: not checked by this controller yet. */
+  /** A redis server, in a controller given no redis connections (cacheEngines). */
   EngineNotChecked: 'EngineNotChecked',
   // and the engine's: ConnectionRefused, HostNotFound, ConnectTimeout, AuthenticationFailed,
   // InsufficientPrivileges, ServerError.
@@ -32,6 +32,8 @@ export interface DatabaseServerControllerOptions {
   client: KubeClient;
   logger: Logger;
   engines: EngineRegistry;
+  /** The redis servers' connections (shared with the cache step); without them, redis servers are not checked. */
+  cacheEngines?: RedisEngineRegistry;
   metrics?: RuntimeMetrics;
   clock?: Clock;
   /** How often a Ready server is checked again (default 60 s). */
@@ -54,7 +56,7 @@ export function createDatabaseServerController(options: DatabaseServerController
 
   async function check(server: DatabaseServer): Promise<Check> {
     const { engine, host, port, adminSecretRef: ref } = server.spec;
-    if (engine === 'redis') {
+    if (engine === 'redis' && !options.cacheEngines) {
       return {
         ok: false,
         reason: DatabaseServerReason.EngineNotChecked,
@@ -88,6 +90,11 @@ export function createDatabaseServerController(options: DatabaseServerController
         reason: DatabaseServerReason.AdminSecretInvalid,
         message: `the admin Secret ${ref.namespace}/${ref.name} needs the keys username and password`,
       };
+    }
+    if (engine === 'redis') {
+      return (options.cacheEngines as RedisEngineRegistry)
+        .get(server.metadata.name ?? '', { host, port, username, password })
+        .checkConnection();
     }
     const admin: AdminConnection = { engine, host, port, username, password };
     return engines.get(server.metadata.name ?? '', admin).checkConnection();

@@ -14,10 +14,10 @@ import {
   type CacheUser,
   classifyRedisError,
   computeCacheUser,
-  createRedisEngine,
   generatePassword,
   InvalidIdentifierError,
   type RedisAdminConnection,
+  RedisEngineRegistry,
   redact,
 } from '../../database/index.ts';
 import { buildCacheSecret, cacheSecretName } from '../../desired/cache.ts';
@@ -61,6 +61,9 @@ export interface CacheStepResult {
   actions: string[];
 }
 
+/** What plan takes from the cache step. */
+export type CachePlanInput = Pick<CacheStepResult, 'condition' | 'status' | 'credentialsHash'>;
+
 export interface ReleaseResult {
   /** True when the finalizer is gone (or was never there); false: call again later. */
   done: boolean;
@@ -74,7 +77,10 @@ export interface CacheStepOptions {
   client: KubeClient;
   /** The DatabaseServers, cluster-scoped, by name. */
   databaseServers: { get(name: string): KubeObject | undefined };
-  createEngine?: (admin: RedisAdminConnection) => CacheEngine;
+  /** One connection per server, shared and closed by the caller; a private one when unset. */
+  engines?: RedisEngineRegistry;
+  /** Told of every write to the MicroService (the finalizer), so the next read is not stale. */
+  onWrite?: (written: KubeObject) => void;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
   /** Give up reaching an unreachable server this long after deletionTimestamp (default 5 min). */
@@ -112,11 +118,11 @@ const hashOf = (data: Record<string, string>) =>
 
 export class CacheStep {
   readonly #options: CacheStepOptions;
-  /** One engine (one connection) per server, replaced when its address or admin credentials change. */
-  readonly #engines = new Map<string, { fingerprint: string; engine: CacheEngine }>();
+  readonly #engines: RedisEngineRegistry;
 
   constructor(options: CacheStepOptions) {
     this.#options = options;
+    this.#engines = options.engines ?? new RedisEngineRegistry();
   }
 
   /** Provisions the cache of `ms` (which has spec.cache); never throws for the server's failures. */
@@ -134,7 +140,9 @@ export class CacheStep {
         // whose server or admin credentials are wrong has nothing to release.
         const check = await this.#engine(server, admin).checkConnection();
         if (!check.ok) throw new CacheFailure(check.reason, redact(check.message, [admin.password]), true);
-        await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+        // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
+        const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+        this.#options.onWrite?.(written);
       }
       const { data, created } = await this.#ensureSecret(ms, server, user);
       const password = data.password ?? '';
@@ -212,7 +220,8 @@ export class CacheStep {
       });
     }
     try {
-      await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+      const written = await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+      this.#options.onWrite?.(written);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -221,9 +230,7 @@ export class CacheStep {
 
   /** Closes every server's connection. */
   async close(): Promise<void> {
-    const engines = [...this.#engines.values()];
-    this.#engines.clear();
-    await Promise.all(engines.map(({ engine }) => engine.close()));
+    await this.#engines.closeAll();
   }
 
   #server(serverRef: string): RedisServer {
@@ -283,13 +290,7 @@ export class CacheStep {
   }
 
   #engine(server: RedisServer, admin: RedisAdminConnection): CacheEngine {
-    const fingerprint = createHash('sha256').update(JSON.stringify(admin)).digest('hex');
-    const existing = this.#engines.get(server.name);
-    if (existing?.fingerprint === fingerprint) return existing.engine;
-    if (existing) void existing.engine.close().catch(() => {});
-    const engine = (this.#options.createEngine ?? createRedisEngine)(admin);
-    this.#engines.set(server.name, { fingerprint, engine });
-    return engine;
+    return this.#engines.get(server.name, admin);
   }
 
   #serverFailure(error: unknown, server: RedisServer, secrets: string[]): CacheFailure {
