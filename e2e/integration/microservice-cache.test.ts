@@ -12,7 +12,6 @@ import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   conditionOf,
-  exists,
   freshNamespace,
   getJson,
   kubectlApply,
@@ -123,10 +122,16 @@ describe('a cache through the operator', () => {
       '[{"op":"remove","path":"/spec/cache"}]',
     ]);
     await eventually(
-      'the user and the Secret gone',
+      'the user gone, and the finalizer',
       async () => {
         assert.equal(await user(data.username ?? ''), null);
-        assert.equal(await exists(cluster, ['-n', namespace, 'secret', 'orders-cache']), false);
+        const ms = await getJson<{ metadata: { finalizers?: string[] } }>(cluster, [
+          '-n',
+          namespace,
+          'microservice',
+          'orders',
+        ]);
+        assert.deepEqual(ms.metadata.finalizers ?? [], []);
       },
       { timeoutMs: 60_000 },
     );

@@ -176,8 +176,10 @@ export class CacheStep {
 
   /**
    * The MicroService is being deleted, or its cache was removed: deletes the ACL user and its keys, then the
-   * finalizer (and, when the cache was removed from a live service, the Secret `<name>-cache`). A server that
-   * is gone gives up at once; one that does not answer is retried until releaseTimeoutMs after the deletion.
+   * finalizer. The Secret `<name>-cache` goes with the MicroService (owner reference); after a removal it stays,
+   * its password opening nothing (the operator may not delete Secrets), and is reused if a cache comes back. A
+   * server that is gone gives up at once; one that does not answer is retried until releaseTimeoutMs after
+   * the deletion.
    */
   async release(ms: MicroService, serverRef: string): Promise<ReleaseResult> {
     if (!hasFinalizer(ms, CACHE_FINALIZER)) return { done: true, message: 'nothing to release', leftBehind: false };
@@ -212,12 +214,6 @@ export class CacheStep {
       }
       message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
       leftBehind = true;
-    }
-    if (!ms.metadata.deletionTimestamp) {
-      // The cache was removed from a live service: its Secret goes too (deletion leaves it to the owner reference).
-      await this.#options.client.delete(secretType, cacheSecretName(name), namespace).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
     }
     try {
       const written = await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
