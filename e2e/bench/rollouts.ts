@@ -257,7 +257,9 @@ async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFig
         const startOf = (index: number) => (index === 0 ? sentAt.get(name) : seen.get(index));
         for (let index = 0; index < steps.length; index++) {
           const start = startOf(index);
-          const end = seen.get(index + 1);
+          // A step may be passed in the same reconcile as the one before it: it ends when any later one shows.
+          const later = [...seen].filter(([i]) => i > index).map(([, at]) => at);
+          const end = later.length > 0 ? Math.min(...later) : undefined;
           if (start === undefined || end === undefined) continue;
           const took = end - start;
           if ('pause' in (steps[index] as object)) figures.pauseOverheads.push(took - STEP_PAUSE_SECONDS * 1000);

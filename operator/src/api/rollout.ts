@@ -252,20 +252,30 @@ export const RolloutStatusSchema = Type.Object(
         { description: 'The previous revision waiting to be scaled down after a promotion.' },
       ),
     ),
+    acceptedRequest: Type.Optional(
+      Type.Object(
+        {
+          promote: Type.Optional(StringEnum(PROMOTIONS, { description: 'A promotion taken from spec.promote.' })),
+          abort: Type.Optional(Type.Boolean({ description: 'An abort taken from spec.abort.' })),
+          retry: Type.Optional(Type.Boolean({ description: 'A retry taken from spec.retry.' })),
+          generation: Type.Optional(
+            Type.Integer({ description: 'metadata.generation of the spec that carried it.', minimum: 0 }),
+          ),
+        },
+        {
+          description:
+            'One-shot requests taken from the spec and not yet carried out. The controller records a request here ' +
+            'before it clears it from the spec, and shows what it did only after that, so that a request is never ' +
+            'lost or carried out twice, whenever the operator stops.',
+        },
+      ),
+    ),
     lastAction: Type.Optional(
       Type.Object(
         {
           action: Type.String({ description: 'PromoteStep, PromoteFull, Abort or Retry.' }),
           time: Type.Optional(Type.String({ description: 'When the controller acted.', format: 'date-time' })),
           message: Type.Optional(Type.String({ description: 'What the controller did.' })),
-          generation: Type.Optional(
-            Type.Integer({
-              description:
-                'metadata.generation of the spec that carried the request, so that a request acted on but not yet ' +
-                'cleared (the operator stopped in between) is cleared, not carried out twice.',
-              minimum: 0,
-            }),
-          ),
         },
         { description: 'The last one-shot request (promote, abort, retry) the controller carried out.' },
       ),

@@ -122,7 +122,7 @@ describe('canary: the steps', () => {
       events: ['Normal/ReleaseStarted'],
     },
     {
-      name: 'setWeight is done once the canary has its pods Ready: on to the next step at once',
+      name: 'setWeight is done once the canary has its pods Ready: on to the next step at once, its pause starting now',
       modifiers: [withStatus(midCanary(0, 10)), withRevisions('a:4/4', 'b:1/1'), withDesired('b')],
       phase: 'Progressing',
       reason: 'WaitingForCanary',
@@ -131,6 +131,7 @@ describe('canary: the steps', () => {
       replicas: { a: 4, b: 1 },
       requeueAfterMs: 0,
       events: ['Normal/StepCompleted'],
+      pauseStartTime: at(T0),
     },
     {
       name: 'a pause without duration waits for a promotion, with no timer',

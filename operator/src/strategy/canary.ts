@@ -132,7 +132,7 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
 
   const ready = readyOf(input, canary) >= target;
   if (step.setWeight !== undefined) {
-    if (ready) advance(draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
+    if (ready) advance(input, draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
     return finish(input, draft, progressing(input, draft), split(input, draft, target));
   }
 
@@ -156,13 +156,15 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
     };
     return finish(input, draft, outcome, split(input, draft, target));
   }
-  advance(draft, `${stepLabel(input, index)} done: paused ${duration}`);
+  advance(input, draft, `${stepLabel(input, index)} done: paused ${duration}`);
   return finish(input, draft, progressing(input, draft), split(input, draft, target));
 }
 
-function advance(draft: Draft, message: string): void {
-  draft.status.currentStepIndex = (draft.status.currentStepIndex ?? 0) + 1;
-  draft.status.pauseStartTime = undefined;
+function advance(input: CanaryInput, draft: Draft, message: string): void {
+  const next = (draft.status.currentStepIndex ?? 0) + 1;
+  draft.status.currentStepIndex = next;
+  // A pause starts the moment the step before it is done, not when the next plan gets to it.
+  draft.status.pauseStartTime = input.strategy.steps[next]?.pause ? isoTime(input.now) : undefined;
   emit(draft, 'Normal', EventReason.StepCompleted, message);
   requeue(draft, 0);
 }

@@ -4,7 +4,7 @@
 // Ready. The engines (one bounded pool per server) are shared with the MicroService controller.
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
-import type { AdminConnection, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
+import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
@@ -22,8 +22,6 @@ export const DatabaseServerReason = {
   AdminSecretNotFound: 'AdminSecretNotFound',
   AdminSecretInvalid: 'AdminSecretInvalid',
   AdminSecretForbidden: 'AdminSecretForbidden',
-  /** A redis server, in a controller given no redis connections (cacheEngines). */
-  EngineNotChecked: 'EngineNotChecked',
   // and the engine's: ConnectionRefused, HostNotFound, ConnectTimeout, AuthenticationFailed,
   // InsufficientPrivileges, ServerError.
 } as const;
@@ -54,15 +52,8 @@ export function createDatabaseServerController(options: DatabaseServerController
   const recheckIntervalMs = options.recheckIntervalMs ?? 60_000;
   const retryIntervalMs = options.retryIntervalMs ?? 10_000;
 
-  async function check(server: DatabaseServer): Promise<Check> {
-    const { engine, host, port, adminSecretRef: ref } = server.spec;
-    if (engine === 'redis' && !options.cacheEngines) {
-      return {
-        ok: false,
-        reason: DatabaseServerReason.EngineNotChecked,
-        message: 'redis servers are not checked yet; only postgres and mysql are',
-      };
-    }
+  async function check(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
+    const { host, port, adminSecretRef: ref } = server.spec;
     let secret: KubeObject;
     try {
       secret = await client.get(secretType, ref.name, ref.namespace);
@@ -92,9 +83,9 @@ export function createDatabaseServerController(options: DatabaseServerController
       };
     }
     if (engine === 'redis') {
-      return (options.cacheEngines as RedisEngineRegistry)
-        .get(server.metadata.name ?? '', { host, port, username, password })
-        .checkConnection();
+      const cacheEngines = options.cacheEngines;
+      if (!cacheEngines) throw new Error('no redis connections to check a redis server with');
+      return cacheEngines.get(server.metadata.name ?? '', { host, port, username, password }).checkConnection();
     }
     const admin: AdminConnection = { engine, host, port, username, password };
     return engines.get(server.metadata.name ?? '', admin).checkConnection();
@@ -114,7 +105,14 @@ export function createDatabaseServerController(options: DatabaseServerController
         await engines.forget(key);
         return undefined;
       }
-      const result = await check(server);
+      const engine: string = server.spec.engine;
+      const redis = engine === 'redis' && options.cacheEngines !== undefined;
+      if (engine !== 'postgres' && engine !== 'mysql' && !redis) {
+        // Not a SQL server, and no redis connections were given: its check belongs elsewhere.
+        log.debug({ engine }, 'not a postgres or mysql server; not checked here');
+        return undefined;
+      }
+      const result = await check(server, engine as DatabaseEngineName | 'redis');
       const fact: ConditionFact = result.ok
         ? {
             type: 'Ready',

@@ -19,6 +19,8 @@ export const DatabaseReason = {
   Provisioned: 'Provisioned',
   /** spec.database.serverRef names no DatabaseServer. */
   ServerNotFound: 'ServerNotFound',
+  /** The DatabaseServer is not a postgres or mysql server (a cache server, say). */
+  EngineMismatch: 'EngineMismatch',
   /** The DatabaseServer's adminSecretRef names no Secret. */
   AdminSecretNotFound: 'AdminSecretNotFound',
   /** The operator's RBAC does not let it read the admin Secret. */

@@ -91,7 +91,7 @@ function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngin
   };
 }
 
-function setUp(options: { failWith?: () => unknown } = {}) {
+function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
   const api = new FakeApi();
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const events: EventRecord[] = [];
@@ -99,7 +99,12 @@ function setUp(options: { failWith?: () => unknown } = {}) {
   const databaseServers = new ObjectCache();
   const server = {
     metadata: { name: 'pg', uid: 'uid-pg', generation: 1 },
-    spec: { engine: 'postgres', host: '127.0.0.1', port: 5432, adminSecretRef: { namespace: 'ops', name: 'pg-admin' } },
+    spec: {
+      engine: options.engine ?? 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      adminSecretRef: { namespace: 'ops', name: 'pg-admin' },
+    },
   };
   databaseServers.upsert(server);
   api.put('Secret', {
@@ -156,6 +161,32 @@ describe('DatabaseStep', () => {
       'create Secret/orders-db',
       'apply Secret/orders-db',
     ]);
+  });
+
+  it('provisions a dedicated instance with its Secret alone: no server, no finalizer, no DDL', async () => {
+    const dedicated = microService('dedicated', (m) => {
+      m.spec.database = { instance: 'dedicated', engine: 'postgres' };
+    });
+    assert.equal(DatabaseStep.handles(dedicated), true);
+    const { api, step, calls } = setUp();
+    const result = await step.provision(dedicated, log);
+    assert.equal(result.condition.status, 'False');
+    assert.equal(result.condition.reason, 'InstanceStarting', 'until its StatefulSet has a ready pod');
+    assert.deepEqual(api.writes, ['create Secret/dedicated-db']);
+    assert.deepEqual(calls, []);
+    const ready = await step.provision(dedicated, log, { status: { readyReplicas: 1 } } as unknown as KubeObject);
+    assert.equal(ready.condition.status, 'True');
+  });
+
+  it('refuses a server that is not postgres or mysql', async () => {
+    const { api, step, ms, calls } = setUp({ engine: 'redis' });
+    assert.equal(DatabaseStep.handles(ms), true);
+    const result = await step.provision(ms, log);
+    assert.equal(result.condition.reason, 'EngineMismatch');
+    assert.match(result.condition.message, /DatabaseServer pg is a redis server/);
+    assert.equal(result.retryAfterMs, undefined, 'a spec change, not time, fixes it');
+    assert.deepEqual(api.writes, [], 'no finalizer, no Secret');
+    assert.deepEqual(calls, []);
   });
 
   it('a second provision with nothing changed makes no call to the server and no write', async () => {

@@ -127,6 +127,11 @@ export class DatabaseStep {
     this.#options = options;
   }
 
+  /** Whether this step provisions the database of `ms`: any spec.database, shared or dedicated. */
+  static handles(ms: MicroService): boolean {
+    return ms.spec.database !== undefined;
+  }
+
   /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
   async provision(ms: MicroService, log: Logger, statefulSet?: KubeObject): Promise<DatabaseStepResult> {
     if (dedicatedDatabaseOf(ms)) return this.#provisionDedicated(ms, log, statefulSet);
@@ -356,7 +361,16 @@ export class DatabaseStep {
     if (!server) {
       throw new StepFailure(DatabaseReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
     }
-    const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation'>>;
+    const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation' | 'engine'>> & {
+      engine?: string;
+    };
+    if (spec.engine !== undefined && spec.engine !== 'postgres' && spec.engine !== 'mysql') {
+      throw new StepFailure(
+        DatabaseReason.EngineMismatch,
+        `DatabaseServer ${serverRef} is a ${spec.engine} server; spec.database needs a postgres or mysql server`,
+        false,
+      );
+    }
     return {
       name: serverRef,
       uid: server.metadata.uid ?? '',

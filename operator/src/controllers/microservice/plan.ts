@@ -60,8 +60,10 @@ export interface PlanInput {
   database?: DatabasePlanInput;
   /** What the cache step found (CacheReady, status.cache, the credentials hash), with spec.cache. */
   cache?: CachePlanInput;
-  /** RFC 3339, for condition transitions. */
+  /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
+  /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
+  nowMs?: number;
   /** Default: one Deployment, plain rolling update. */
   workloads?: WorkloadPlanner;
 }
@@ -105,7 +107,7 @@ function planValid(input: PlanInput): Plan {
     deployments: children.filter((c) => c.kind === 'Deployment'),
     rollout: input.rollout,
     installed: input.installed,
-    now: Date.parse(input.now),
+    now: input.nowMs ?? Date.parse(input.now),
     ...credentialsHashOf(input),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };

@@ -14,11 +14,11 @@ import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
 import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
-import type { DatabaseStep } from './database.ts';
+import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType } from './resources.ts';
-import { recordRelease } from './rollout-status.ts';
+import { acceptRequests, clearRequests, recordRelease } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -53,12 +53,13 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       return delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : databaseResult;
     }
     const { ms } = observed;
-    const now = formatKubeTime(new Date(clock.now()));
+    const nowMs = clock.now();
+    const now = formatKubeTime(new Date(nowMs));
     const statefulSet = observed.children.find(
       (child) => child.kind === 'StatefulSet' && child.metadata.name === dedicatedDatabaseName(ms.metadata.name ?? ''),
     );
     const database =
-      ms.spec.database && deps.database ? await deps.database.provision(ms, log, statefulSet) : undefined;
+      deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log, statefulSet) : undefined;
     const cache = ms.spec.cache && deps.cacheStep ? await deps.cacheStep.provision(ms) : undefined;
     const cacheEvents: EventRecord[] = [];
     if (cache && cache.actions.length > 0) {
@@ -72,7 +73,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       });
     }
     if (!ms.spec.cache && deps.cacheStep && hasFinalizer(ms, CACHE_FINALIZER)) {
-      // The cache was removed from the spec: its user, keys and Secret go.
+      // The cache was removed from the spec: its user and keys go.
       const released = await deps.cacheStep.release(ms, ms.status?.cache?.serverRef ?? '');
       cacheEvents.push({
         type: released.leftBehind ? 'Warning' : 'Normal',
@@ -80,14 +81,23 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
         message: released.message,
       });
     }
+    // A request in the Rollout's spec is taken into its status before anything acts on it.
+    const writer = { client, recorder, tracker, log };
+    const intake = observed.rollout ? await acceptRequests(writer, observed.rollout) : undefined;
     const planned = plan({
       ...observed,
+      rollout: intake?.rollout,
       now,
+      nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
       ...(database ? { database } : {}),
       ...(cache ? { cache } : {}),
     });
     const outcome = await applyPlan({ client, tracker, log }, planned);
+    // What the release did shows (in either status) only once the requests it carried out are gone
+    // from the spec; if the Rollout changed meanwhile, its status waits for the next reconcile.
+    const cleared =
+      intake && outcome.failures.length === 0 ? await clearRequests(writer, intake.rollout, intake.clear) : true;
     const status = withApplyFailures(planned.status, outcome.failures, now);
     const written = await syncStatus<KubeObject>(client, microServiceType, ms, status);
     if (written) {
@@ -102,8 +112,12 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
     const retry = [database?.retryAfterMs, cache?.retry ? 5_000 : undefined]
       .filter((d) => d !== undefined)
-      .reduce<number | undefined>((a, b) => (a === undefined ? b : Math.min(a, b)), undefined);
-    const released = planned.release ? await recordRelease({ client, recorder, tracker, log }, planned.release) : {};
+      .reduce<number | undefined>((x, y) => (x === undefined ? y : Math.min(x, y)), undefined);
+    const released = !cleared
+      ? { requeueAfterMs: 0 }
+      : planned.release
+        ? await recordRelease(writer, planned.release)
+        : {};
     const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
   };

@@ -9,7 +9,8 @@ import { microService, withAutoscaling, withHttpPort, withImage, withReplicas } 
 import type { KubeObject } from '../../kube/objects.ts';
 import { replicasToHold } from './apply.ts';
 import { type Plan, plan } from './plan.ts';
-import { pendingRequests, planReleaseWorkload, releaseTraffic, resolveTrafficRouting } from './release.ts';
+import { planReleaseWorkload, planUntilSettled, releaseTraffic, resolveTrafficRouting } from './release.ts';
+import { planIntake, requestsIn } from './rollout-status.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -38,8 +39,21 @@ function world(ms: MicroService, strategy: RolloutSpec['strategy'], istio = true
   };
 }
 
-/** One reconcile: plan, apply it (Deployments get all their pods Ready), record the Rollout status. */
+/** What acceptRequests does: the spec's requests into status.acceptedRequest, cleared from the spec. */
+function intake(w: World): void {
+  const spec = w.rollout.spec as RolloutSpec;
+  const status = (w.rollout.status ?? {}) as RolloutStatus;
+  const { accept, clear } = planIntake(spec, status.acceptedRequest);
+  if (accept) w.rollout = { ...w.rollout, status: { ...status, acceptedRequest: accept } };
+  if (clear.length === 0) return;
+  const cleared = { ...(spec as Record<string, unknown>) };
+  for (const field of clear) delete cleared[field];
+  w.rollout = { ...w.rollout, spec: cleared };
+}
+
+/** One reconcile: intake, plan, apply it (Deployments get all their pods Ready), record the Rollout status. */
 function step(w: World, ready = true): Plan {
+  intake(w);
   const planned = plan({
     ms: w.ms,
     children: [...w.children.values()],
@@ -66,15 +80,6 @@ function step(w: World, ready = true): Plan {
   const release = planned.release;
   assert.ok(release, 'a Rollout gives the plan a release outcome');
   w.rollout = { ...w.rollout, status: release.status };
-  if (release.clear) {
-    const spec = { ...(w.rollout.spec as Record<string, unknown>) };
-    delete spec[release.clear.field];
-    w.rollout = {
-      ...w.rollout,
-      spec,
-      metadata: { ...w.rollout.metadata, generation: (w.rollout.metadata.generation ?? 1) + 1 },
-    };
-  }
   w.last = planned;
   return planned;
 }
@@ -124,18 +129,23 @@ describe('resolveTrafficRouting', () => {
   }
 });
 
-describe('pendingRequests', () => {
+describe('planIntake', () => {
   const spec = { serviceRef: { name: 'orders' }, strategy: canary, promote: 'step' } as RolloutSpec;
-  it('passes a new request on', () => {
-    assert.deepEqual(pendingRequests(spec, {}, 3), { requests: { promote: 'step' } });
+  it('accepts a new request and clears it from the spec', () => {
+    assert.deepEqual(planIntake(spec, undefined), { accept: { promote: 'step' }, clear: ['promote'] });
   });
-  it('clears, without acting again, a request acted on at the same generation', () => {
-    const status = { lastAction: { action: 'PromoteStep', generation: 3 } } as RolloutStatus;
-    assert.deepEqual(pendingRequests(spec, status, 3), { requests: {}, handled: 'promote' });
+  it('only clears a request already accepted (the operator stopped before clearing it)', () => {
+    assert.deepEqual(planIntake(spec, { promote: 'step', generation: 3 }), { clear: ['promote'] });
   });
-  it('acts on a request made after the last action (a newer generation)', () => {
-    const status = { lastAction: { action: 'PromoteStep', generation: 2 } } as RolloutStatus;
-    assert.deepEqual(pendingRequests(spec, status, 3), { requests: { promote: 'step' } });
+  it('leaves a different request in the spec until the accepted one is carried out', () => {
+    assert.deepEqual(planIntake(spec, { promote: 'full', generation: 3 }), { clear: [] });
+    assert.deepEqual(planIntake({ ...spec, promote: undefined, abort: true }, { promote: 'full' }), { clear: [] });
+  });
+  it('has nothing to do without requests', () => {
+    assert.deepEqual(planIntake({ ...spec, promote: undefined }, undefined), { clear: [] });
+  });
+  it('requestsIn drops the generation', () => {
+    assert.deepEqual(requestsIn({ abort: true, generation: 4 }), { abort: true });
   });
 });
 
@@ -195,7 +205,7 @@ describe('a canary released through the MicroService plan (Istio installed)', ()
     // A weight change is one write: only the VirtualService changes from step to step.
     request(w, { promote: 'step' });
     const promoted = step(w);
-    assert.equal(promoted.release?.clear?.field, 'promote');
+    assert.equal(promoted.release?.status.acceptedRequest, undefined, 'the accepted request is done');
     assert.equal(status(w).lastAction?.action, 'PromoteStep');
     step(w);
     const weighted = step(w);
@@ -227,7 +237,8 @@ describe('a canary released through the MicroService plan (Istio installed)', ()
     assert.deepEqual(vsWeights(w), ['stable:90', 'canary:10']);
     request(w, { abort: true });
     const aborted = step(w);
-    assert.equal(aborted.release?.clear?.field, 'abort');
+    assert.equal(aborted.release?.status.acceptedRequest, undefined);
+    assert.equal((w.rollout.spec as RolloutSpec).abort, undefined, 'cleared from the spec');
     step(w);
     assert.equal(status(w).phase, 'Aborted');
     assert.deepEqual(vsWeights(w), ['stable:100', 'canary:0']);
@@ -358,5 +369,34 @@ describe('a rolling Rollout through the MicroService plan', () => {
     assert.notEqual(next, old);
     assert.deepEqual(deploymentNames(w), [`orders-${next}=4`]);
     assert.equal(w.last?.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  });
+});
+
+describe('planUntilSettled', () => {
+  it('carries a promotion through every step it can in one plan: past the pause, the next weight, to the next pause', () => {
+    const plan = planUntilSettled({
+      spec: {
+        serviceRef: { name: 'orders' },
+        strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 20 }, { pause: {} }] } },
+        promote: 'step',
+      },
+      trafficRouting: 'istio',
+      status: { stableRevision: 'a', canaryRevision: 'b', currentStepIndex: 1, canaryWeight: 10, strategy: 'Canary' },
+      desiredRevision: 'b',
+      revisions: [
+        { revision: 'a', replicas: 4, readyReplicas: 4 },
+        { revision: 'b', replicas: 1, readyReplicas: 1 },
+      ],
+      replicas: 4,
+      now: T0,
+    });
+    assert.equal(plan.status.currentStepIndex, 3);
+    assert.equal(plan.status.phase, 'Paused');
+    assert.equal(plan.status.canaryWeight, 20);
+    assert.equal(plan.requestHandled, 'promote');
+    assert.deepEqual(
+      plan.events.map((e) => e.reason),
+      ['Promoted', 'StepCompleted'],
+    );
   });
 });

@@ -16,15 +16,9 @@ import {
   revisionName,
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import {
-  type ObservedRevision,
-  planRollout,
-  type RequestName,
-  type RolloutPlan,
-  type RolloutRequests,
-  requestsOf,
-} from '../../strategy/index.ts';
+import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
+import { requestsIn } from './rollout-status.ts';
 import {
   planPlainWorkload,
   type ReleaseTraffic,
@@ -83,34 +77,6 @@ export function observeRevision(revision: string, deployment: V1Deployment): Obs
     replicas: deployment.spec?.replicas ?? 0,
     readyReplicas: deployment.status?.readyReplicas ?? 0,
   };
-}
-
-const ACTION_OF_REQUEST: Record<RequestName, readonly string[]> = {
-  promote: ['PromoteStep', 'PromoteFull'],
-  abort: ['Abort'],
-  retry: ['Retry'],
-};
-
-/**
- * The requests to act on, and one already acted on at this generation of the spec but not yet
- * cleared (the operator stopped between writing the status and clearing the field): that one is
- * cleared, not carried out again.
- */
-export function pendingRequests(
-  spec: RolloutSpec,
-  status: RolloutStatus,
-  generation: number | undefined,
-): { requests: RolloutRequests; handled?: RequestName } {
-  const requests = requestsOf(spec);
-  const last = status.lastAction as { action?: string; generation?: number } | undefined;
-  if (generation === undefined || last?.generation !== generation) return { requests };
-  for (const name of Object.keys(requests) as RequestName[]) {
-    if (ACTION_OF_REQUEST[name].includes(last.action ?? '')) {
-      const { [name]: _done, ...rest } = requests;
-      return { requests: rest, handled: name };
-    }
-  }
-  return { requests };
 }
 
 /** Pods the stable revision should have: spec.replicas, or while autoscaling what the HPA set on it. */
@@ -190,6 +156,26 @@ function rebuildFromObserved(observed: V1Deployment, replicas: number | 'autosca
   };
 }
 
+/** Most steps one reconcile may take (a step done, the next begun) before it writes. */
+export const MAX_STEPS_PER_RECONCILE = 8;
+
+/**
+ * The plan, and while it asks to look again at once (a step done), the plans that follow from its
+ * status over the same observed revisions, so that one reconcile carries a release as far as it
+ * can go and writes once. The one-shot request is acted on by the first plan only.
+ */
+export function planUntilSettled(input: Parameters<typeof planRollout>[0]): RolloutPlan {
+  let plan = planRollout(input);
+  const events = [...plan.events];
+  const handled = plan.requestHandled;
+  const { promote: _promote, abort: _abort, retry: _retry, ...standing } = input.spec;
+  for (let step = 1; step < MAX_STEPS_PER_RECONCILE && plan.requeueAfterMs === 0; step++) {
+    plan = planRollout({ ...input, spec: standing, status: plan.status });
+    events.push(...plan.events);
+  }
+  return { ...plan, events, ...(handled ? { requestHandled: handled } : {}) };
+}
+
 export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): WorkloadPlan => {
   const { ms, rollout } = input;
   if (!rollout) return planPlainWorkload(input);
@@ -202,11 +188,12 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
   const desiredRevision = computeRevision(buildPodTemplate(ms, template));
   const stable = previous.stableRevision ? byRevision.get(previous.stableRevision) : undefined;
   const replicas = stableReplicas(ms, stable);
-  const { requests, handled } = pendingRequests(spec, previous, generation);
+  const accepted = previous.acceptedRequest;
+  const requests = requestsIn(accepted);
   const routing = resolveTrafficRouting(spec.strategy.canary?.trafficRouting, input.installed ?? noRouters);
 
   const { promote: _promote, abort: _abort, retry: _retry, ...standing } = spec;
-  const plan = planRollout({
+  const plan = planUntilSettled({
     spec: { ...standing, ...requests },
     trafficRouting: routing,
     status: previous,
@@ -251,14 +238,17 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
       status.message += ` (${why}: the traffic split is approximated by pod counts)`;
     }
   }
-  if (plan.requestHandled && status.lastAction && generation !== undefined) {
-    status.lastAction = { ...status.lastAction, generation } as RolloutStatus['lastAction'];
-  }
+  const { [plan.requestHandled ?? 'none']: _done, ...remaining } = requests as Record<string, unknown>;
+  if (Object.keys(remaining).length > 0) {
+    status.acceptedRequest = {
+      ...remaining,
+      ...(accepted?.generation !== undefined ? { generation: accepted.generation } : {}),
+    };
+  } else delete status.acceptedRequest;
   const live = [...byRevision.values()];
-  const cleared = plan.requestHandled ?? handled;
-  const clear = cleared ? { field: cleared, value: spec[cleared] } : undefined;
-  const leftOver = Object.keys(requests).length > (plan.requestHandled ? 1 : 0);
-  const requeueAfterMs = leftOver ? 0 : plan.requeueAfterMs;
+  // More to do at once: an accepted request not yet carried out, or a new one waiting in the spec.
+  const more = Object.keys(remaining).length > 0 || Object.keys(requestsOf(spec)).length > 0;
+  const requeueAfterMs = more ? 0 : plan.requeueAfterMs;
   return {
     deployments,
     ...(keep.length > 0 ? { keep } : {}),
@@ -272,7 +262,6 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
       rollout,
       status,
       events: plan.events,
-      ...(clear ? { clear } : {}),
       ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
     },
   };

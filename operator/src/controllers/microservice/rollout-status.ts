@@ -1,12 +1,18 @@
-// The Rollout's side of a reconcile: its status (one write, only when it changed), the Events of
-// the release, and the one-shot request carried out cleared from the spec with a resourceVersion
-// precondition, so that a request that arrives meanwhile is never lost.
+// The Rollout's side of a reconcile. Before planning: the one-shot requests of the spec (promote,
+// abort, retry) are accepted into status.acceptedRequest, then cleared from the spec with a
+// resourceVersion precondition. After planning: the new status (one write, only when it changed),
+// which shows what was done only once the request is gone from the spec, and the release's Events.
+// So a request is never lost (it is in the status before it leaves the spec) nor done twice (it
+// leaves the status when done), whenever the operator stops, and a person who sees the outcome
+// and asks again makes a new request, not a no-op patch of one still pending.
 import type { Logger } from 'pino';
+import type { RolloutSpec, RolloutStatus } from '../../api/rollout.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
 import { rolloutType } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
 import type { ReleaseOutcome } from './workloads.ts';
@@ -18,13 +24,75 @@ export interface RolloutWriterDeps {
   log: Logger;
 }
 
+export type AcceptedRequest = NonNullable<RolloutStatus['acceptedRequest']>;
+
+/** The requests of an accepted record, without its generation. */
+export function requestsIn(accepted: AcceptedRequest | undefined): RolloutRequests {
+  const { generation: _generation, ...requests } = accepted ?? {};
+  return requests;
+}
+
 /**
- * Whether the request may be cleared from `current`: only while the field still holds the value
- * acted on. A different value is a new request, left for the next reconcile.
+ * What intake does with the spec's requests, given what the status already accepted: the requests
+ * to accept now (none while others wait to be carried out), and the fields to clear (those whose
+ * value is the accepted one). Pure.
  */
-export function canClear(current: KubeObject, clear: NonNullable<ReleaseOutcome['clear']>): boolean {
-  const spec = (current.spec ?? {}) as Record<string, unknown>;
-  return spec[clear.field] !== undefined && spec[clear.field] === clear.value;
+export function planIntake(
+  spec: RolloutSpec,
+  accepted: AcceptedRequest | undefined,
+): { accept?: RolloutRequests; clear: RequestName[] } {
+  const requests = requestsOf(spec);
+  const names = Object.keys(requests) as RequestName[];
+  if (names.length === 0) return { clear: [] };
+  if (!accepted) return { accept: requests, clear: names };
+  const waiting = requestsIn(accepted);
+  return { clear: names.filter((name) => waiting[name] !== undefined && waiting[name] === requests[name]) };
+}
+
+/**
+ * Takes the spec's requests into the status. Returns the Rollout as it now is (the status carries
+ * the accepted requests) and the spec fields to clear once the children are written.
+ */
+export async function acceptRequests(
+  deps: RolloutWriterDeps,
+  rollout: KubeObject,
+): Promise<{ rollout: KubeObject; clear: RequestName[] }> {
+  const { client, tracker, log } = deps;
+  const spec = rollout.spec as RolloutSpec;
+  const status = (rollout.status ?? {}) as RolloutStatus;
+  const intake = planIntake(spec, status.acceptedRequest);
+  if (!intake.accept) return { rollout, clear: intake.clear };
+  const generation = rollout.metadata.generation;
+  const acceptedRequest: AcceptedRequest = { ...intake.accept, ...(generation !== undefined ? { generation } : {}) };
+  const written = await syncStatus<KubeObject>(client, rolloutType, rollout, { ...status, acceptedRequest });
+  if (written) tracker.wrote(written, rolloutType.kind);
+  log.info({ rollout: rollout.metadata.name, request: intake.accept }, 'request accepted');
+  return { rollout: written ?? { ...rollout, status: { ...status, acceptedRequest } }, clear: intake.clear };
+}
+
+/**
+ * Clears accepted requests from the spec, with a resourceVersion precondition: if the Rollout
+ * changed since it was read, nothing is cleared now (the request is safe in the status) and the
+ * next reconcile clears it. Returns whether it cleared.
+ */
+export async function clearRequests(
+  deps: RolloutWriterDeps,
+  rollout: KubeObject,
+  fields: readonly RequestName[],
+): Promise<boolean> {
+  if (fields.length === 0) return true;
+  const { name = '', namespace } = rollout.metadata;
+  try {
+    const cleared = await deps.client.mergePatch<KubeObject>(rolloutType, name, namespace, {
+      metadata: { resourceVersion: rollout.metadata.resourceVersion },
+      spec: Object.fromEntries(fields.map((field) => [field, null])),
+    });
+    deps.tracker.wrote(cleared, rolloutType.kind);
+    return true;
+  } catch (error) {
+    if (isConflict(error)) return false;
+    throw error;
+  }
 }
 
 /** Writes the release's outcome to its Rollout; returns when to reconcile again, if sooner than a change. */
@@ -34,34 +102,15 @@ export async function recordRelease(
 ): Promise<{ requeueAfterMs?: number }> {
   const { client, recorder, tracker, log } = deps;
   const { rollout } = release;
-  const { name = '', namespace } = rollout.metadata;
-  let current = rollout;
+  const name = rollout.metadata.name ?? '';
   const written = await syncStatus<KubeObject>(client, rolloutType, rollout, release.status);
   if (written) {
     tracker.wrote(written, rolloutType.kind);
-    current = written;
     log.info({ rollout: name, phase: release.status.phase, step: release.status.currentStepIndex }, 'rollout status');
   }
   for (const event of release.events) {
     (event.type === 'Warning' ? log.warn : log.info).call(log, { rollout: name, reason: event.reason }, event.message);
   }
   await Promise.all(release.events.map((event) => recorder.record(rolloutType, rollout, event)));
-
-  const requeue = release.requeueAfterMs !== undefined ? { requeueAfterMs: release.requeueAfterMs } : {};
-  const { clear } = release;
-  if (!clear) return requeue;
-  if (!canClear(current, clear)) return { requeueAfterMs: 0 };
-  try {
-    const patched = await client.mergePatch<KubeObject>(rolloutType, name, namespace, {
-      metadata: { resourceVersion: current.metadata.resourceVersion },
-      spec: { [clear.field]: null },
-    });
-    tracker.wrote(patched, rolloutType.kind);
-    log.info({ rollout: name, request: clear.field }, 'request carried out and cleared');
-    return requeue;
-  } catch (error) {
-    // The Rollout changed since it was read: look again at once, with the newest spec.
-    if (isConflict(error)) return { requeueAfterMs: 0 };
-    throw error;
-  }
+  return release.requeueAfterMs !== undefined ? { requeueAfterMs: release.requeueAfterMs } : {};
 }

@@ -15,7 +15,7 @@ import {
   type TrafficSplit,
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import type { PlannedEvent, RequestName } from '../../strategy/index.ts';
+import type { PlannedEvent } from '../../strategy/index.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
 
@@ -50,8 +50,6 @@ export interface ReleaseOutcome {
   rollout: KubeObject;
   status: RolloutStatus;
   events: PlannedEvent[];
-  /** The one-shot field of the spec to clear, and the value that was acted on. */
-  clear?: { field: RequestName; value: unknown };
   /** Plan again after this many milliseconds even if nothing changes. */
   requeueAfterMs?: number;
 }
