@@ -1,17 +1,21 @@
-// `npm run databases -- up | down | status | env`: the real PostgreSQL and MariaDB servers for tests,
-// private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL).
+// `npm run databases -- up | down | status | env`: the real PostgreSQL, MariaDB and Redis servers for tests,
+// private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL /
+// FLOTILLA_REDIS_URL).
 import { Command } from 'commander';
-import type { DatabaseEngineName } from '../../operator/src/database/identifiers.ts';
+import { buildRedisUrl } from '../../operator/src/database/cache-user.ts';
 import { buildDatabaseUrl } from '../../operator/src/database/index.ts';
-import { ENGINES, URL_VARIABLES } from './config.ts';
+import { ENGINES, type LocalServerName, REDIS_URL_VARIABLE, URL_VARIABLES } from './config.ts';
 import { localAdmin } from './local.ts';
+import { externalRedis, localRedisAdmin, redisDown, redisStatus, redisUp } from './redis.ts';
 import { down, externalServer, status, up } from './servers.ts';
 
-function pick(engine: string | undefined): readonly DatabaseEngineName[] {
-  if (engine === undefined) return ENGINES;
-  if (engine === 'postgres' || engine === 'mysql') return [engine];
-  throw new Error(`unknown engine ${JSON.stringify(engine)}: postgres or mysql`);
+function pick(engine: string | undefined): readonly LocalServerName[] {
+  if (engine === undefined) return [...ENGINES, 'redis'];
+  if (engine === 'postgres' || engine === 'mysql' || engine === 'redis') return [engine];
+  throw new Error(`unknown engine ${JSON.stringify(engine)}: postgres, mysql or redis`);
 }
+
+const isRedis = (name: LocalServerName): name is 'redis' => name === 'redis';
 
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
@@ -19,7 +23,7 @@ function shellQuote(value: string): string {
 
 async function main(): Promise<void> {
   const program = new Command('databases')
-    .description('The real PostgreSQL and MariaDB servers Flotilla is tested on, on 127.0.0.1')
+    .description('The real PostgreSQL, MariaDB and Redis servers Flotilla is tested on, on 127.0.0.1')
     .showHelpAfterError();
 
   program
@@ -27,8 +31,8 @@ async function main(): Promise<void> {
     .description('start the servers (installed from Debian packages when missing and root), or reuse them')
     .action(async (engine?: string) => {
       for (const name of pick(engine)) {
-        const admin = await up(name);
-        console.log(`${name}: ${admin.host}:${admin.port} (admin ${admin.username})`);
+        const admin = isRedis(name) ? await redisUp() : await up(name);
+        console.log(`${name}: ${admin.host}:${admin.port} (admin ${admin.username ?? 'default'})`);
       }
     });
 
@@ -37,7 +41,10 @@ async function main(): Promise<void> {
     .description('stop the servers; no process is left behind')
     .option('--purge', 'also remove their data and admin passwords')
     .action(async (engine: string | undefined, options: { purge?: boolean }) => {
-      for (const name of pick(engine)) await down(name, options.purge ?? false);
+      for (const name of pick(engine)) {
+        if (isRedis(name)) await redisDown(options.purge ?? false);
+        else await down(name, options.purge ?? false);
+      }
     });
 
   program
@@ -46,7 +53,7 @@ async function main(): Promise<void> {
     .action(async (engine?: string) => {
       let allRunning = true;
       for (const name of pick(engine)) {
-        const result = await status(name);
+        const result = isRedis(name) ? await redisStatus() : await status(name);
         console.log(result.lines.join('\n'));
         allRunning &&= result.running;
       }
@@ -72,6 +79,12 @@ async function main(): Promise<void> {
           database: admin.database ?? '',
         });
         console.log(`export ${URL_VARIABLES[name]}=${shellQuote(url)}`);
+      }
+      const redis = externalRedis() ?? localRedisAdmin();
+      if (!redis) console.error('# redis: no admin password yet; run `npm run databases -- up redis` first');
+      else {
+        const url = buildRedisUrl({ ...redis, username: redis.username ?? 'default' });
+        console.log(`export ${REDIS_URL_VARIABLE}=${shellQuote(url)}`);
       }
     });
 

@@ -11,6 +11,13 @@ export const LOOPBACK = '127.0.0.1';
 export const DEFAULT_PORTS: Record<DatabaseEngineName, number> = { postgres: 15432, mysql: 13306 };
 export const ENGINES: readonly DatabaseEngineName[] = ['postgres', 'mysql'];
 
+/** The private Redis (spec.cache) on loopback, and the variable that points the tests at another one. */
+export const REDIS_PORT = 16379;
+export const REDIS_URL_VARIABLE = 'FLOTILLA_REDIS_URL';
+
+/** What keeps an admin password in credentialsDir(): the two database engines and redis. */
+export type LocalServerName = DatabaseEngineName | 'redis';
+
 /** The environment variable that points the scripts and tests at an existing server instead. */
 export const URL_VARIABLES: Record<DatabaseEngineName, string> = {
   postgres: 'FLOTILLA_POSTGRES_URL',
@@ -30,12 +37,12 @@ export function runDir(uid: number = process.getuid?.() ?? 0): string {
   return `/var/tmp/flotilla-databases-${uid}`;
 }
 
-export function passwordFile(engine: DatabaseEngineName, env: NodeJS.ProcessEnv = process.env): string {
+export function passwordFile(engine: LocalServerName, env: NodeJS.ProcessEnv = process.env): string {
   return join(credentialsDir(env), `${engine}-admin-password`);
 }
 
 /** The admin password of the local server, generated once (crypto-random) and kept mode 0600. */
-export function readOrCreatePassword(engine: DatabaseEngineName): { password: string; created: boolean } {
+export function readOrCreatePassword(engine: LocalServerName): { password: string; created: boolean } {
   const file = passwordFile(engine);
   if (existsSync(file)) {
     const password = readFileSync(file, 'utf8').trim();
@@ -50,7 +57,7 @@ export function readOrCreatePassword(engine: DatabaseEngineName): { password: st
   return { password, created: true };
 }
 
-export function readPassword(engine: DatabaseEngineName): string | undefined {
+export function readPassword(engine: LocalServerName): string | undefined {
   const file = passwordFile(engine);
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
 }

@@ -23,7 +23,7 @@ function log(message: string): void {
   console.error(`[databases] ${message}`);
 }
 
-function onPath(names: string[]): string | undefined {
+export function onPath(names: string[]): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
   for (const name of names) {
     for (const dir of dirs) {
@@ -70,18 +70,24 @@ function aptListsEmpty(): boolean {
 }
 
 function aptInstall(engine: DatabaseEngineName): void {
-  const what = engine === 'postgres' ? 'PostgreSQL' : 'MariaDB';
+  aptInstallPackage(PACKAGES[engine], engine === 'postgres' ? 'PostgreSQL' : 'MariaDB', howToInstall(engine));
+}
+
+/** `apt-get install -y <name>` as root, with the package's service kept from starting; `how` says what else to do. */
+export function aptInstallPackage(name: string, what: string, how: string): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`The ${what} server is not installed and installing it needs root: ${howToInstall(engine)}.`);
+    throw new Error(`The ${what} server is not installed and installing it needs root: ${how}.`);
   }
   if (!existsSync('/usr/bin/apt-get')) {
-    throw new Error(`The ${what} server is not installed and this machine has no apt-get: ${howToInstall(engine)}.`);
+    throw new Error(`The ${what} server is not installed and this machine has no apt-get: ${how}.`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Test files run in parallel and may each install a server at once: wait for dpkg's lock, do not fail on it.
+  const wait = ['-o', 'DPkg::Lock::Timeout=600'];
   if (aptListsEmpty()) {
     log('apt-get update (the package lists are empty)');
-    const update = spawnSync('apt-get', ['update'], { stdio: ['ignore', 2, 2], env });
-    if (update.status !== 0) throw new Error(`apt-get update failed (exit ${update.status}): ${howToInstall(engine)}.`);
+    const update = spawnSync('apt-get', [...wait, 'update'], { stdio: ['ignore', 2, 2], env });
+    if (update.status !== 0) throw new Error(`apt-get update failed (exit ${update.status}): ${how}.`);
   }
   // Debian starts a package's service after installing it unless policy-rc.d says no; ours run privately.
   const policy = '/usr/sbin/policy-rc.d';
@@ -89,14 +95,9 @@ function aptInstall(engine: DatabaseEngineName): void {
   if (ownPolicy)
     writeFileSync(policy, '#!/bin/sh\n# flotilla: no service starts while installing\nexit 101\n', { mode: 0o755 });
   try {
-    log(`apt-get install -y ${PACKAGES[engine]}`);
-    const install = spawnSync('apt-get', ['install', '-y', PACKAGES[engine]], {
-      stdio: ['ignore', 2, 2],
-      env,
-    });
-    if (install.status !== 0) {
-      throw new Error(`apt-get install ${PACKAGES[engine]} failed (exit ${install.status}): ${howToInstall(engine)}.`);
-    }
+    log(`apt-get install -y ${name}`);
+    const install = spawnSync('apt-get', [...wait, 'install', '-y', name], { stdio: ['ignore', 2, 2], env });
+    if (install.status !== 0) throw new Error(`apt-get install ${name} failed (exit ${install.status}): ${how}.`);
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }

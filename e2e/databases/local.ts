@@ -9,6 +9,7 @@ import {
   ADMIN_USERNAME,
   DEFAULT_PORTS,
   LOOPBACK,
+  type LocalServerName,
   passwordFile,
   readOrCreatePassword,
   readPassword,
@@ -17,24 +18,24 @@ import {
 import { ensureMariadb, ensurePostgres, findMariadb, findPostgres } from './install.ts';
 
 export interface ServerStatus {
-  engine: DatabaseEngineName;
+  engine: LocalServerName;
   running: boolean;
   lines: string[];
 }
 
-interface OsUser {
+export interface OsUser {
   uid: number;
   gid: number;
 }
 
-function log(message: string): void {
+export function log(message: string): void {
   console.error(`[databases] ${message}`);
 }
 
 const isRoot = () => process.getuid?.() === 0;
 
 /** As root: the OS user the server runs as. Otherwise undefined: the server runs as us. */
-function serverUser(name: 'postgres' | 'mysql'): OsUser | undefined {
+export function serverUser(name: 'postgres' | 'mysql' | 'redis'): OsUser | undefined {
   if (!isRoot()) return undefined;
   const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
   const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
@@ -45,7 +46,7 @@ function serverUser(name: 'postgres' | 'mysql'): OsUser | undefined {
 }
 
 /** A folder only the server's user can enter (mode 0700), inside runDir() which others may traverse. */
-function serverDir(name: string, user: OsUser | undefined): string {
+export function serverDir(name: string, user: OsUser | undefined): string {
   const top = runDir();
   mkdirSync(top, { recursive: true, mode: 0o755 });
   // /var/tmp is shared: a folder someone else made in our name is refused, not used.
@@ -61,7 +62,7 @@ function serverDir(name: string, user: OsUser | undefined): string {
   return dir;
 }
 
-function run(command: string, args: string[], user: OsUser | undefined, options: SpawnSyncOptions = {}) {
+export function run(command: string, args: string[], user: OsUser | undefined, options: SpawnSyncOptions = {}) {
   return spawnSync(command, args, {
     encoding: 'utf8',
     cwd: '/',
@@ -71,7 +72,7 @@ function run(command: string, args: string[], user: OsUser | undefined, options:
   });
 }
 
-function tail(file: string, lines = 15): string {
+export function tail(file: string, lines = 15): string {
   if (!existsSync(file)) return '(no log)';
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -104,7 +105,11 @@ export async function probe(
   }
 }
 
-async function waitUntil(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
@@ -239,18 +244,34 @@ function mariadbPaths() {
   };
 }
 
-function mariadbPid(pidFile: string): number | undefined {
+/**
+ * The pid in `pidFile` when it names a live process whose command line passes `isOurs`: a pid file left by a
+ * crash may name a process that is something else by now.
+ */
+export function pidFromFile(pidFile: string, isOurs: (commandLine: string) => boolean): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  // A pid file left by a crash may name a process that is something else by now.
   try {
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return command.includes(pidFile) ? pid : undefined;
+    return isOurs(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ? pid : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** SIGTERM, then SIGKILL when `gone` is still false 30 s later. */
+export async function stopProcess(pid: number, what: string, gone: () => boolean): Promise<void> {
+  log(`stopping ${what}`);
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitUntil(`${what} to stop`, 30_000, gone);
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(`${what} to stop after SIGKILL`, 10_000, gone);
+  }
+}
+
+const mariadbPid = (pidFile: string) => pidFromFile(pidFile, (command) => command.includes(pidFile));
 
 /** The OS user running this script: mariadb-install-db gives that name an account authenticated by the socket. */
 function osUserName(): string {
@@ -351,22 +372,14 @@ export async function mariadbDown(purge: boolean): Promise<void> {
   const { pidFile } = mariadbPaths();
   const pid = mariadbPid(pidFile);
   if (pid !== undefined) {
-    log('stopping MariaDB');
-    process.kill(pid, 'SIGTERM');
-    const gone = () => {
+    await stopProcess(pid, 'MariaDB', () => {
       try {
         process.kill(pid, 0);
         return false;
       } catch {
         return true;
       }
-    };
-    try {
-      await waitUntil('MariaDB to stop', 30_000, gone);
-    } catch {
-      process.kill(pid, 'SIGKILL');
-      await waitUntil('MariaDB to stop after SIGKILL', 10_000, gone);
-    }
+    });
   }
   if (purge) purgeServer('mysql');
 }

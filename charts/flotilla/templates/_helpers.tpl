@@ -62,7 +62,7 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 # Children: watched (labelled managed-by flotilla), written with server-side apply (a PATCH; `create`
 # too, which the API server asks for when the apply creates the object), deleted when no longer wanted.
 - apiGroups: [apps]
-  resources: [deployments]
+  resources: [deployments, statefulsets]
   verbs: [list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [services]

@@ -25,7 +25,7 @@ export const DatabaseServerSpecSchema = Type.Object(
   {
     engine: StringEnum(SERVER_ENGINES, {
       description:
-        'The kind of server: postgres or mysql (MariaDB included) for spec.database, redis (6 or later, with ACLs) ' +
+        'The kind of server: postgres or mysql (MariaDB included) for spec.database, redis (7 or later) ' +
         'for spec.cache.',
     }),
     host: Type.String({

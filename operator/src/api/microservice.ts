@@ -386,7 +386,7 @@ const Cache = Type.Object(
   {
     description:
       'A Redis cache for the service, on a DatabaseServer of engine redis. Flotilla creates the ACL user ' +
-      '<namespace>:<name>, limited to the keys and channels that start with <namespace>:<name>:, with no admin ' +
+      '<namespace>.<name>, limited to the keys and channels that start with <namespace>:<name>:, with no admin ' +
       'or dangerous commands; keeps the credentials in the Secret <name>-cache (keys REDIS_URL, host, ' +
       'port, username, password, keyPrefix) and injects REDIS_URL and REDIS_KEY_PREFIX into the container. ' +
       'Removing cache or deleting the MicroService deletes the user and its keys.',
@@ -592,7 +592,7 @@ const DatabaseStatus = Type.Object(
 const CacheStatus = Type.Object(
   {
     serverRef: Type.Optional(Type.String({ description: 'The DatabaseServer (redis) the cache user lives on.' })),
-    username: Type.Optional(Type.String({ description: 'The ACL user, <namespace>:<name>.' })),
+    username: Type.Optional(Type.String({ description: 'The ACL user, <namespace>.<name>.' })),
     keyPrefix: Type.Optional(Type.String({ description: 'The prefix of every key and channel the user may reach.' })),
     secretName: Type.Optional(Type.String({ description: 'The Secret holding the credentials, <name>-cache.' })),
   },

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createDatabaseServerController } from '../controllers/databaseserver/controller.ts';
 import { createMicroServiceController } from '../controllers/microservice/index.ts';
-import { EngineRegistry } from '../database/index.ts';
+import { EngineRegistry, RedisEngineRegistry } from '../database/index.ts';
 import { type Address, type ExitReason, startManager, stopOnSignals } from '../runtime/manager.ts';
 import { loadKubeConfig, podNamespace } from './kubeconfig.ts';
 
@@ -50,6 +50,7 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
   const health = parseBindAddress(options.healthProbeBindAddress);
   const metrics = parseBindAddress(options.metricsBindAddress);
   const engines = new EngineRegistry();
+  const cacheEngines = new RedisEngineRegistry();
   // Tests only: dies between writing a service's database Secret and creating its role (a crash there).
   const crashAfterSecret = process.env.FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET === '1';
   const leaseNamespace = options.leaderElectionNamespace ?? (inCluster ? podNamespace() : undefined) ?? 'default';
@@ -79,17 +80,18 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
         ...(options.namespace ? { namespace: options.namespace } : {}),
         databases: {
           engines,
+          cacheEngines,
           ...(crashAfterSecret ? { afterSecretCreated: () => process.kill(process.pid, 'SIGKILL') } : {}),
         },
       }),
       ...((options.databaseServerStatus ?? !options.namespace)
-        ? [createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines })]
+        ? [createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines, cacheEngines })]
         : []),
     ],
   });
   logger.info({ health: manager.healthUrl, metrics: manager.metricsUrl }, 'endpoints');
   stopOnSignals(manager, logger);
   const reason = await manager.done;
-  await engines.closeAll();
+  await Promise.all([engines.closeAll(), cacheEngines.closeAll()]);
   return reason;
 }

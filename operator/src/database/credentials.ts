@@ -27,7 +27,7 @@ export interface DatabaseCredentials {
 const SCHEMES: Record<DatabaseEngineName, string> = { postgres: 'postgresql', mysql: 'mysql' };
 
 /** Percent-encodes every character outside RFC 3986's unreserved set. */
-function encodeComponent(value: string): string {
+export function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

@@ -1,4 +1,23 @@
-// Database provisioning: engines (postgres, mysql) behind one interface, and the pure helpers around them.
+// Database provisioning: engines (postgres, mysql) behind one interface, the redis cache engine, and the pure
+// helpers around them.
+
+export {
+  aclUserMatches,
+  buildCacheAclRules,
+  buildCacheSecretData,
+  buildRedisUrl,
+  CACHE_COMMAND_RULES,
+  type CacheAction,
+  type CacheCredentials,
+  type CacheRequest,
+  type CacheResult,
+  type CacheUser,
+  classifyRedisError,
+  computeCacheUser,
+  type RedisAdminConnection,
+  redisPasswordHash,
+  validateCacheUser,
+} from './cache-user.ts';
 export {
   buildDatabaseSecretData,
   buildDatabaseUrl,
@@ -21,6 +40,13 @@ export {
 } from './identifiers.ts';
 export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
 export { createPostgresEngine } from './postgres.ts';
+export {
+  type CacheEngine,
+  connectRedis,
+  connectRedisUrl,
+  createRedisEngine,
+  RedisEngineRegistry,
+} from './redis.ts';
 export type {
   AdminConnection,
   ConnectionCheck,

@@ -1,5 +1,6 @@
 // The Deployment of a MicroService: one container, its ports, env, resources and probes, a
 // restricted security context, and nothing time-varying in the pod template.
+
 import { createHash } from 'node:crypto';
 import type {
   V1Container,
@@ -12,6 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
 import { canonicalize } from '../kube/canonical.ts';
+import { buildCacheEnv } from './cache.ts';
 import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
 import {
   childLabels,
@@ -104,7 +106,10 @@ function toResources(resources: ResourcesSpec): V1ResourceRequirements {
   };
 }
 
-/** The user's env, then DATABASE_URL from the `<name>-db` Secret when the service has a database (unless set by hand). */
+/**
+ * The user's env, then DATABASE_URL from the `<name>-db` Secret when the service has a database, and REDIS_URL
+ * and REDIS_KEY_PREFIX from the `<name>-cache` Secret when it has a cache (each unless set by hand).
+ */
 export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
   const env: V1EnvVar[] = (spec.env ?? []).map(toEnvVar);
   if (spec.database && !env.some((e) => e.name === DATABASE_URL_ENV)) {
@@ -113,7 +118,7 @@ export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
       valueFrom: { secretKeyRef: { name: databaseSecretName(name), key: DATABASE_URL_KEY } },
     });
   }
-  return env;
+  return [...env, ...buildCacheEnv(name, spec, env)];
 }
 
 /** Prometheus scrape annotations when a port is named `metrics`. */

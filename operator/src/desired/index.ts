@@ -1,4 +1,28 @@
 // Desired state: pure builders of the children of a MicroService. No I/O, no clock, no randomness.
+
+export {
+  buildCacheEnv,
+  buildCacheSecret,
+  type CacheSecret,
+  cacheSecretName,
+  REDIS_KEY_PREFIX_ENV,
+  REDIS_URL_ENV,
+} from './cache.ts';
+export {
+  buildDedicatedDatabase,
+  buildDedicatedNetworkPolicy,
+  buildDedicatedService,
+  buildDedicatedStatefulSet,
+  DEDICATED_IMAGES,
+  DEDICATED_PORTS,
+  type DedicatedDatabase,
+  dedicatedDatabaseAddress,
+  dedicatedDatabaseCondition,
+  dedicatedDatabaseHost,
+  dedicatedDatabaseName,
+  dedicatedDatabaseOf,
+  dedicatedDatabaseSelector,
+} from './dedicated-database.ts';
 export {
   buildContainerPorts,
   buildDeployment,

@@ -4,7 +4,7 @@
 // Ready. The engines (one bounded pool per server) are shared with the MicroService controller.
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
-import type { AdminConnection, DatabaseEngineName, EngineRegistry } from '../../database/index.ts';
+import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
@@ -30,6 +30,8 @@ export interface DatabaseServerControllerOptions {
   client: KubeClient;
   logger: Logger;
   engines: EngineRegistry;
+  /** The redis servers' connections (shared with the cache step); without them, redis servers are not checked. */
+  cacheEngines?: RedisEngineRegistry;
   metrics?: RuntimeMetrics;
   clock?: Clock;
   /** How often a Ready server is checked again (default 60 s). */
@@ -50,7 +52,7 @@ export function createDatabaseServerController(options: DatabaseServerController
   const recheckIntervalMs = options.recheckIntervalMs ?? 60_000;
   const retryIntervalMs = options.retryIntervalMs ?? 10_000;
 
-  async function check(server: DatabaseServer, engine: DatabaseEngineName): Promise<Check> {
+  async function check(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
     const { host, port, adminSecretRef: ref } = server.spec;
     let secret: KubeObject;
     try {
@@ -80,6 +82,11 @@ export function createDatabaseServerController(options: DatabaseServerController
         message: `the admin Secret ${ref.namespace}/${ref.name} needs the keys username and password`,
       };
     }
+    if (engine === 'redis') {
+      const cacheEngines = options.cacheEngines;
+      if (!cacheEngines) throw new Error('no redis connections to check a redis server with');
+      return cacheEngines.get(server.metadata.name ?? '', { host, port, username, password }).checkConnection();
+    }
     const admin: AdminConnection = { engine, host, port, username, password };
     return engines.get(server.metadata.name ?? '', admin).checkConnection();
   }
@@ -99,12 +106,13 @@ export function createDatabaseServerController(options: DatabaseServerController
         return undefined;
       }
       const engine: string = server.spec.engine;
-      if (engine !== 'postgres' && engine !== 'mysql') {
-        // Not a SQL server (a cache server): its check belongs with its own engine.
+      const redis = engine === 'redis' && options.cacheEngines !== undefined;
+      if (engine !== 'postgres' && engine !== 'mysql' && !redis) {
+        // Not a SQL server, and no redis connections were given: its check belongs elsewhere.
         log.debug({ engine }, 'not a postgres or mysql server; not checked here');
         return undefined;
       }
-      const result = await check(server, engine);
+      const result = await check(server, engine as DatabaseEngineName | 'redis');
       const fact: ConditionFact = result.ok
         ? {
             type: 'Ready',

@@ -1,9 +1,10 @@
 // The MicroService controller: the primary kind, the children it watches (labelled managed-by
 // flotilla; their changes re-queue the owner, so drift is repaired within a second), the Rollouts,
 // DatabaseServers and CustomResourceDefinitions whose changes matter to a service, and the reconciler.
+
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
-import type { EngineRegistry } from '../../database/index.ts';
+import type { EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { EventRecorder } from '../../kube/events.ts';
@@ -11,6 +12,7 @@ import { customResourceDefinitionType, type KubeObject, objectKey, secretType } 
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { CacheStep } from './cache.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
@@ -39,7 +41,7 @@ export interface MicroServiceControllerOptions {
   reflector?: ControllerOptions['reflector'];
   workloads?: WorkloadPlanner;
   /** Database provisioning (spec.database) with these engines; databases are left alone without. */
-  databases?: { engines: EngineRegistry } & Pick<
+  databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
     DatabaseStepOptions,
     'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated'
   >;
@@ -72,7 +74,10 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     controller
       .cache<MicroService>(microServiceType)
       .list()
-      .filter((ms) => ms.spec.database?.serverRef === server.metadata.name)
+      .filter(
+        (ms) =>
+          ms.spec.database?.serverRef === server.metadata.name || ms.spec.cache?.serverRef === server.metadata.name,
+      )
       .map(objectKey);
 
   let reconciler: Reconciler = async () => {};
@@ -142,6 +147,12 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
             microServices: controller.cache(microServiceType),
             databaseServers: controller.cache(databaseServerType),
             secrets: controller.cache(secretType),
+          }),
+          cacheStep: new CacheStep({
+            client,
+            databaseServers: controller.cache(databaseServerType),
+            ...(options.databases.cacheEngines ? { engines: options.databases.cacheEngines } : {}),
+            onWrite: (written) => tracker.wrote(written, microServiceType.kind),
           }),
         }
       : {}),

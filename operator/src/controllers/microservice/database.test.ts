@@ -163,11 +163,22 @@ describe('DatabaseStep', () => {
     ]);
   });
 
-  it('leaves dedicated instances alone, and refuses a server that is not postgres or mysql', async () => {
-    const dedicated = microService('cache', (m) => {
-      m.spec.database = { instance: 'dedicated' } as unknown as NonNullable<MicroService['spec']['database']>;
+  it('provisions a dedicated instance with its Secret alone: no server, no finalizer, no DDL', async () => {
+    const dedicated = microService('dedicated', (m) => {
+      m.spec.database = { instance: 'dedicated', engine: 'postgres' };
     });
-    assert.equal(DatabaseStep.handles(dedicated), false);
+    assert.equal(DatabaseStep.handles(dedicated), true);
+    const { api, step, calls } = setUp();
+    const result = await step.provision(dedicated, log);
+    assert.equal(result.condition.status, 'False');
+    assert.equal(result.condition.reason, 'InstanceStarting', 'until its StatefulSet has a ready pod');
+    assert.deepEqual(api.writes, ['create Secret/dedicated-db']);
+    assert.deepEqual(calls, []);
+    const ready = await step.provision(dedicated, log, { status: { readyReplicas: 1 } } as unknown as KubeObject);
+    assert.equal(ready.condition.status, 'True');
+  });
+
+  it('refuses a server that is not postgres or mysql', async () => {
     const { api, step, ms, calls } = setUp({ engine: 'redis' });
     assert.equal(DatabaseStep.handles(ms), true);
     const result = await step.provision(ms, log);

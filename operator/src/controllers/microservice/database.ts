@@ -22,7 +22,14 @@ import {
   InvalidIdentifierError,
   redact,
 } from '../../database/index.ts';
-import { childMeta, databaseSecretName, identityOf } from '../../desired/index.ts';
+import {
+  childMeta,
+  databaseSecretName,
+  dedicatedDatabaseAddress,
+  dedicatedDatabaseCondition,
+  dedicatedDatabaseOf,
+  identityOf,
+} from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
@@ -120,14 +127,14 @@ export class DatabaseStep {
     this.#options = options;
   }
 
-  /** Whether this step provisions the database of `ms`: spec.database on a shared server (not `instance: dedicated`). */
+  /** Whether this step provisions the database of `ms`: any spec.database, shared or dedicated. */
   static handles(ms: MicroService): boolean {
-    const database = ms.spec.database as { instance?: string } | undefined;
-    return database !== undefined && (database.instance ?? 'shared') === 'shared';
+    return ms.spec.database !== undefined;
   }
 
   /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
-  async provision(ms: MicroService, log: Logger): Promise<DatabaseStepResult> {
+  async provision(ms: MicroService, log: Logger, statefulSet?: KubeObject): Promise<DatabaseStepResult> {
+    if (dedicatedDatabaseOf(ms)) return this.#provisionDedicated(ms, log, statefulSet);
     const { name, namespace } = identityOf(ms);
     const key = `${namespace}/${name}`;
     const serverRef = ms.spec.database?.serverRef ?? '';
@@ -205,6 +212,50 @@ export class DatabaseStep {
         ...(status ? { status } : {}),
         ...(credentialsHash ? { credentialsHash } : {}),
         ...(error.retry ? { retryAfterMs: computeBackoffDelay(retryBackoff, failures) } : {}),
+      };
+    }
+  }
+
+  /**
+   * A dedicated instance (spec.database.instance: dedicated): the Secret `<name>-db`, pointing at the Service
+   * `<name>-db`, is all the step writes; the image's entrypoint creates the user and the database from it
+   * when it initialises its volume, and the plan applies the StatefulSet. DatabaseReady follows the
+   * StatefulSet's ready pod. No finalizer: the volume claim goes or stays with the StatefulSet, as
+   * reclaimPolicy says.
+   */
+  async #provisionDedicated(
+    ms: MicroService,
+    log: Logger,
+    statefulSet: KubeObject | undefined,
+  ): Promise<DatabaseStepResult> {
+    const { name } = identityOf(ms);
+    const secretName = databaseSecretName(name);
+    const address = dedicatedDatabaseAddress(ms);
+    if (!address) throw new Error('not a dedicated database');
+    const server: ServerInfo = {
+      name: '',
+      uid: '',
+      generation: 0,
+      engine: address.engine,
+      host: address.host,
+      port: address.port,
+      adminSecretRef: { namespace: '', name: '' },
+    };
+    try {
+      const { database, username } = this.#names(ms, server);
+      const secret = await this.#ensureSecret(ms, server, database, username);
+      const fact = dedicatedDatabaseCondition(ms, statefulSet as Parameters<typeof dedicatedDatabaseCondition>[1]);
+      return {
+        condition: { type: DATABASE_READY, ...fact },
+        status: { name: database, secretName },
+        credentialsHash: computeCredentialsHash(secret.data),
+      };
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      log.warn({ reason: error.reason }, `dedicated database not ready: ${error.message}`);
+      return {
+        condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
+        ...(error.retry ? { retryAfterMs: computeBackoffDelay(retryBackoff, 1) } : {}),
       };
     }
   }

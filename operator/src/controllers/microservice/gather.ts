@@ -1,6 +1,8 @@
 // gather: every read one reconcile needs, from the caches (and, for route kinds that are not
 // watched, one GET each). Nothing here writes.
+
 import type { MicroService } from '../../api/microservice.ts';
+import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
 import {
   type GatewayApiOptions,
   gatewayApiOptionsFromCrd,
@@ -151,7 +153,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     .sort();
   const serverRef = ms.spec.database?.serverRef;
   const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
-  const databasePort = (server?.spec as { port?: number } | undefined)?.port;
+  const databasePort = dedicatedDatabaseAddress(ms)?.port ?? (server?.spec as { port?: number } | undefined)?.port;
 
   return {
     ms,

@@ -252,3 +252,44 @@ describe('plan', () => {
     assert.equal(withApplyFailures(planned.status, [], LATER), planned.status);
   });
 });
+
+describe('plan with a dedicated database', () => {
+  const dedicated = microService('orders', withHttpPort(), (ms) => {
+    ms.spec.database = { instance: 'dedicated', engine: 'mysql', storage: '2Gi' };
+  });
+
+  it('plans the StatefulSet, Service and NetworkPolicy orders-db of a dedicated database', () => {
+    const planned = plan(input(dedicated, { databasePort: 3306 }));
+    const ids = planned.apply.map((a) => `${a.object.kind}/${a.object.metadata.name}`);
+    for (const id of ['StatefulSet/orders-db', 'Service/orders-db', 'NetworkPolicy/orders-db']) {
+      assert.ok(ids.includes(id), `${id} among ${ids.join(', ')}`);
+    }
+    assert.equal(planned.apply.find((a) => a.object.kind === 'StatefulSet')?.type.plural, 'statefulsets');
+    const policy = planned.apply.find((a) => a.object.kind === 'NetworkPolicy' && a.object.metadata.name === 'orders')
+      ?.object as KubeObject & { spec: { egress: { ports?: { port?: unknown }[] }[] } };
+    assert.ok(
+      policy.spec.egress.some((rule) => rule.ports?.some((p) => p.port === 3306)),
+      'egress to the database',
+    );
+  });
+
+  it('plans none of them for a shared database, and deletes them when they are no longer wanted', () => {
+    const shared = microService('orders', withHttpPort(), (ms) => {
+      ms.spec.database = { serverRef: 'mysql-main' };
+    });
+    const withDedicated = plan(input(dedicated));
+    const leftover = withDedicated.apply
+      .filter((a) => a.object.metadata.name === 'orders-db')
+      .map((a) => ({ ...a.object, metadata: { ...a.object.metadata } }) as KubeObject);
+    const planned = plan(input(shared, { children: leftover }));
+    assert.deepEqual(
+      planned.apply.filter((a) => a.object.metadata.name === 'orders-db'),
+      [],
+    );
+    assert.deepEqual(planned.delete.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+      'NetworkPolicy/orders-db',
+      'Service/orders-db',
+      'StatefulSet/orders-db',
+    ]);
+  });
+});

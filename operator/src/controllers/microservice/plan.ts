@@ -4,6 +4,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceStatus } from '../../api/microservice.ts';
 import {
+  buildDedicatedDatabase,
   buildHorizontalPodAutoscaler,
   buildNetworkPolicy,
   buildRoutes,
@@ -21,6 +22,7 @@ import {
 } from '../../desired/index.ts';
 import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+import type { CachePlanInput } from './cache.ts';
 import {
   type Condition,
   type ConditionFact,
@@ -56,6 +58,8 @@ export interface PlanInput {
   databasePort?: number;
   /** What the database step found (DatabaseReady, status.database, the credentials hash), with spec.database. */
   database?: DatabasePlanInput;
+  /** What the cache step found (CacheReady, status.cache, the credentials hash), with spec.cache. */
+  cache?: CachePlanInput;
   /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
   /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
@@ -104,7 +108,7 @@ function planValid(input: PlanInput): Plan {
     rollout: input.rollout,
     installed: input.installed,
     now: input.nowMs ?? Date.parse(input.now),
-    ...(input.database?.credentialsHash !== undefined ? { credentialsHash: input.database.credentialsHash } : {}),
+    ...credentialsHashOf(input),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = chooseRouter(input.installed);
@@ -122,6 +126,7 @@ function planValid(input: PlanInput): Plan {
     ...buildServices(ms, traffic, router),
     buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
     networkPolicy,
+    ...buildDedicatedDatabase(ms),
     ...routes.objects,
   ]
     .filter((object) => object !== undefined)
@@ -252,7 +257,11 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   const { ms, now } = input;
   const previous = (ms.status?.conditions ?? []) as Condition[];
   const generation = ms.metadata.generation;
-  const all = input.database ? [...facts, input.database.condition] : facts;
+  const all = [
+    ...facts,
+    ...(input.database ? [input.database.condition] : []),
+    ...(input.cache ? [input.cache.condition] : []),
+  ];
   const conditions = [
     ...computeConditions(previous, all, now, generation),
     ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type) && !all.some((f) => f.type === c.type)),
@@ -271,8 +280,21 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   if (fields.url !== undefined) status.url = fields.url;
   const database = input.database?.status ?? ms.status?.database;
   if (database !== undefined) status.database = database;
+  const cache = input.cache ? input.cache.status : ms.spec.cache ? ms.status?.cache : undefined;
+  if (cache !== undefined) status.cache = cache;
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
+}
+
+/**
+ * The hash of every credential the pods read (database, cache): a change rolls them. The database's alone
+ * when there is no cache, so services without one keep their revision.
+ */
+function credentialsHashOf(input: PlanInput): { credentialsHash?: string } {
+  const database = input.database?.credentialsHash;
+  const cache = input.cache?.credentialsHash;
+  if (cache === undefined) return database === undefined ? {} : { credentialsHash: database };
+  return { credentialsHash: `${database ?? ''}${database ? '-' : ''}${cache.slice(0, 16)}` };
 }
 
 /** The status after some children could not be written: Degraded True, ApplyFailed, naming them. */

@@ -1,14 +1,19 @@
 // reconcileMicroService: gather → plan (pure) → apply (server-side) → syncStatus, once per key.
 // Throws when a child could not be written, so that the work queue retries with backoff.
+
+import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import { dedicatedDatabaseName } from '../../desired/dedicated-database.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import type { EventRecorder } from '../../kube/events.ts';
-import type { KubeObject } from '../../kube/objects.ts';
+import type { EventRecord, EventRecorder } from '../../kube/events.ts';
+import { hasFinalizer } from '../../kube/finalizers.ts';
+import { type KubeObject, splitKey } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
+import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
 import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
@@ -23,6 +28,8 @@ export interface ReconcilerDeps extends GatherSources {
   workloads?: WorkloadPlanner;
   /** Provisions spec.database (and reclaims it on deletion); without it, databases are left alone. */
   database?: DatabaseStep;
+  /** Provisions spec.cache (and deletes its user on deletion or removal); without it, caches are left alone. */
+  cacheStep?: CacheStep;
 }
 
 export class ChildWriteError extends Error {
@@ -37,14 +44,43 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   return async (key, { log }) => {
     const observed = await gather(key, deps);
     if (!observed) {
-      if (deps.database) return deps.database.finalize(key, log);
-      log.debug('gone or being deleted; its children are collected through their owner references');
-      return;
+      const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
+      const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
+      if (!deps.database && !deps.cacheStep) {
+        log.debug('gone or being deleted; its children are collected through their owner references');
+      }
+      const delays = [cacheRetry, databaseResult?.requeueAfterMs].filter((d) => d !== undefined);
+      return delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : databaseResult;
     }
     const { ms } = observed;
     const nowMs = clock.now();
     const now = formatKubeTime(new Date(nowMs));
-    const database = deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log) : undefined;
+    const statefulSet = observed.children.find(
+      (child) => child.kind === 'StatefulSet' && child.metadata.name === dedicatedDatabaseName(ms.metadata.name ?? ''),
+    );
+    const database =
+      deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log, statefulSet) : undefined;
+    const cache = ms.spec.cache && deps.cacheStep ? await deps.cacheStep.provision(ms) : undefined;
+    const cacheEvents: EventRecord[] = [];
+    if (cache && cache.actions.length > 0) {
+      const message = `${cache.condition.message} (${cache.actions.join(', ')})`;
+      cacheEvents.push({ type: 'Normal', reason: 'CacheProvisioned', message });
+    } else if (cache && cache.condition.status === 'False') {
+      cacheEvents.push({
+        type: 'Warning',
+        reason: 'CacheFailed',
+        message: `${cache.condition.reason}: ${cache.condition.message}`,
+      });
+    }
+    if (!ms.spec.cache && deps.cacheStep && hasFinalizer(ms, CACHE_FINALIZER)) {
+      // The cache was removed from the spec: its user and keys go.
+      const released = await deps.cacheStep.release(ms, ms.status?.cache?.serverRef ?? '');
+      cacheEvents.push({
+        type: released.leftBehind ? 'Warning' : 'Normal',
+        reason: released.leftBehind ? 'CacheLeftBehind' : 'CacheDeleted',
+        message: released.message,
+      });
+    }
     // A request in the Rollout's spec is taken into its status before anything acts on it.
     const writer = { client, recorder, tracker, log };
     const intake = observed.rollout ? await acceptRequests(writer, observed.rollout) : undefined;
@@ -55,6 +91,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
       ...(database ? { database } : {}),
+      ...(cache ? { cache } : {}),
     });
     const outcome = await applyPlan({ client, tracker, log }, planned);
     // What the release did shows (in either status) only once the requests it carried out are gone
@@ -67,13 +104,15 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       tracker.wrote(written, microServiceType.kind);
       log.info({ status: summarize(status) }, 'status updated');
     }
-    const events = [...planned.events, ...outcome.events];
+    const events = [...cacheEvents, ...planned.events, ...outcome.events];
     for (const event of events) {
       (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
     }
     await Promise.all(events.map((event) => recorder.record(microServiceType, ms, event)));
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
-    const retry = database?.retryAfterMs;
+    const retry = [database?.retryAfterMs, cache?.retry ? 5_000 : undefined]
+      .filter((d) => d !== undefined)
+      .reduce<number | undefined>((x, y) => (x === undefined ? y : Math.min(x, y)), undefined);
     const released = !cleared
       ? { requeueAfterMs: 0 }
       : planned.release
@@ -90,4 +129,23 @@ function summarize(status: MicroService['status']): Record<string, string> {
     out[condition.type] = `${condition.status} (${condition.reason})`;
   }
   return out;
+}
+
+/** The MicroService at `key` is being deleted: deletes its cache user and keys; a delay when it must try again. */
+async function releaseCache(deps: ReconcilerDeps, key: string, log: Logger): Promise<number | undefined> {
+  const { namespace = '', name } = splitKey(key);
+  const cached = deps.cache(microServiceType).get(key);
+  const ms = (cached && deps.tracker.freshest(cached, microServiceType.kind, namespace, name)) as
+    | MicroService
+    | undefined;
+  if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, CACHE_FINALIZER) || !deps.cacheStep) return undefined;
+  const released = await deps.cacheStep.release(ms, ms.spec.cache?.serverRef ?? ms.status?.cache?.serverRef ?? '');
+  const event: EventRecord = {
+    type: released.leftBehind || !released.done ? 'Warning' : 'Normal',
+    reason: released.leftBehind ? 'CacheLeftBehind' : released.done ? 'CacheDeleted' : 'CacheDeleteFailed',
+    message: released.message,
+  };
+  (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
+  await deps.recorder.record(microServiceType, ms, event);
+  return released.done ? undefined : 5_000;
 }

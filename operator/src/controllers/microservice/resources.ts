@@ -27,6 +27,8 @@ export const horizontalPodAutoscalerType = namespaced(
   'HorizontalPodAutoscaler',
   'horizontalpodautoscalers',
 );
+/** A dedicated database's server (spec.database.instance: dedicated). */
+export const statefulSetType = namespaced('apps', 'v1', 'StatefulSet', 'statefulsets');
 export const networkPolicyType = namespaced('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies');
 export const virtualServiceType = namespaced('networking.istio.io', 'v1', 'VirtualService', 'virtualservices');
 export const destinationRuleType = namespaced('networking.istio.io', 'v1', 'DestinationRule', 'destinationrules');
@@ -38,6 +40,7 @@ export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
   serviceType,
   horizontalPodAutoscalerType,
   networkPolicyType,
+  statefulSetType,
 ];
 
 /** Route children: served only when Istio or the Gateway API is installed. */

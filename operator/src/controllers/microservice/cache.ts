@@ -1,0 +1,349 @@
+// The cache step of the MicroService reconcile, for services with spec.cache (Redis). In this order, so that
+// a crash at any point ends well on the next reconcile:
+//   1. the finalizer `flotilla.dev/cache`, once the server and its admin Secret are known to be usable;
+//   2. the Secret `<name>-cache` with a generated password, created once (never regenerated while it exists;
+//      an existing one is only brought up to date with the server's address);
+//   3. ensureCacheUser: the ACL user `<namespace>.<name>` with the Secret's password, confined to its prefix.
+// release() undoes it when the MicroService is deleted or its cache removed: the user and its keys are
+// deleted, then the finalizer removed; a server that stays unreachable is given up after a bounded time.
+// Nothing here logs or returns a password.
+import { createHash } from 'node:crypto';
+import type { MicroService } from '../../api/microservice.ts';
+import {
+  type CacheEngine,
+  type CacheUser,
+  classifyRedisError,
+  computeCacheUser,
+  generatePassword,
+  InvalidIdentifierError,
+  type RedisAdminConnection,
+  RedisEngineRegistry,
+  redact,
+} from '../../database/index.ts';
+import { buildCacheSecret, cacheSecretName } from '../../desired/cache.ts';
+import { identityOf } from '../../desired/meta.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
+import { type KubeObject, secretType } from '../../kube/objects.ts';
+import { microServiceType } from './resources.ts';
+
+export const CACHE_FINALIZER = 'flotilla.dev/cache';
+export const CACHE_READY = 'CacheReady';
+
+export const CacheReason = {
+  Provisioned: 'Provisioned',
+  ServerNotFound: 'ServerNotFound',
+  NotARedisServer: 'NotARedisServer',
+  AdminSecretNotFound: 'AdminSecretNotFound',
+  AdminSecretForbidden: 'AdminSecretForbidden',
+  AdminSecretInvalid: 'AdminSecretInvalid',
+  SecretNotOwned: 'SecretNotOwned',
+  InvalidName: 'InvalidName',
+} as const;
+
+export interface CacheCondition {
+  type: typeof CACHE_READY;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+export interface CacheStepResult {
+  condition: CacheCondition;
+  /** For status.cache. */
+  status?: { serverRef: string; username: string; keyPrefix: string; secretName: string };
+  /** SHA-256 of the Secret's data: pods are rolled when it changes. */
+  credentialsHash?: string;
+  /** Whether to reconcile again soon (a failure that may pass). */
+  retry: boolean;
+  /** What the step did, for an Event; empty when nothing changed. */
+  actions: string[];
+}
+
+/** What plan takes from the cache step. */
+export type CachePlanInput = Pick<CacheStepResult, 'condition' | 'status' | 'credentialsHash'>;
+
+export interface ReleaseResult {
+  /** True when the finalizer is gone (or was never there); false: call again later. */
+  done: boolean;
+  /** What happened, for an Event; never holds a secret. */
+  message: string;
+  /** Whether something was left on the server (a Warning). */
+  leftBehind: boolean;
+}
+
+export interface CacheStepOptions {
+  client: KubeClient;
+  /** The DatabaseServers, cluster-scoped, by name. */
+  databaseServers: { get(name: string): KubeObject | undefined };
+  /** One connection per server, shared and closed by the caller; a private one when unset. */
+  engines?: RedisEngineRegistry;
+  /** Told of every write to the MicroService (the finalizer), so the next read is not stale. */
+  onWrite?: (written: KubeObject) => void;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Give up reaching an unreachable server this long after deletionTimestamp (default 5 min). */
+  releaseTimeoutMs?: number;
+}
+
+class CacheFailure extends Error {
+  readonly reason: string;
+  readonly retry: boolean;
+  constructor(reason: string, message: string, retry: boolean) {
+    super(message);
+    this.reason = reason;
+    this.retry = retry;
+  }
+}
+
+interface RedisServer {
+  name: string;
+  host: string;
+  port: number;
+  adminSecretRef: { namespace: string; name: string };
+}
+
+const decodeData = (secret: KubeObject | undefined): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries((secret?.data ?? {}) as Record<string, unknown>)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+  );
+
+const hashOf = (data: Record<string, string>) =>
+  createHash('sha256')
+    .update(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))))
+    .digest('hex');
+
+export class CacheStep {
+  readonly #options: CacheStepOptions;
+  readonly #engines: RedisEngineRegistry;
+
+  constructor(options: CacheStepOptions) {
+    this.#options = options;
+    this.#engines = options.engines ?? new RedisEngineRegistry();
+  }
+
+  /** Provisions the cache of `ms` (which has spec.cache); never throws for the server's failures. */
+  async provision(ms: MicroService): Promise<CacheStepResult> {
+    const { name } = identityOf(ms);
+    const serverRef = ms.spec.cache?.serverRef ?? '';
+    const secretName = cacheSecretName(name);
+    try {
+      const server = this.#server(serverRef);
+      const user = this.#user(ms);
+      const status = { serverRef, ...user, secretName };
+      const admin = await this.#admin(server);
+      if (!hasFinalizer(ms, CACHE_FINALIZER)) {
+        // Before anything exists that would need deleting, and only once the server can be used: a service
+        // whose server or admin credentials are wrong has nothing to release.
+        const check = await this.#engine(server, admin).checkConnection();
+        if (!check.ok) throw new CacheFailure(check.reason, redact(check.message, [admin.password]), true);
+        // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
+        const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+        this.#options.onWrite?.(written);
+      }
+      const { data, created } = await this.#ensureSecret(ms, server, user);
+      const password = data.password ?? '';
+      let actions: string[];
+      try {
+        ({ actions } = await this.#engine(server, admin).ensureCacheUser({ ...user, password }));
+      } catch (error) {
+        throw this.#serverFailure(error, server, [password, admin.password]);
+      }
+      return {
+        condition: {
+          type: CACHE_READY,
+          status: 'True',
+          reason: CacheReason.Provisioned,
+          message: `ACL user ${user.username} on DatabaseServer ${serverRef}, keys ${user.keyPrefix}*; credentials in Secret ${secretName}`,
+        },
+        status,
+        credentialsHash: hashOf(data),
+        retry: false,
+        actions: [...(created ? ['CreateSecret'] : []), ...actions],
+      };
+    } catch (error) {
+      if (!(error instanceof CacheFailure)) throw error;
+      return {
+        condition: { type: CACHE_READY, status: 'False', reason: error.reason, message: error.message },
+        retry: error.retry,
+        actions: [],
+      };
+    }
+  }
+
+  /**
+   * The MicroService is being deleted, or its cache was removed: deletes the ACL user and its keys, then the
+   * finalizer. The Secret `<name>-cache` goes with the MicroService (owner reference); after a removal it stays,
+   * its password opening nothing (the operator may not delete Secrets), and is reused if a cache comes back. A
+   * server that is gone gives up at once; one that does not answer is retried until releaseTimeoutMs after
+   * the deletion.
+   */
+  async release(ms: MicroService, serverRef: string): Promise<ReleaseResult> {
+    if (!hasFinalizer(ms, CACHE_FINALIZER)) return { done: true, message: 'nothing to release', leftBehind: false };
+    const { name, namespace } = identityOf(ms);
+    let what = `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
+    let message: string;
+    let leftBehind = false;
+    try {
+      const server = this.#server(serverRef);
+      const user = this.#user(ms);
+      what = `ACL user ${user.username} and keys ${user.keyPrefix}* on DatabaseServer ${serverRef}`;
+      const admin = await this.#admin(server);
+      let result: Awaited<ReturnType<CacheEngine['dropCacheUser']>>;
+      try {
+        result = await this.#engine(server, admin).dropCacheUser(user, { purgeKeys: true });
+      } catch (error) {
+        throw this.#serverFailure(error, server, [admin.password]);
+      }
+      message =
+        result.actions.length > 0 ? `${what} deleted (${result.deletedKeys ?? 0} keys)` : `${what} were already gone`;
+    } catch (error) {
+      if (!(error instanceof CacheFailure)) throw error;
+      const now = (this.#options.now ?? Date.now)();
+      const since = Date.parse(ms.metadata.deletionTimestamp ?? '') || now;
+      const timeoutMs = this.#options.releaseTimeoutMs ?? 5 * 60_000;
+      if (error.retry && now - since < timeoutMs) {
+        return {
+          done: false,
+          message: `could not delete ${what}: ${error.reason}: ${error.message}`,
+          leftBehind: false,
+        };
+      }
+      message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
+      leftBehind = true;
+    }
+    try {
+      const written = await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
+      this.#options.onWrite?.(written);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    return { done: true, message, leftBehind };
+  }
+
+  /** Closes every server's connection. */
+  async close(): Promise<void> {
+    await this.#engines.closeAll();
+  }
+
+  #server(serverRef: string): RedisServer {
+    const server = this.#options.databaseServers.get(serverRef);
+    if (!server)
+      throw new CacheFailure(CacheReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
+    const spec = (server.spec ?? {}) as Partial<RedisServer> & { engine?: string };
+    if (spec.engine !== 'redis') {
+      throw new CacheFailure(
+        CacheReason.NotARedisServer,
+        `DatabaseServer ${serverRef} has engine ${spec.engine}; spec.cache needs one with engine redis`,
+        false,
+      );
+    }
+    return {
+      name: serverRef,
+      host: spec.host ?? '',
+      port: spec.port ?? 0,
+      adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
+    };
+  }
+
+  #user(ms: MicroService): CacheUser {
+    const { name, namespace } = identityOf(ms);
+    try {
+      return computeCacheUser(namespace, name);
+    } catch (error) {
+      if (error instanceof InvalidIdentifierError)
+        throw new CacheFailure(CacheReason.InvalidName, error.message, false);
+      throw error;
+    }
+  }
+
+  async #admin(server: RedisServer): Promise<RedisAdminConnection> {
+    const ref = server.adminSecretRef;
+    const where = `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name}`;
+    let secret: KubeObject;
+    try {
+      secret = await this.#options.client.get(secretType, ref.name, ref.namespace);
+    } catch (error) {
+      if (isNotFound(error)) throw new CacheFailure(CacheReason.AdminSecretNotFound, `${where} does not exist`, true);
+      if (classifyError(error) === 'forbidden') {
+        throw new CacheFailure(CacheReason.AdminSecretForbidden, `the operator may not read ${where}`, true);
+      }
+      throw error;
+    }
+    const data = decodeData(secret);
+    if (!data.password) {
+      throw new CacheFailure(CacheReason.AdminSecretInvalid, `${where} needs the keys username and password`, true);
+    }
+    return {
+      host: server.host,
+      port: server.port,
+      ...(data.username ? { username: data.username } : {}),
+      password: data.password,
+    };
+  }
+
+  #engine(server: RedisServer, admin: RedisAdminConnection): CacheEngine {
+    return this.#engines.get(server.name, admin);
+  }
+
+  #serverFailure(error: unknown, server: RedisServer, secrets: string[]): CacheFailure {
+    if (error instanceof InvalidIdentifierError) {
+      return new CacheFailure(CacheReason.InvalidName, redact(error.message, secrets), false);
+    }
+    const where = `DatabaseServer ${server.name} (redis ${server.host}:${server.port})`;
+    const { reason, message } = classifyRedisError(error, where, secrets);
+    return new CacheFailure(reason, message, true);
+  }
+
+  /** The Secret `<name>-cache`, ours: created with a new password when missing, else brought up to date. */
+  async #ensureSecret(
+    ms: MicroService,
+    server: RedisServer,
+    user: CacheUser,
+  ): Promise<{ data: Record<string, string>; created: boolean }> {
+    const { client } = this.#options;
+    const { name, namespace } = identityOf(ms);
+    const secretName = cacheSecretName(name);
+    const wanted = (password: string) =>
+      buildCacheSecret(ms, { host: server.host, port: server.port, password, ...user });
+    let existing = await this.#readSecret(namespace, secretName);
+    let created = false;
+    if (!existing) {
+      try {
+        existing = await client.create(secretType, wanted(generatePassword()) as unknown as KubeObject);
+        created = true;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        existing = await this.#readSecret(namespace, secretName);
+        if (!existing) throw new CacheFailure('SecretWriteFailed', `Secret ${secretName} vanished`, true);
+      }
+    }
+    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
+    if (!ours) {
+      throw new CacheFailure(
+        CacheReason.SecretNotOwned,
+        `Secret ${secretName} already exists and was not created by Flotilla for this MicroService; it is left alone`,
+        false,
+      );
+    }
+    const current = decodeData(existing);
+    const secret = wanted(current.password || generatePassword());
+    const data = decodeData(secret as unknown as KubeObject);
+    if (Object.entries(data).some(([key, value]) => current[key] !== value)) {
+      await client.apply(secretType, secret as unknown as KubeObject);
+    }
+    return { data, created };
+  }
+
+  async #readSecret(namespace: string, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.#options.client.get(secretType, name, namespace);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
