@@ -202,11 +202,15 @@ export class DatabaseStep {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
       log.warn({ reason: error.reason, failures }, `database not ready: ${error.message}`);
-      await this.#record(ms, {
-        type: 'Warning',
-        reason: DatabaseEventReason.DatabaseFailed,
-        message: `${error.reason}: ${error.message}`,
-      });
+      // Announced when it becomes the reason, not again on every reconcile that finds it unchanged.
+      const shown = (ms.status?.conditions ?? []).find((c) => c.type === DATABASE_READY);
+      if (shown?.status !== 'False' || shown.reason !== error.reason || shown.message !== error.message) {
+        await this.#record(ms, {
+          type: 'Warning',
+          reason: DatabaseEventReason.DatabaseFailed,
+          message: `${error.reason}: ${error.message}`,
+        });
+      }
       return {
         condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
         ...(status ? { status } : {}),
