@@ -12,22 +12,29 @@ const trackKey = (object: KubeObject): string =>
   `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
 
 /** resourceVersions are opaque, but etcd's are integers: compare them when both are. */
-function isOlder(a: KubeObject, b: KubeObject): boolean {
-  const x = a.metadata.resourceVersion ?? '';
-  const y = b.metadata.resourceVersion ?? '';
+function isOlderVersion(x: string, y: string): boolean {
   if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return false;
   return BigInt(x) < BigInt(y);
 }
+
+const isOlder = (a: KubeObject, b: KubeObject): boolean =>
+  isOlderVersion(a.metadata.resourceVersion ?? '', b.metadata.resourceVersion ?? '');
 
 export class WriteTracker {
   private readonly written = new Map<string, KubeObject>();
   private readonly ownDeletes = new Set<string>();
   private readonly deletedByOthers = new Set<string>();
+  /** The resourceVersion at which each recently deleted object was seen going. */
+  private readonly tombstones = new Map<string, string>();
 
   /** A write of ours succeeded; `result` is the API server's answer. */
   wrote(result: KubeObject, kind: string): void {
     const object = { ...result, kind };
     const key = trackKey(object);
+    // An answer that arrives after the watch showed the object deleted must not bring it back to life.
+    const gone = this.tombstones.get(key);
+    if (gone !== undefined && isOlderVersion(object.metadata.resourceVersion ?? '', gone)) return;
+    this.tombstones.delete(key);
     this.written.set(key, object);
     this.deletedByOthers.delete(key);
   }
@@ -44,6 +51,11 @@ export class WriteTracker {
     const mine = this.written.get(key);
     if (event.type === 'deleted') {
       this.written.delete(key);
+      this.tombstones.set(key, object.metadata.resourceVersion ?? '');
+      if (this.tombstones.size > MAX_DELETED) {
+        const oldest = this.tombstones.keys().next().value;
+        if (oldest !== undefined) this.tombstones.delete(oldest);
+      }
       if (this.ownDeletes.delete(key)) return;
       if (!(object.metadata.ownerReferences ?? []).some((owner) => owner.controller)) return;
       this.deletedByOthers.add(key);
