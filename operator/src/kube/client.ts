@@ -4,6 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import { canonicalize } from './canonical.ts';
+import { isNotFound } from './errors.ts';
 import { apiVersionOf, collectionPath, type KubeObject, objectPath, type ResourceType } from './objects.ts';
 import { createTransport, type KubeTransport, type RequestObserver } from './transport.ts';
 import { readWatchEvents, type WatchEvent } from './watch-stream.ts';
@@ -78,6 +79,20 @@ export class KubeClient {
   async get<T extends KubeObject = KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
     const response = await this.transport.request({ verb: 'GET', path: objectPath(type, name, namespace) });
     return (await response.body.json()) as T;
+  }
+
+  /** GET, with undefined for an object that does not exist. */
+  async getIfExists<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, name, namespace);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** One page of a list; items get the apiVersion and kind the API server leaves out of list items. */

@@ -338,12 +338,7 @@ export class CacheStep {
     return { data, created };
   }
 
-  async #readSecret(namespace: string, name: string): Promise<KubeObject | undefined> {
-    try {
-      return await this.#options.client.get(secretType, name, namespace);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  #readSecret(namespace: string, name: string): Promise<KubeObject | undefined> {
+    return this.#options.client.getIfExists(secretType, name, namespace);
   }
 }

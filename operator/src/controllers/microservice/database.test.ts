@@ -46,6 +46,7 @@ class FakeApi {
         if (!found) throw notFound(`${type.kind}/${name}`);
         return found;
       },
+      getIfExists: async (type: ResourceType, name: string, namespace?: string) => find(type, name, namespace),
       create: async (type: ResourceType, object: KubeObject) => {
         this.beforeCreate?.();
         this.beforeCreate = undefined;

@@ -550,12 +550,7 @@ export class DatabaseStep {
   async #readSecret(namespace: string, name: string, fresh = false): Promise<KubeObject | undefined> {
     const cached = fresh ? undefined : this.#options.secrets.get(`${namespace}/${name}`);
     if (cached) return cached;
-    try {
-      return await this.#options.client.get(secretType, name, namespace);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return this.#options.client.getIfExists(secretType, name, namespace);
   }
 
   #secretFailure(error: unknown, secretName: string): StepFailure {

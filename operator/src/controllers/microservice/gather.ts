@@ -91,13 +91,8 @@ async function gatherRoutes(
       const cached = sources.routeCache(type)?.get(`${namespace}/${name}`);
       const fresh = sources.tracker.freshest(cached, type.kind, namespace, name);
       if (fresh && isOurs(fresh, uid)) return { ...fresh, kind: type.kind };
-      try {
-        const object = await sources.client.get(type, name, namespace);
-        return { ...object, kind: type.kind };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
+      const object = await sources.client.getIfExists(type, name, namespace);
+      return object && { ...object, kind: type.kind };
     }),
   );
   const ours: KubeObject[] = [];
