@@ -60,6 +60,23 @@ describe('WorkQueue', () => {
     assert.deepEqual(blocker.calls, ['other', 'a']);
   });
 
+  it('starts a reconcile after the code that added its key has finished, never inside it', async () => {
+    // A cache emits to its listeners in turn: the first enqueues, a later one updates what the
+    // reconcile reads. The reconcile must see the later listener's update.
+    let seen: string | undefined;
+    let state = 'before';
+    const queue = new WorkQueue({
+      reconcile: async () => {
+        seen = state;
+      },
+      clock: new FakeClock(),
+    });
+    queue.add('a');
+    state = 'after';
+    await settle();
+    assert.equal(seen, 'after');
+  });
+
   it('runs a key added 1,000 times while it runs exactly once more, never in two workers', async () => {
     const work = gatedReconcile();
     const queue = new WorkQueue({ reconcile: work.reconcile, concurrency: 4, clock: new FakeClock() });

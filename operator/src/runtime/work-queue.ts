@@ -1,6 +1,8 @@
 // The work queue: keyed and deduplicated (a key added many times while it waits runs once), never
 // the same key in two workers at once (a key added while it runs runs once more afterwards),
-// bounded concurrency, per-key exponential backoff reset on success, and `requeueAfter`.
+// bounded concurrency, per-key exponential backoff reset on success, and `requeueAfter`. A key
+// added from a cache listener starts in a microtask, never inside the caller's stack: the other
+// listeners of that same change (the write tracker) have run by the time the reconcile reads.
 import { type BackoffPolicy, computeBackoffDelay, itemBackoff } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 
@@ -54,6 +56,7 @@ export class WorkQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
   private paused: boolean;
+  private pumpScheduled = false;
 
   constructor(options: WorkQueueOptions) {
     this.reconcile = options.reconcile;
@@ -77,7 +80,7 @@ export class WorkQueue {
     this.waiting.set(key, this.clock.now());
     if (!this.running.has(key)) {
       this.ready.push(key);
-      this.pump();
+      this.schedulePump();
     }
   }
 
@@ -121,6 +124,15 @@ export class WorkQueue {
     this.ready.length = 0;
     this.waiting.clear();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {

@@ -11,7 +11,6 @@ import {
   MANAGED_BY,
 } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { childId, type PlanInput } from './plan.ts';
