@@ -419,4 +419,22 @@ describe('Rollouts, driven by kubectl, with the operator as a separate process',
     );
     assert.match(JSON.stringify(r.status), /by pod count/);
   });
+  it('a Rollout whose MicroService does not exist says so, and releases once the service is applied', async () => {
+    // Given a Rollout that names a service nobody has applied yet
+    await kubectlApply(cluster, rollout('shipping', CANARY));
+    // Then it says why nothing happens
+    await eventually('ServiceNotFound', async () => {
+      const r = await rolloutOf('shipping');
+      const ready = r.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'False');
+      assert.equal(ready?.reason, 'ServiceNotFound');
+      assert.equal(r.status?.phase, 'Degraded');
+    });
+    // When the service is applied, the Rollout takes it on
+    await kubectlApply(cluster, service('shipping', { replicas: 2 }));
+    await waitFor('shipping', 'Ready');
+    const r = await rolloutOf('shipping');
+    assert.equal(r.status?.phase, 'Healthy');
+    assert.ok(r.status?.stableRevision, 'the running version is the stable revision');
+  });
 });

@@ -84,4 +84,4 @@ export function buildConditions(
 }
 
 /** metav1.Condition times are RFC 3339 in whole seconds. */
-const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');
+export const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');

@@ -17,8 +17,8 @@ import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
 import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
-import { microServiceType } from './resources.ts';
-import { acceptRequests, clearRequests, recordRelease } from './rollout-status.ts';
+import { microServiceType, rolloutType } from './resources.ts';
+import { acceptRequests, clearRequests, recordRelease, recordServiceNotFound } from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -44,6 +44,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   return async (key, { log }) => {
     const observed = await gather(key, deps);
     if (!observed) {
+      await reportMissingService(deps, key, log);
       const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
       const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
       if (!deps.database && !deps.cacheStep) {
@@ -99,25 +100,33 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const cleared =
       intake && outcome.failures.length === 0 ? await clearRequests(writer, intake.rollout, intake.clear) : true;
     const status = withApplyFailures(planned.status, outcome.failures, now);
-    const written = await syncStatus<KubeObject>(client, microServiceType, ms, status);
-    if (written) {
-      tracker.wrote(written, microServiceType.kind);
-      log.info({ status: summarize(status) }, 'status updated');
-    }
     const events = [...cacheEvents, ...planned.events, ...outcome.events];
     for (const event of events) {
       (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
     }
-    await Promise.all(events.map((event) => recorder.record(microServiceType, ms, event)));
+    // The two statuses and the Events are independent of one another: written at once, a release
+    // step costs one round trip after its children, not three.
+    const recordingRelease: Promise<{ requeueAfterMs?: number }> =
+      outcome.failures.length > 0
+        ? Promise.resolve({})
+        : !cleared
+          ? Promise.resolve({ requeueAfterMs: 0 })
+          : planned.release
+            ? recordRelease(writer, planned.release)
+            : Promise.resolve({});
+    const [written, released] = await Promise.all([
+      syncStatus<KubeObject>(client, microServiceType, ms, status),
+      recordingRelease,
+      ...events.map((event) => recorder.record(microServiceType, ms, event)),
+    ]);
+    if (written) {
+      tracker.wrote(written, microServiceType.kind);
+      log.info({ status: summarize(status) }, 'status updated');
+    }
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
     const retry = [database?.retryAfterMs, cache?.retry ? 5_000 : undefined]
       .filter((d) => d !== undefined)
       .reduce<number | undefined>((x, y) => (x === undefined ? y : Math.min(x, y)), undefined);
-    const released = !cleared
-      ? { requeueAfterMs: 0 }
-      : planned.release
-        ? await recordRelease(writer, planned.release)
-        : {};
     const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
   };
@@ -148,4 +157,18 @@ async function releaseCache(deps: ReconcilerDeps, key: string, log: Logger): Pro
   (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
   await deps.recorder.record(microServiceType, ms, event);
   return released.done ? undefined : 5_000;
+}
+
+/** Rollouts that name the MicroService at `key` while it does not exist say so in their status. */
+async function reportMissingService(deps: ReconcilerDeps, key: string, log: Logger): Promise<void> {
+  if (deps.cache(microServiceType).get(key)) return;
+  const { namespace = '', name } = splitKey(key);
+  const orphans = deps.rolloutCache
+    .list({ namespace })
+    .filter((rollout) => (rollout.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name)
+    .map((rollout) => deps.tracker.freshest(rollout, rolloutType.kind, namespace, rollout.metadata.name ?? ''))
+    .filter((rollout) => rollout !== undefined && !rollout.metadata.deletionTimestamp);
+  const now = formatKubeTime(new Date(deps.clock.now()));
+  const writer = { client: deps.client, recorder: deps.recorder, tracker: deps.tracker, log };
+  await Promise.all(orphans.map((rollout) => recordServiceNotFound(writer, rollout as KubeObject, now)));
 }

@@ -12,6 +12,7 @@ import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import { wholeSeconds } from '../../strategy/conditions.ts';
 import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
 import { rolloutType } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
@@ -113,4 +114,59 @@ export async function recordRelease(
   }
   await Promise.all(release.events.map((event) => recorder.record(rolloutType, rollout, event)));
   return release.requeueAfterMs !== undefined ? { requeueAfterMs: release.requeueAfterMs } : {};
+}
+
+export const SERVICE_NOT_FOUND = 'ServiceNotFound';
+
+/**
+ * The status of a Rollout whose MicroService does not exist: phase Degraded, Ready and Progressing
+ * False with reason ServiceNotFound, nothing paused or aborted. What it recorded of an earlier
+ * release is kept for when the service comes back. Pure.
+ */
+export function serviceNotFoundStatus(rollout: KubeObject, now: string): RolloutStatus {
+  const status = (rollout.status ?? {}) as RolloutStatus;
+  const namespace = rollout.metadata.namespace ?? '';
+  const service = (rollout.spec as RolloutSpec | undefined)?.serviceRef?.name ?? '';
+  const message = `MicroService ${namespace}/${service} (spec.serviceRef) does not exist; nothing to release`;
+  const generation = rollout.metadata.generation;
+  const conditions = (
+    [
+      ['Ready', SERVICE_NOT_FOUND],
+      ['Progressing', SERVICE_NOT_FOUND],
+      ['Paused', 'NotPaused'],
+      ['Aborted', 'NotAborted'],
+    ] as const
+  ).map(([type, reason]) => {
+    const before = status.conditions?.find((condition) => condition.type === type);
+    return {
+      type,
+      status: 'False' as const,
+      reason,
+      message,
+      lastTransitionTime: before?.status === 'False' ? before.lastTransitionTime : wholeSeconds(now),
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    };
+  });
+  return {
+    ...status,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    phase: 'Degraded',
+    message,
+    conditions,
+  };
+}
+
+/** Says on `rollout` that its MicroService does not exist, with a Warning Event when that is news. */
+export async function recordServiceNotFound(deps: RolloutWriterDeps, rollout: KubeObject, now: string): Promise<void> {
+  const { client, recorder, tracker, log } = deps;
+  const status = serviceNotFoundStatus(rollout, now);
+  const written = await syncStatus<KubeObject>(client, rolloutType, rollout, status);
+  if (!written) return;
+  tracker.wrote(written, rolloutType.kind);
+  log.warn({ rollout: rollout.metadata.name, reason: SERVICE_NOT_FOUND }, status.message);
+  await recorder.record(rolloutType, rollout, {
+    type: 'Warning',
+    reason: SERVICE_NOT_FOUND,
+    message: status.message ?? '',
+  });
 }
