@@ -15,10 +15,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VersionApi } from '@kubernetes/client-node';
 import { binariesDir, flotillaCacheRoot, readVersions } from '../e2e/cluster/paths.ts';
 import { currentClusterFile } from '../e2e/support/cluster.ts';
 import { loadKubeConfig } from '../operator/src/cli/kubeconfig.ts';
+import { createTransport } from '../operator/src/kube/transport.ts';
 import { loopbackServers } from './database-servers.ts';
 import { type RouteCrds, routeCrds } from './route-crds.ts';
 
@@ -80,7 +80,15 @@ async function clusterInUse(explicit: string | undefined): Promise<{ path?: stri
     timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5_000);
   });
   try {
-    await Promise.race([loaded.kubeConfig.makeApiClient(VersionApi).getCode(), timeout]);
+    const transport = await createTransport(loaded.kubeConfig);
+    try {
+      await Promise.race([
+        transport.request({ verb: 'GET', path: '/version' }).then(({ body }) => body.dump()),
+        timeout,
+      ]);
+    } finally {
+      void transport.close();
+    }
     return loaded.inCluster ? { path: 'in-cluster' } : { path: loaded.source };
   } catch (error) {
     return {

@@ -4,12 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { Kubeconfig } from '../kube/kubeconfig.ts';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface LoadedKubeConfig {
-  kubeConfig: KubeConfig;
+  kubeConfig: Kubeconfig;
   /** Where it came from, for the log: a file path or `in-cluster`. */
   source: string;
   inCluster: boolean;
@@ -37,21 +37,13 @@ export function podNamespace(env: NodeJS.ProcessEnv = process.env): string | und
 }
 
 export function loadKubeConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (explicit) {
-    kubeConfig.loadFromFile(explicit);
-    return { kubeConfig, source: explicit, inCluster: false };
-  }
-  if (isInCluster(env)) {
-    kubeConfig.loadFromCluster();
-    return { kubeConfig, source: 'in-cluster', inCluster: true };
-  }
+  if (explicit) return { kubeConfig: Kubeconfig.fromFile(explicit), source: explicit, inCluster: false };
+  if (isInCluster(env)) return { kubeConfig: Kubeconfig.inCluster(env), source: 'in-cluster', inCluster: true };
   const found = kubeconfigCandidates(env).find((path) => existsSync(path));
   if (!found) {
     throw new Error(
       'no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or bring up the local cluster with `npm run cluster -- up`',
     );
   }
-  kubeConfig.loadFromFile(found);
-  return { kubeConfig, source: found, inCluster: false };
+  return { kubeConfig: Kubeconfig.fromFile(found), source: found, inCluster: false };
 }

@@ -2,9 +2,9 @@
 // writes Flotilla allows itself — server-side apply (field manager `flotilla`, force), JSON merge
 // patch, create, replace and delete. Never strategic merge (custom resources reject it, row 10).
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import { canonicalize } from './canonical.ts';
 import { isNotFound } from './errors.ts';
+import type { KubeAccess } from './kubeconfig.ts';
 import { apiVersionOf, collectionPath, type KubeObject, objectPath, type ResourceType } from './objects.ts';
 import { createTransport, type KubeTransport, type RequestObserver } from './transport.ts';
 import { readWatchEvents, type WatchEvent } from './watch-stream.ts';
@@ -242,7 +242,7 @@ function requireName(object: KubeObject): string {
 
 /** A client over a new transport (one keep-alive agent) for `kubeConfig`. */
 export async function createKubeClient(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeAccess,
   options: KubeClientOptions & { observer?: RequestObserver } = {},
 ): Promise<KubeClient> {
   const transport = await createTransport(kubeConfig, { observer: options.observer });

@@ -1,10 +1,10 @@
 // The one HTTP path to the API server: every request of the process goes through ONE undici Agent
 // (keep-alive, the kubeconfig's TLS material), not a new agent per request as the library does
-// when TLS options exist (KUBERNETES-CLIENT.md row 5). Credentials come from the KubeConfig, so
+// when TLS options exist (KUBERNETES-CLIENT.md row 5). Credentials come from the kubeconfig, so
 // tokens, client certificates, exec plugins and in-cluster service accounts all work.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { type ApiStatus, KubeApiError } from './errors.ts';
+import type { HttpsOptions, KubeAccess } from './kubeconfig.ts';
 
 export type Verb = 'GET' | 'LIST' | 'WATCH' | 'CREATE' | 'UPDATE' | 'PATCH' | 'APPLY' | 'DELETE';
 
@@ -48,7 +48,7 @@ const METHOD: Record<Verb, Dispatcher.HttpMethod> = {
   DELETE: 'DELETE',
 };
 
-/** How long fetched credentials are reused before the KubeConfig is asked again (tokens rotate). */
+/** How long fetched credentials are reused before the kubeconfig is asked again (tokens rotate). */
 const CREDENTIALS_TTL_MS = 60_000;
 
 interface Credentials {
@@ -56,21 +56,11 @@ interface Credentials {
   fetchedAt: number;
 }
 
-interface HttpsOptions {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized?: boolean;
-  servername?: string;
-  headers?: Record<string, string | string[] | number>;
-  auth?: string;
-}
-
 async function readCredentials(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeAccess,
 ): Promise<{ tls: HttpsOptions; headers: Record<string, string> }> {
   const options: HttpsOptions = {};
-  await kubeConfig.applyToHTTPSOptions(options as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+  await kubeConfig.applyToHTTPSOptions(options);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name] = String(value);
   if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
@@ -78,7 +68,7 @@ async function readCredentials(
 }
 
 export async function createTransport(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeAccess,
   { observer, userAgent = 'flotilla' }: { observer?: RequestObserver; userAgent?: string } = {},
 ): Promise<KubeTransport> {
   const cluster = kubeConfig.getCurrentCluster();

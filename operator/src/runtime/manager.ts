@@ -2,9 +2,10 @@
 // leader election, the controllers (built and started only while leading), the health and metrics
 // endpoints, and a graceful shutdown: stop taking work, finish in-flight reconciles, release the
 // Lease, close the connections. `flotilla run` builds its options from flags and environment.
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import type { Logger } from 'pino';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import type { KubeAccess } from '../kube/kubeconfig.ts';
 import type { Controller } from './controller.ts';
 import { type RunningEndpoints, serveEndpoints } from './http-endpoints.ts';
 import { type LeaderElectionOptions, LeaderElector } from './leader-election.ts';
@@ -21,7 +22,7 @@ export interface Address {
 }
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   logger: Logger;
   /** Builds the controllers with a client whose writes are fenced by leader election. */
   controllers: (context: { client: KubeClient; metrics: RuntimeMetrics; logger: Logger }) => Controller[];
