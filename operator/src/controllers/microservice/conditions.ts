@@ -34,7 +34,7 @@ export const Reason = {
   Idle: 'Idle',
   /** Nothing is wrong. */
   AsExpected: 'AsExpected',
-  /** The Deployment does not exist yet: it is being created. */
+  /** The service has not been Ready since it was created: its Deployment is being created or coming up. */
   Creating: 'Creating',
   /** A new pod template is being rolled out, or pods are not available yet. */
   RollingUpdate: 'RollingUpdate',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeDrift, DESIRED_HASH_ANNOTATION, isContainedIn, withDesiredHash } from './drift.ts';
-import { computeDeploymentHealth } from './workloads.ts';
+import { computeDeploymentHealth, keepCreating } from './workloads.ts';
 
 describe('isContainedIn', () => {
   const cases: [string, unknown, unknown, boolean][] = [
@@ -65,4 +65,22 @@ describe('computeDeploymentHealth', () => {
       assert.deepEqual([health.state, health.reason], [state, reason]);
     });
   }
+});
+
+describe('keepCreating', () => {
+  const rolling = { state: 'progressing', reason: 'RollingUpdate', message: '0 of 2 pods of d available' } as const;
+  const withReady = (reason: string, status = 'False') =>
+    ({ status: { conditions: [{ type: 'Ready', status, reason, message: '', lastTransitionTime: '' }] } }) as never;
+  it('a service not yet Ready since it was created stays Creating through its first rollout', () => {
+    assert.equal(keepCreating(rolling, withReady('Creating')).reason, 'Creating');
+    assert.equal(keepCreating(rolling, withReady('Creating')).message, rolling.message);
+  });
+  it('a service that was Ready rolls an update as RollingUpdate', () => {
+    assert.equal(keepCreating(rolling, withReady('Available', 'True')).reason, 'RollingUpdate');
+    assert.equal(keepCreating(rolling, withReady('RollingUpdate')).reason, 'RollingUpdate');
+  });
+  it('a failure is named as it is', () => {
+    const failed = { state: 'failed', reason: 'ProgressDeadlineExceeded', message: 'stuck' } as const;
+    assert.equal(keepCreating(failed, withReady('Creating')).reason, 'ProgressDeadlineExceeded');
+  });
 });

@@ -103,6 +103,17 @@ export function computeDeploymentHealth(desired: V1Deployment, observed: V1Deplo
   return { state: 'available', reason: Reason.Available, message: `${available} of ${wanted} pods available` };
 }
 
+/**
+ * A service that has not been Ready since it was created is still Creating, whatever step its
+ * Deployment is at (so its first rollout is one reason, not Creating, then RollingUpdate).
+ */
+export function keepCreating(health: Health, ms: MicroService): Health {
+  const ready = ms.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  return health.state === 'progressing' && ready?.reason === Reason.Creating
+    ? { ...health, reason: Reason.Creating }
+    : health;
+}
+
 /** Ready, Progressing and Degraded from a workload's health. */
 export function computeWorkloadConditions(health: Health): [ConditionFact, ConditionFact, ConditionFact] {
   const { state, reason, message } = health;
@@ -128,7 +139,7 @@ export const planPlainWorkload: WorkloadPlanner = (input) => {
   const { name } = identityOf(ms);
   const desired = buildDeployment(ms, templateOptions(input));
   const observed = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
-  const health = computeDeploymentHealth(desired, observed);
+  const health = keepCreating(computeDeploymentHealth(desired, observed), ms);
   // Back from a Rollout: its revisions keep serving until the plain Deployment is available.
   const keep =
     health.state === 'available'
