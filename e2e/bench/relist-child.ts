@@ -4,11 +4,10 @@
 // its items kept; reflector: the runtime's Reflector filling an ObjectCache until it has synced.
 // Prints one JSON line: {mode, objects, ms, peakRssMiB, rssMiB, rssBeforeMiB, heapMiB}.
 import { createKubeClient } from '../../operator/src/kube/client.ts';
-import { Kubeconfig } from '../../operator/src/kube/kubeconfig.ts';
 import { collectionPath, configMapType, type KubeObject } from '../../operator/src/kube/objects.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
-import { findKubeconfigPath } from '../support/kubeconfig-path.ts';
+import { connectToCluster } from '../support/cluster.ts';
 
 const [mode, namespace] = process.argv.slice(2);
 if ((mode !== 'raw' && mode !== 'reflector') || !namespace) {
@@ -17,9 +16,9 @@ if ((mode !== 'raw' && mode !== 'reflector') || !namespace) {
 const PAGE = 500;
 const MiB = 1024 * 1024;
 
-// The operator's own kubeconfig reader, as `flotilla run` uses it (not @kubernetes/client-node).
-const client = await createKubeClient(Kubeconfig.fromFile(findKubeconfigPath()));
-// The process before it lists: Node, the TypeScript loader, undici, one connection.
+const cluster = await connectToCluster();
+const client = await createKubeClient(cluster.kubeConfig);
+// The process before it lists: Node, the TypeScript loader, the client libraries, one connection.
 const rssBeforeMiB = process.memoryUsage().rss / MiB;
 let objects = 0;
 let ms = 0;

@@ -1,14 +1,11 @@
 // How tests reach the real Kubernetes API server. Every test that crosses the API starts with
 // `await connectToCluster()`; when no cluster can be had it fails with instructions, never skips.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { binariesDir, readVersions } from '../cluster/paths.ts';
-import { findKubeconfigPath, HOW_TO_GET_ONE } from './kubeconfig-path.ts';
-
-export { currentClusterFile, findKubeconfigPath } from './kubeconfig-path.ts';
+import { binariesDir, flotillaCacheRoot, readVersions } from '../cluster/paths.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -17,6 +14,24 @@ export interface TestCluster {
   kubeconfigPath: string;
   /** Runs the cluster's kubectl against this cluster; rejects with kubectl's stderr on failure. */
   kubectl(args: string[], options?: { input?: string }): Promise<string>;
+}
+
+/** The file `npm run cluster -- up` writes: the path of the kubeconfig of the cluster it brought up. */
+export function currentClusterFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(flotillaCacheRoot(env), 'current-kubeconfig');
+}
+
+const HOW_TO_GET_ONE =
+  'Bring one up with `npm run cluster -- up` (a local control plane built from the Kubernetes Go modules; ' +
+  'the first build takes 15-40 minutes, later starts take seconds), or point FLOTILLA_KUBECONFIG at a ' +
+  'kubeconfig of a cluster you own. `npm test` does the first for you.';
+
+export function findKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FLOTILLA_KUBECONFIG) return env.FLOTILLA_KUBECONFIG;
+  const pointer = currentClusterFile(env);
+  if (existsSync(pointer)) return readFileSync(pointer, 'utf8').trim();
+  const reason = env.FLOTILLA_CLUSTER_ERROR ? `\nWhy the cluster is not up: ${env.FLOTILLA_CLUSTER_ERROR}` : '';
+  throw new Error(`No Kubernetes cluster for this test. ${HOW_TO_GET_ONE}${reason}`);
 }
 
 function kubectlBinary(): string {

@@ -19,7 +19,6 @@ import { type GatherSources, gather } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType, rolloutType } from './resources.ts';
 import { acceptRequests, clearRequests, recordRelease, recordServiceNotFound } from './rollout-status.ts';
-import { StatusPacer } from './status-pacing.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -42,11 +41,9 @@ export class ChildWriteError extends Error {
 
 export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   const { client, recorder, clock, tracker } = deps;
-  const pacer = new StatusPacer();
   return async (key, { log }) => {
     const observed = await gather(key, deps);
     if (!observed) {
-      pacer.forget(key);
       await reportMissingService(deps, key, log);
       const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
       const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
@@ -117,14 +114,12 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
           : planned.release
             ? recordRelease(writer, planned.release)
             : Promise.resolve({});
-    const statusHeld = pacer.holdFor(key, ms.status, status, clock.now());
     const [written, released] = await Promise.all([
-      statusHeld === undefined ? syncStatus<KubeObject>(client, microServiceType, ms, status) : undefined,
+      syncStatus<KubeObject>(client, microServiceType, ms, status),
       recordingRelease,
       ...events.map((event) => recorder.record(microServiceType, ms, event)),
     ]);
     if (written) {
-      pacer.wrote(key, clock.now());
       tracker.wrote(written, microServiceType.kind);
       log.info({ status: summarize(status) }, 'status updated');
     }
@@ -132,7 +127,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const retry = [database?.retryAfterMs, cache?.retry ? 5_000 : undefined]
       .filter((d) => d !== undefined)
       .reduce<number | undefined>((x, y) => (x === undefined ? y : Math.min(x, y)), undefined);
-    const after = [retry, released.requeueAfterMs, statusHeld].filter((delay) => delay !== undefined);
+    const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
   };
 }
