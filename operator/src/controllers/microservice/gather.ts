@@ -4,6 +4,7 @@
 import type { MicroService } from '../../api/microservice.ts';
 import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
 import {
+  chooseRouter,
   type GatewayApiOptions,
   gatewayApiOptionsFromCrd,
   type InstalledApis,
@@ -66,6 +67,14 @@ export function discoverRouters(crds: ObjectCache): { installed: InstalledApis; 
   };
 }
 
+/** The route kinds the chosen router writes; a foreign object of any other kind is no conflict. */
+export function routeKindsInUse(installed: InstalledApis): ResourceType[] {
+  const router = chooseRouter(installed);
+  if (router === 'istio') return [virtualServiceType, destinationRuleType];
+  if (router === 'gatewayAPI') return [httpRouteType];
+  return [];
+}
+
 const isOurs = (object: KubeObject, uid: string): boolean =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY &&
   (object.metadata.ownerReferences ?? []).some((owner) => owner.uid === uid && owner.controller);
@@ -73,7 +82,8 @@ const isOurs = (object: KubeObject, uid: string): boolean =>
 /**
  * The route objects named after the service, of every installed route kind: ours (from the watch
  * of the kind when it has synced), and the ids of those that exist but are not ours (a GET, made
- * only when the watch has no object of ours under that name).
+ * only when the watch has no object of ours under that name, and only for the kinds in use: with
+ * Istio and the Gateway API both installed, a hand-made HTTPRoute does not stand in the way).
  */
 async function gatherRoutes(
   sources: GatherSources,
@@ -85,11 +95,14 @@ async function gatherRoutes(
     ...(installed.istio ? [virtualServiceType, destinationRuleType] : []),
     ...(installed.gatewayAPI ? [httpRouteType] : []),
   ];
+  const inUse = routeKindsInUse(installed);
   const found = await Promise.all(
     types.map(async (type) => {
-      const cached = sources.routeCache(type)?.get(`${namespace}/${name}`);
+      const watched = sources.routeCache(type);
+      const cached = watched?.get(`${namespace}/${name}`);
       const fresh = sources.tracker.freshest(cached, type.kind, namespace, name);
       if (fresh && isOurs(fresh, uid)) return { ...fresh, kind: type.kind };
+      if (watched && !inUse.includes(type)) return undefined;
       const object = await sources.client.getIfExists(type, name, namespace);
       return object && { ...object, kind: type.kind };
     }),
