@@ -23,9 +23,10 @@ import {
 import { buildCacheSecret, cacheSecretName } from '../../desired/cache.ts';
 import { identityOf } from '../../desired/meta.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../../kube/objects.ts';
+import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './provision-secrets.ts';
 import { microServiceType } from './resources.ts';
 
 export const CACHE_FINALIZER = 'flotilla.dev/cache';
@@ -87,29 +88,12 @@ export interface CacheStepOptions {
   releaseTimeoutMs?: number;
 }
 
-class CacheFailure extends Error {
-  readonly reason: string;
-  readonly retry: boolean;
-  constructor(reason: string, message: string, retry: boolean) {
-    super(message);
-    this.reason = reason;
-    this.retry = retry;
-  }
-}
-
 interface RedisServer {
   name: string;
   host: string;
   port: number;
   adminSecretRef: { namespace: string; name: string };
 }
-
-const decodeData = (secret: KubeObject | undefined): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries((secret?.data ?? {}) as Record<string, unknown>)
-      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-      .map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
-  );
 
 const hashOf = (data: Record<string, string>) =>
   createHash('sha256')
@@ -139,7 +123,7 @@ export class CacheStep {
         // Before anything exists that would need deleting, and only once the server can be used: a service
         // whose server or admin credentials are wrong has nothing to release.
         const check = await this.#engine(server, admin).checkConnection();
-        if (!check.ok) throw new CacheFailure(check.reason, redact(check.message, [admin.password]), true);
+        if (!check.ok) throw new ProvisionFailure(check.reason, redact(check.message, [admin.password]), true);
         // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
         const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
         this.#options.onWrite?.(written);
@@ -165,7 +149,7 @@ export class CacheStep {
         actions: [...(created ? ['CreateSecret'] : []), ...actions],
       };
     } catch (error) {
-      if (!(error instanceof CacheFailure)) throw error;
+      if (!(error instanceof ProvisionFailure)) throw error;
       return {
         condition: { type: CACHE_READY, status: 'False', reason: error.reason, message: error.message },
         retry: error.retry,
@@ -201,7 +185,7 @@ export class CacheStep {
       message =
         result.actions.length > 0 ? `${what} deleted (${result.deletedKeys ?? 0} keys)` : `${what} were already gone`;
     } catch (error) {
-      if (!(error instanceof CacheFailure)) throw error;
+      if (!(error instanceof ProvisionFailure)) throw error;
       const now = (this.#options.now ?? Date.now)();
       const since = Date.parse(ms.metadata.deletionTimestamp ?? '') || now;
       const timeoutMs = this.#options.releaseTimeoutMs ?? 5 * 60_000;
@@ -232,10 +216,10 @@ export class CacheStep {
   #server(serverRef: string): RedisServer {
     const server = this.#options.databaseServers.get(serverRef);
     if (!server)
-      throw new CacheFailure(CacheReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
+      throw new ProvisionFailure(CacheReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
     const spec = (server.spec ?? {}) as Partial<RedisServer> & { engine?: string };
     if (spec.engine !== 'redis') {
-      throw new CacheFailure(
+      throw new ProvisionFailure(
         CacheReason.NotARedisServer,
         `DatabaseServer ${serverRef} has engine ${spec.engine}; spec.cache needs one with engine redis`,
         false,
@@ -255,33 +239,18 @@ export class CacheStep {
       return computeCacheUser(namespace, name);
     } catch (error) {
       if (error instanceof InvalidIdentifierError)
-        throw new CacheFailure(CacheReason.InvalidName, error.message, false);
+        throw new ProvisionFailure(CacheReason.InvalidName, error.message, false);
       throw error;
     }
   }
 
   async #admin(server: RedisServer): Promise<RedisAdminConnection> {
-    const ref = server.adminSecretRef;
-    const where = `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name}`;
-    let secret: KubeObject;
-    try {
-      secret = await this.#options.client.get(secretType, ref.name, ref.namespace);
-    } catch (error) {
-      if (isNotFound(error)) throw new CacheFailure(CacheReason.AdminSecretNotFound, `${where} does not exist`, true);
-      if (classifyError(error) === 'forbidden') {
-        throw new CacheFailure(CacheReason.AdminSecretForbidden, `the operator may not read ${where}`, true);
-      }
-      throw error;
-    }
-    const data = decodeData(secret);
-    if (!data.password) {
-      throw new CacheFailure(CacheReason.AdminSecretInvalid, `${where} needs the keys username and password`, true);
-    }
+    const data = await readAdminSecret(this.#options.client, server, ['password']);
     return {
       host: server.host,
       port: server.port,
       ...(data.username ? { username: data.username } : {}),
-      password: data.password,
+      password: data.password ?? '',
     };
   }
 
@@ -289,13 +258,13 @@ export class CacheStep {
     return this.#engines.get(server.name, admin);
   }
 
-  #serverFailure(error: unknown, server: RedisServer, secrets: string[]): CacheFailure {
+  #serverFailure(error: unknown, server: RedisServer, secrets: string[]): ProvisionFailure {
     if (error instanceof InvalidIdentifierError) {
-      return new CacheFailure(CacheReason.InvalidName, redact(error.message, secrets), false);
+      return new ProvisionFailure(CacheReason.InvalidName, redact(error.message, secrets), false);
     }
     const where = `DatabaseServer ${server.name} (redis ${server.host}:${server.port})`;
     const { reason, message } = classifyRedisError(error, where, secrets);
-    return new CacheFailure(reason, message, true);
+    return new ProvisionFailure(reason, message, true);
   }
 
   /** The Secret `<name>-cache`, ours: created with a new password when missing, else brought up to date. */
@@ -309,32 +278,14 @@ export class CacheStep {
     const secretName = cacheSecretName(name);
     const wanted = (password: string) =>
       buildCacheSecret(ms, { host: server.host, port: server.port, password, ...user });
-    let existing = await this.#readSecret(namespace, secretName);
-    let created = false;
-    if (!existing) {
-      try {
-        existing = await client.create(secretType, wanted(generatePassword()) as unknown as KubeObject);
-        created = true;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-        existing = await this.#readSecret(namespace, secretName);
-        if (!existing) throw new CacheFailure('SecretWriteFailed', `Secret ${secretName} vanished`, true);
-      }
-    }
-    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
-    if (!ours) {
-      throw new CacheFailure(
-        CacheReason.SecretNotOwned,
-        `Secret ${secretName} already exists and was not created by Flotilla for this MicroService; it is left alone`,
-        false,
-      );
-    }
-    const current = decodeData(existing);
-    const secret = wanted(current.password || generatePassword());
-    const data = decodeData(secret as unknown as KubeObject);
-    if (Object.entries(data).some(([key, value]) => current[key] !== value)) {
-      await client.apply(secretType, secret as unknown as KubeObject);
-    }
+    const { data, created } = await ensureCredentialsSecret({
+      client,
+      ms,
+      name: secretName,
+      build: (password) => wanted(password) as unknown as KubeObject,
+      read: () => this.#readSecret(namespace, secretName),
+      generatePassword,
+    });
     return { data, created };
   }
 

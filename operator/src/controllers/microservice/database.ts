@@ -31,7 +31,7 @@ import {
   identityOf,
 } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, secretType, splitKey } from '../../kube/objects.ts';
@@ -47,6 +47,13 @@ import {
   type DatabasePlanInput,
   DatabaseReason,
 } from './database-plan.ts';
+import {
+  decodeSecretData,
+  encodeSecretData,
+  ensureCredentialsSecret,
+  ProvisionFailure,
+  readAdminSecret,
+} from './provision-secrets.ts';
 import { microServiceType } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
 
@@ -85,36 +92,10 @@ interface ServerInfo {
 }
 
 /** A failure with a condition reason and a message that holds no secret. */
-class StepFailure extends Error {
-  readonly reason: string;
-  readonly retry: boolean;
-  constructor(reason: string, message: string, retry: boolean) {
-    super(message);
-    this.reason = reason;
-    this.retry = retry;
-  }
-}
-
 /** The keys of the Secret `<name>-db` (buildDatabaseSecretData's). */
 const SECRET_KEYS = ['DATABASE_URL', 'host', 'port', 'database', 'username', 'password'] as const;
 
 const retryBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.1 };
-
-const decode = (value: unknown): string | undefined =>
-  typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : undefined;
-
-function secretData(secret: KubeObject | undefined): Record<string, string> {
-  const data = (secret?.data ?? {}) as Record<string, unknown>;
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(data)) {
-    const decoded = decode(value);
-    if (decoded !== undefined) out[key] = decoded;
-  }
-  return out;
-}
-
-const encodeData = (data: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]));
 
 export class DatabaseStep {
   readonly #options: DatabaseStepOptions;
@@ -195,7 +176,7 @@ export class DatabaseStep {
         credentialsHash,
       };
     } catch (error) {
-      if (!(error instanceof StepFailure)) throw error;
+      if (!(error instanceof ProvisionFailure)) throw error;
       this.#provisioned.delete(key);
       // The pods keep the credentials they have: a failure never rolls them.
       credentialsHash ??= this.#existingCredentialsHash(ms);
@@ -255,7 +236,7 @@ export class DatabaseStep {
         credentialsHash: computeCredentialsHash(secret.data),
       };
     } catch (error) {
-      if (!(error instanceof StepFailure)) throw error;
+      if (!(error instanceof ProvisionFailure)) throw error;
       log.warn({ reason: error.reason }, `dedicated database not ready: ${error.message}`);
       return {
         condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
@@ -309,7 +290,7 @@ export class DatabaseStep {
         });
       }
     } catch (error) {
-      if (!(error instanceof StepFailure)) throw error;
+      if (!(error instanceof ProvisionFailure)) throw error;
       if (policy === 'Retain') {
         // Nothing to do on the server: keeping is all Retain asks.
         await this.#record(ms, {
@@ -363,13 +344,13 @@ export class DatabaseStep {
   #server(serverRef: string): ServerInfo {
     const server = this.#options.databaseServers.get(serverRef);
     if (!server) {
-      throw new StepFailure(DatabaseReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
+      throw new ProvisionFailure(DatabaseReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
     }
     const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation' | 'engine'>> & {
       engine?: string;
     };
     if (spec.engine !== undefined && spec.engine !== 'postgres' && spec.engine !== 'mysql') {
-      throw new StepFailure(
+      throw new ProvisionFailure(
         DatabaseReason.EngineMismatch,
         `DatabaseServer ${serverRef} is a ${spec.engine} server; spec.database needs a postgres or mysql server`,
         false,
@@ -398,7 +379,7 @@ export class DatabaseStep {
       return { database, username: computeUsername(server.engine, database) };
     } catch (error) {
       if (error instanceof InvalidIdentifierError) {
-        throw new StepFailure(DatabaseReason.InvalidName, error.message, false);
+        throw new ProvisionFailure(DatabaseReason.InvalidName, error.message, false);
       }
       throw error;
     }
@@ -414,7 +395,7 @@ export class DatabaseStep {
       const theirTime = other.metadata.creationTimestamp ?? '';
       const older = theirTime < mine || (theirTime === mine && (other.metadata.uid ?? '') < (ms.metadata.uid ?? ''));
       if (older) {
-        throw new StepFailure(
+        throw new ProvisionFailure(
           DatabaseReason.NameConflict,
           `database ${database} on DatabaseServer ${server.name} belongs to MicroService ` +
             `${other.metadata.namespace}/${other.metadata.name}; set spec.database.name to another name`,
@@ -426,52 +407,23 @@ export class DatabaseStep {
 
   /** The admin credentials from the server's adminSecretRef (read when the server must be reached). */
   async #admin(server: ServerInfo): Promise<AdminConnection> {
-    const ref = server.adminSecretRef;
-    let secret: KubeObject;
-    try {
-      secret = await this.#options.client.get(secretType, ref.name, ref.namespace);
-    } catch (error) {
-      if (isNotFound(error)) {
-        throw new StepFailure(
-          DatabaseReason.AdminSecretNotFound,
-          `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} does not exist`,
-          true,
-        );
-      }
-      if (classifyError(error) === 'forbidden') {
-        throw new StepFailure(
-          DatabaseReason.AdminSecretForbidden,
-          `the operator may not read the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} ` +
-            '(with watchNamespace, keep admin Secrets in the release namespace)',
-          true,
-        );
-      }
-      throw error;
-    }
-    const data = secretData(secret);
-    if (!data.username || !data.password) {
-      throw new StepFailure(
-        DatabaseReason.AdminSecretInvalid,
-        `the admin Secret ${ref.namespace}/${ref.name} of DatabaseServer ${server.name} needs the keys username and password`,
-        true,
-      );
-    }
+    const data = await readAdminSecret(this.#options.client, server, ['username', 'password']);
     return {
       engine: server.engine,
       host: server.host,
       port: server.port,
-      username: data.username,
-      password: data.password,
+      username: data.username ?? '',
+      password: data.password ?? '',
     };
   }
 
-  #serverFailure(error: unknown, server: ServerInfo, secrets: string[]): StepFailure {
+  #serverFailure(error: unknown, server: ServerInfo, secrets: string[]): ProvisionFailure {
     if (error instanceof InvalidIdentifierError) {
-      return new StepFailure(DatabaseReason.InvalidName, redact(error.message, secrets), false);
+      return new ProvisionFailure(DatabaseReason.InvalidName, redact(error.message, secrets), false);
     }
     const where = `DatabaseServer ${server.name} (${server.engine} ${server.host}:${server.port})`;
     const { reason, message } = classifyConnectionError(error, where, secrets);
-    return new StepFailure(reason, message, true);
+    return new ProvisionFailure(reason, message, true);
   }
 
   /**
@@ -501,39 +453,19 @@ export class DatabaseStep {
       kind: 'Secret',
       metadata: { ...childMeta(ms, secretName) },
       type: 'Opaque',
-      data: encodeData(data),
+      data: encodeSecretData(data),
     });
 
-    let existing = await this.#readSecret(namespace, secretName);
-    if (!existing) {
-      const data = wanted(generatePassword());
-      try {
-        existing = await client.create(secretType, object(data));
-        this.#options.afterSecretCreated?.();
-      } catch (error) {
-        if (!isConflict(error)) throw this.#secretFailure(error, secretName);
-        existing = await this.#readSecret(namespace, secretName, true);
-        if (!existing) throw new StepFailure(DatabaseReason.SecretWriteFailed, `Secret ${secretName} vanished`, true);
-      }
-    }
-    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
-    if (!ours) {
-      throw new StepFailure(
-        DatabaseReason.SecretNotOwned,
-        `Secret ${secretName} already exists and was not created by Flotilla for this MicroService; it is left alone`,
-        false,
-      );
-    }
-    const current = secretData(existing);
-    const data = wanted(current.password || generatePassword());
-    if (Object.entries(data).some(([key, value]) => current[key] !== value)) {
-      try {
-        existing = await client.apply(secretType, object(data));
-      } catch (error) {
-        throw this.#secretFailure(error, secretName);
-      }
-    }
-    return { data, resourceVersion: existing.metadata.resourceVersion ?? '' };
+    const { secret, data } = await ensureCredentialsSecret({
+      client,
+      ms,
+      name: secretName,
+      build: (password) => object(wanted(password)),
+      read: (fresh) => this.#readSecret(namespace, secretName, fresh),
+      generatePassword,
+      ...(this.#options.afterSecretCreated ? { onCreated: this.#options.afterSecretCreated } : {}),
+    });
+    return { data, resourceVersion: secret.metadata.resourceVersion ?? '' };
   }
 
   /** The hash of the Secret `<name>-db` as cached, when it exists and is ours. */
@@ -542,7 +474,7 @@ export class DatabaseStep {
     const secret = this.#options.secrets.get(`${namespace}/${databaseSecretName(name)}`);
     const ours = (secret?.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
     if (!secret || !ours) return undefined;
-    const data = secretData(secret);
+    const data = decodeSecretData(secret);
     // The keys Flotilla writes, as on success (a key added by hand changes nothing).
     return computeCredentialsHash(Object.fromEntries(SECRET_KEYS.map((key) => [key, data[key] ?? ''])));
   }
@@ -551,16 +483,6 @@ export class DatabaseStep {
     const cached = fresh ? undefined : this.#options.secrets.get(`${namespace}/${name}`);
     if (cached) return cached;
     return this.#options.client.getIfExists(secretType, name, namespace);
-  }
-
-  #secretFailure(error: unknown, secretName: string): StepFailure {
-    // The API server's answer never echoes the data we sent; the reason and status code are enough.
-    const status = (error as { statusCode?: number }).statusCode;
-    return new StepFailure(
-      DatabaseReason.SecretWriteFailed,
-      `could not write Secret ${secretName}${status ? ` (HTTP ${status})` : ''}`,
-      true,
-    );
   }
 
   async #record(ms: MicroService, event: EventRecord): Promise<void> {
