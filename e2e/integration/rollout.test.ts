@@ -32,6 +32,7 @@ interface RolloutJson {
   spec: { promote?: string; abort?: boolean; retry?: boolean };
   status?: {
     phase?: string;
+    message?: string;
     stableRevision?: string;
     canaryRevision?: string;
     canaryWeight?: number;
@@ -436,5 +437,22 @@ describe('Rollouts, driven by kubectl, with the operator as a separate process',
     const r = await rolloutOf('shipping');
     assert.equal(r.status?.phase, 'Healthy');
     assert.ok(r.status?.stableRevision, 'the running version is the stable revision');
+  });
+  it('a second Rollout for a service that has one is ignored and says so; the first keeps releasing', async () => {
+    // Given shipping, released by its Rollout (the test before)
+    await waitFor('shipping', 'Ready');
+    // When another Rollout names the same service
+    await kubectlApply(cluster, {
+      ...rollout('shipping-again', CANARY),
+      spec: { serviceRef: { name: 'shipping' }, strategy: CANARY },
+    });
+    // Then it says which Rollout releases the service, and the first one is untouched
+    await eventually('ServiceHasAnotherRollout', async () => {
+      const r = await rolloutOf('shipping-again');
+      const ready = r.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.reason, 'ServiceHasAnotherRollout');
+      assert.match(r.status?.message ?? '', /released by Rollout shipping,/);
+    });
+    assert.equal((await rolloutOf('shipping')).status?.phase, 'Healthy');
   });
 });

@@ -75,6 +75,21 @@ export function routeKindsInUse(installed: InstalledApis): ResourceType[] {
   return [];
 }
 
+/**
+ * The Rollouts that name the service `namespace/name`, oldest first (then by name): the first one
+ * releases it, whatever order the cache lists them in.
+ */
+export function rolloutsOf(rollouts: ObjectCache, namespace: string, name: string): KubeObject[] {
+  return rollouts
+    .list({ namespace })
+    .filter((r) => (r.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name)
+    .sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    );
+}
+
 const isOurs = (object: KubeObject, uid: string): boolean =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY &&
   (object.metadata.ownerReferences ?? []).some((owner) => owner.uid === uid && owner.controller);
@@ -147,9 +162,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);
 
-  const cachedRollout = sources.rolloutCache
-    .list({ namespace })
-    .find((r) => (r.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name);
+  const cachedRollout = rolloutsOf(sources.rolloutCache, namespace, name)[0];
   // The Rollout as last written, if the cache has not seen that write yet: its status is the release's memory.
   const rollout =
     cachedRollout && tracker.freshest(cachedRollout, rolloutType.kind, namespace, cachedRollout.metadata.name ?? '');

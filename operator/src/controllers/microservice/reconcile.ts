@@ -15,10 +15,17 @@ import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
 import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
 import { DatabaseStep } from './database.ts';
-import { type GatherSources, gather } from './gather.ts';
+import { type GatherSources, gather, rolloutsOf } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
 import { microServiceType, rolloutType } from './resources.ts';
-import { acceptRequests, clearRequests, recordRelease, recordServiceNotFound } from './rollout-status.ts';
+import {
+  acceptRequests,
+  clearRequests,
+  recordIgnoredRollout,
+  recordRelease,
+  serviceHasAnotherRollout,
+  serviceNotFound,
+} from './rollout-status.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
@@ -44,7 +51,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   return async (key, { log }) => {
     const observed = await gather(key, deps);
     if (!observed) {
-      await reportMissingService(deps, key, log);
+      await reportIgnoredRollouts(deps, key, log);
       const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
       const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
       if (!deps.database && !deps.cacheStep) {
@@ -117,6 +124,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const [written, released] = await Promise.all([
       syncStatus<KubeObject>(client, microServiceType, ms, status),
       recordingRelease,
+      reportIgnoredRollouts(deps, key, log),
       ...events.map((event) => recorder.record(microServiceType, ms, event)),
     ]);
     if (written) {
@@ -159,16 +167,30 @@ async function releaseCache(deps: ReconcilerDeps, key: string, log: Logger): Pro
   return released.done ? undefined : 5_000;
 }
 
-/** Rollouts that name the MicroService at `key` while it does not exist say so in their status. */
-async function reportMissingService(deps: ReconcilerDeps, key: string, log: Logger): Promise<void> {
-  if (deps.cache(microServiceType).get(key)) return;
+/**
+ * Rollouts that release nothing say why in their status: all that name the MicroService at `key`
+ * when it does not exist, else all but the oldest.
+ */
+async function reportIgnoredRollouts(deps: ReconcilerDeps, key: string, log: Logger): Promise<void> {
   const { namespace = '', name } = splitKey(key);
-  const orphans = deps.rolloutCache
-    .list({ namespace })
-    .filter((rollout) => (rollout.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name)
+  const named = rolloutsOf(deps.rolloutCache, namespace, name)
     .map((rollout) => deps.tracker.freshest(rollout, rolloutType.kind, namespace, rollout.metadata.name ?? ''))
-    .filter((rollout) => rollout !== undefined && !rollout.metadata.deletionTimestamp);
+    .filter((rollout): rollout is KubeObject => rollout !== undefined && !rollout.metadata.deletionTimestamp);
+  const service = deps.cache(microServiceType).get(key);
+  if (service?.metadata.deletionTimestamp) return;
+  const [releasing, ...others] = named;
+  const ignored = service ? others : named;
+  if (ignored.length === 0) return;
   const now = formatKubeTime(new Date(deps.clock.now()));
   const writer = { client: deps.client, recorder: deps.recorder, tracker: deps.tracker, log };
-  await Promise.all(orphans.map((rollout) => recordServiceNotFound(writer, rollout as KubeObject, now)));
+  await Promise.all(
+    ignored.map((rollout) =>
+      recordIgnoredRollout(
+        writer,
+        rollout,
+        service ? serviceHasAnotherRollout(rollout, releasing?.metadata.name ?? '') : serviceNotFound(rollout),
+        now,
+      ),
+    ),
+  );
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../kube/objects.ts';
-import { SERVICE_NOT_FOUND, serviceNotFoundStatus } from './rollout-status.ts';
+import {
+  ignoredRolloutStatus,
+  SERVICE_HAS_ANOTHER_ROLLOUT,
+  SERVICE_NOT_FOUND,
+  serviceHasAnotherRollout,
+  serviceNotFound,
+} from './rollout-status.ts';
 
 const rollout = (status: object = {}): KubeObject => ({
   apiVersion: 'flotilla.dev/v1alpha1',
@@ -11,7 +17,9 @@ const rollout = (status: object = {}): KubeObject => ({
   status,
 });
 
-describe('serviceNotFoundStatus', () => {
+const serviceNotFoundStatus = (r: KubeObject, now: string) => ignoredRolloutStatus(r, serviceNotFound(r), now);
+
+describe('ignoredRolloutStatus', () => {
   it('names the missing service, Degraded, not Ready and not aborted', () => {
     const status = serviceNotFoundStatus(rollout(), '2026-11-24T10:00:00.123Z');
     assert.equal(status.phase, 'Degraded');
@@ -59,5 +67,16 @@ describe('serviceNotFoundStatus', () => {
     const first = serviceNotFoundStatus(rollout(), '2026-11-24T10:00:00Z');
     const second = serviceNotFoundStatus(rollout(first), '2026-11-24T10:05:00Z');
     assert.deepEqual(second, first);
+  });
+
+  it('names the Rollout that releases the service when another one does', () => {
+    const status = ignoredRolloutStatus(
+      rollout(),
+      serviceHasAnotherRollout(rollout(), 'orders'),
+      '2026-11-24T10:00:00Z',
+    );
+    assert.equal(status.phase, 'Degraded');
+    assert.equal(status.conditions?.find((c) => c.type === 'Ready')?.reason, SERVICE_HAS_ANOTHER_ROLLOUT);
+    assert.match(status.message ?? '', /MicroService shop\/orders is released by Rollout orders.*this one is ignored/);
   });
 });

@@ -117,22 +117,49 @@ export async function recordRelease(
 }
 
 export const SERVICE_NOT_FOUND = 'ServiceNotFound';
+/** Another Rollout (the oldest) already releases the service this one names. */
+export const SERVICE_HAS_ANOTHER_ROLLOUT = 'ServiceHasAnotherRollout';
 
-/**
- * The status of a Rollout whose MicroService does not exist: phase Degraded, Ready and Progressing
- * False with reason ServiceNotFound, nothing paused or aborted. What it recorded of an earlier
- * release is kept for when the service comes back. Pure.
- */
-export function serviceNotFoundStatus(rollout: KubeObject, now: string): RolloutStatus {
-  const status = (rollout.status ?? {}) as RolloutStatus;
+/** Why a Rollout releases nothing: a condition reason and its message. */
+export interface IgnoredRollout {
+  reason: typeof SERVICE_NOT_FOUND | typeof SERVICE_HAS_ANOTHER_ROLLOUT;
+  message: string;
+}
+
+/** Its MicroService does not exist. */
+export function serviceNotFound(rollout: KubeObject): IgnoredRollout {
   const namespace = rollout.metadata.namespace ?? '';
   const service = (rollout.spec as RolloutSpec | undefined)?.serviceRef?.name ?? '';
-  const message = `MicroService ${namespace}/${service} (spec.serviceRef) does not exist; nothing to release`;
+  return {
+    reason: SERVICE_NOT_FOUND,
+    message: `MicroService ${namespace}/${service} (spec.serviceRef) does not exist; nothing to release`,
+  };
+}
+
+/** Another Rollout, `releasing`, already releases its MicroService. */
+export function serviceHasAnotherRollout(rollout: KubeObject, releasing: string): IgnoredRollout {
+  const namespace = rollout.metadata.namespace ?? '';
+  const service = (rollout.spec as RolloutSpec | undefined)?.serviceRef?.name ?? '';
+  return {
+    reason: SERVICE_HAS_ANOTHER_ROLLOUT,
+    message:
+      `MicroService ${namespace}/${service} is released by Rollout ${releasing}, the oldest that names it; ` +
+      'this one is ignored (delete one of them)',
+  };
+}
+
+/**
+ * The status of a Rollout that releases nothing: phase Degraded, Ready and Progressing False with
+ * the reason, nothing paused or aborted. What it recorded of an earlier release is kept. Pure.
+ */
+export function ignoredRolloutStatus(rollout: KubeObject, why: IgnoredRollout, now: string): RolloutStatus {
+  const status = (rollout.status ?? {}) as RolloutStatus;
+  const { reason: ignored, message } = why;
   const generation = rollout.metadata.generation;
   const conditions = (
     [
-      ['Ready', SERVICE_NOT_FOUND],
-      ['Progressing', SERVICE_NOT_FOUND],
+      ['Ready', ignored],
+      ['Progressing', ignored],
       ['Paused', 'NotPaused'],
       ['Aborted', 'NotAborted'],
     ] as const
@@ -156,17 +183,18 @@ export function serviceNotFoundStatus(rollout: KubeObject, now: string): Rollout
   };
 }
 
-/** Says on `rollout` that its MicroService does not exist, with a Warning Event when that is news. */
-export async function recordServiceNotFound(deps: RolloutWriterDeps, rollout: KubeObject, now: string): Promise<void> {
+/** Says on `rollout` why it releases nothing, with a Warning Event when that is news. */
+export async function recordIgnoredRollout(
+  deps: RolloutWriterDeps,
+  rollout: KubeObject,
+  why: IgnoredRollout,
+  now: string,
+): Promise<void> {
   const { client, recorder, tracker, log } = deps;
-  const status = serviceNotFoundStatus(rollout, now);
+  const status = ignoredRolloutStatus(rollout, why, now);
   const written = await syncStatus<KubeObject>(client, rolloutType, rollout, status);
   if (!written) return;
   tracker.wrote(written, rolloutType.kind);
-  log.warn({ rollout: rollout.metadata.name, reason: SERVICE_NOT_FOUND }, status.message);
-  await recorder.record(rolloutType, rollout, {
-    type: 'Warning',
-    reason: SERVICE_NOT_FOUND,
-    message: status.message ?? '',
-  });
+  log.warn({ rollout: rollout.metadata.name, reason: why.reason }, why.message);
+  await recorder.record(rolloutType, rollout, { type: 'Warning', reason: why.reason, message: why.message });
 }
