@@ -68,20 +68,31 @@ export function buildConditions(
     ['Paused', phase === 'Paused', phase === 'Paused' ? reason : 'NotPaused'],
     ['Aborted', aborted, aborted ? reason : 'NotAborted'],
   ];
-  return wanted.map(([type, isTrue, conditionReason]) => {
-    const status = isTrue ? 'True' : 'False';
-    const before = previous?.find((condition) => condition.type === type);
-    const condition: RolloutCondition = {
-      type,
-      status,
-      reason: conditionReason,
-      message,
-      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : wholeSeconds(now),
-    };
-    if (generation !== undefined) condition.observedGeneration = generation;
-    return condition;
-  });
+  return wanted.map(([type, isTrue, conditionReason]) =>
+    nextCondition(
+      previous,
+      { type, status: isTrue ? 'True' : 'False', reason: conditionReason, message },
+      now,
+      generation,
+    ),
+  );
+}
+
+/** `wanted` as a condition whose lastTransitionTime is kept from `previous` while its status does not flip. */
+export function nextCondition(
+  previous: RolloutCondition[] | undefined,
+  wanted: Pick<RolloutCondition, 'type' | 'status' | 'reason' | 'message'>,
+  now: string,
+  generation?: number,
+): RolloutCondition {
+  const before = previous?.find((condition) => condition.type === wanted.type);
+  const condition: RolloutCondition = {
+    ...wanted,
+    lastTransitionTime: before && before.status === wanted.status ? before.lastTransitionTime : wholeSeconds(now),
+  };
+  if (generation !== undefined) condition.observedGeneration = generation;
+  return condition;
 }
 
 /** metav1.Condition times are RFC 3339 in whole seconds. */
-export const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');
+const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');

@@ -12,7 +12,7 @@ import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
-import { wholeSeconds } from '../../strategy/conditions.ts';
+import { nextCondition } from '../../strategy/conditions.ts';
 import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
 import { rolloutType } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
@@ -163,17 +163,9 @@ export function ignoredRolloutStatus(rollout: KubeObject, why: IgnoredRollout, n
       ['Paused', 'NotPaused'],
       ['Aborted', 'NotAborted'],
     ] as const
-  ).map(([type, reason]) => {
-    const before = status.conditions?.find((condition) => condition.type === type);
-    return {
-      type,
-      status: 'False' as const,
-      reason,
-      message,
-      lastTransitionTime: before?.status === 'False' ? before.lastTransitionTime : wholeSeconds(now),
-      ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    };
-  });
+  ).map(([type, reason]) =>
+    nextCondition(status.conditions, { type, status: 'False', reason, message }, now, generation),
+  );
   return {
     ...status,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
