@@ -75,7 +75,7 @@ describe('buildAllCrds', () => {
     const columns = (kind: string) => version(kind).additionalPrinterColumns.map((column) => column.name);
     assert.deepEqual(columns('MicroService'), ['Image', 'Ready', 'Replicas', 'Age']);
     assert.deepEqual(columns('Rollout'), ['Strategy', 'Phase', 'Step', 'Weight', 'Age']);
-    assert.deepEqual(columns('DatabaseServer'), ['Engine', 'Host', 'Ready', 'Age']);
+    assert.deepEqual(columns('DatabaseServer'), ['Engine', 'Host', 'Ready', 'Services', 'Age']);
   });
 
   it('writes plain JSON: no TypeBox symbols, no $id', () => {

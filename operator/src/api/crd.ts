@@ -90,6 +90,12 @@ export const RESOURCES: readonly ResourceDefinition[] = [
       { name: 'Engine', type: 'string', jsonPath: '.spec.engine', description: 'postgres, mysql or redis.' },
       { name: 'Host', type: 'string', jsonPath: '.spec.host', description: 'Host of the server.' },
       ready,
+      {
+        name: 'Services',
+        type: 'integer',
+        jsonPath: '.status.services',
+        description: 'MicroServices using the server from allowed namespaces.',
+      },
       age,
     ],
   },

@@ -9,6 +9,7 @@ import {
   objectHeader,
   PortNumber,
   StringEnum,
+  StringMap,
 } from './common.ts';
 
 export const DATABASESERVER_KIND = 'DatabaseServer';
@@ -20,6 +21,104 @@ export const DATABASE_ENGINES = ['postgres', 'mysql'] as const;
 export const CACHE_ENGINES = ['redis'] as const;
 /** Every engine a DatabaseServer may run. */
 export const SERVER_ENGINES = [...DATABASE_ENGINES, ...CACHE_ENGINES] as const;
+
+/** Which namespaces may use a server, as the Gateway API's listeners spell it (allowedRoutes.namespaces). */
+export const NAMESPACE_FROM = ['All', 'Same', 'Selector'] as const;
+
+/** A metav1.LabelSelector: matchLabels and matchExpressions, ANDed. */
+export const LabelSelectorSchema = Type.Object(
+  {
+    matchLabels: Type.Optional(
+      StringMap(Type.String({ maxLength: 63 }), { description: 'Labels the namespace must carry, all of them.' }),
+    ),
+    matchExpressions: Type.Optional(
+      Type.Array(
+        Type.Object({
+          key: Type.String({ minLength: 1, maxLength: 317, description: 'The label key.' }),
+          operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, {
+            description: 'In, NotIn, Exists or DoesNotExist.',
+          }),
+          values: Type.Optional(
+            Type.Array(Type.String({ maxLength: 63 }), {
+              maxItems: 64,
+              description: 'For In and NotIn: the values; empty for Exists and DoesNotExist.',
+            }),
+          ),
+        }),
+        {
+          maxItems: 16,
+          description: 'Label requirements, all of which must hold.',
+          'x-kubernetes-validations': [
+            {
+              rule: "self.all(e, e.operator in ['In', 'NotIn'] ? (has(e.values) && size(e.values) > 0) : (!has(e.values) || size(e.values) == 0))",
+              message: 'In and NotIn need values; Exists and DoesNotExist take none',
+            },
+          ],
+        },
+      ),
+    ),
+  },
+  { description: 'A label selector (metav1.LabelSelector); an empty one matches every namespace.' },
+);
+
+export const AllowedNamespacesSchema = Type.Object(
+  {
+    from: Type.Optional(
+      StringEnum(NAMESPACE_FROM, {
+        description:
+          'All (the default: every namespace, as before this field existed), Same (only the namespace of ' +
+          'adminSecretRef: a cluster-scoped server has no namespace of its own) or Selector (namespaces whose ' +
+          'labels match selector).',
+        default: 'All',
+      }),
+    ),
+    selector: Type.Optional(LabelSelectorSchema),
+  },
+  {
+    description:
+      'Which namespaces may have databases (or caches) on this server. A MicroService in any other namespace ' +
+      'gets DatabaseReady (or CacheReady) False with reason NamespaceNotAllowed, and nothing is created on the ' +
+      'server or in its namespace.',
+    'x-kubernetes-validations': [
+      {
+        rule: "has(self.from) && self.from == 'Selector' ? has(self.selector) : !has(self.selector)",
+        message: 'selector is required with from: Selector, and allowed only then',
+      },
+    ],
+  },
+);
+
+export const AdoptionSchema = Type.Object(
+  {
+    allowed: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether a MicroService may take over a database, role or ACL user of its name that exists on the ' +
+          'server but was not created by Flotilla. false (the default) refuses with reason NameConflict and ' +
+          'changes nothing.',
+        default: false,
+      }),
+    ),
+    namespaces: Type.Optional(
+      Type.Array(DnsLabel('A namespace.'), {
+        maxItems: 64,
+        description: 'The only namespaces whose MicroServices may adopt; required when allowed is true.',
+      }),
+    ),
+  },
+  {
+    description:
+      'Taking over what exists on the server without Flotilla’s mark of ownership. An adopted database gets ' +
+      'the new role as its owner (postgres) or a grant to it (mysql), and the mark; an Event reports it.',
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.allowed) || !self.allowed || (has(self.namespaces) && size(self.namespaces) > 0)',
+        message: 'adoption.allowed: true needs the namespaces that may adopt',
+        fieldPath: '.namespaces',
+      },
+    ],
+  },
+);
 
 export const DatabaseServerSpecSchema = Type.Object(
   {
@@ -46,6 +145,8 @@ export const DatabaseServerSpecSchema = Type.Object(
           'username and password.',
       },
     ),
+    allowedNamespaces: Type.Optional(AllowedNamespacesSchema),
+    adoption: Type.Optional(AdoptionSchema),
   },
   { description: 'Where the server is and how Flotilla logs in.' },
 );
@@ -55,6 +156,18 @@ export const DatabaseServerStatusSchema = Type.Object(
     observedGeneration: Type.Optional(ObservedGeneration),
     conditions: Type.Optional(Conditions('Ready: Flotilla can log in and create databases.')),
     serverVersion: Type.Optional(Type.String({ description: 'The version the server reports.' })),
+    services: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'How many MicroServices use this server (spec.database or spec.cache) from allowed namespaces.',
+      }),
+    ),
+    refusedServices: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'How many MicroServices name this server from namespaces allowedNamespaces does not admit.',
+      }),
+    ),
   },
   { description: 'What the controller observed.' },
 );
@@ -72,6 +185,8 @@ export const DatabaseServerSchema = Type.Object(
   },
 );
 
+export type LabelSelector = Static<typeof LabelSelectorSchema>;
+export type AllowedNamespaces = Static<typeof AllowedNamespacesSchema>;
 export type DatabaseServerSpec = Static<typeof DatabaseServerSpecSchema>;
 export type DatabaseServerStatus = Static<typeof DatabaseServerStatusSchema>;
 export type DatabaseServer = Static<typeof DatabaseServerSchema>;
