@@ -2,7 +2,7 @@
 // service's role the way the service would.
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { AdminConnection } from '../../operator/src/database/index.ts';
+import { type AdminConnection, quoteMysqlIdentifier } from '../../operator/src/database/index.ts';
 
 export interface ServiceSession {
   query(sql: string): Promise<Record<string, unknown>[]>;
@@ -14,8 +14,13 @@ export interface ServerInspector {
   roleNames(prefix: string): Promise<string[]>;
   /** The stored password verifier (postgres) or hash (mysql) of a role: unchanged when no DDL touched it. */
   storedPassword(username: string): Promise<string | undefined>;
-  /** Runs one statement as the admin (test setup only). */
-  execute(sql: string): Promise<void>;
+  /** Runs one statement as the admin (test setup only); in `database` when given. */
+  execute(sql: string, database?: string): Promise<void>;
+  /**
+   * Everything a DBA would notice changed about a database and a role (user) they made by hand: owner,
+   * privileges, comment, the stored password hash, the role's attributes and every row of `table`.
+   */
+  snapshot(database: string, username: string, table: string): Promise<unknown>;
   /** How many sessions the admin user has open on the server right now (this inspector's own included). */
   adminSessions(): Promise<number>;
   /** Logs in as a service; rejects with the driver's error (code / errno kept) when the server refuses. */
@@ -28,13 +33,8 @@ export async function inspectServer(admin: AdminConnection): Promise<ServerInspe
 }
 
 async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector> {
-  const client = new pg.Client({
-    host: admin.host,
-    port: admin.port,
-    user: admin.username,
-    password: admin.password,
-    database: admin.database ?? 'postgres',
-  });
+  const connection = { host: admin.host, port: admin.port, user: admin.username, password: admin.password };
+  const client = new pg.Client({ ...connection, database: admin.database ?? 'postgres' });
   await client.connect();
   const names = async (sql: string, prefix: string) =>
     (await client.query<{ name: string }>(sql, [prefix])).rows.map((r) => r.name).sort();
@@ -47,8 +47,51 @@ async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector>
       ]);
       return rows[0]?.p;
     },
-    async execute(sql) {
-      await client.query(sql);
+    async execute(sql, database) {
+      if (!database) {
+        await client.query(sql);
+        return;
+      }
+      const inDatabase = new pg.Client({ ...connection, database });
+      await inDatabase.connect();
+      try {
+        await inDatabase.query(sql);
+      } finally {
+        await inDatabase.end();
+      }
+    },
+    async snapshot(database, username, table) {
+      const one = async (sql: string, values: unknown[]) => (await client.query(sql, values)).rows;
+      const inDatabase = new pg.Client({ ...connection, database });
+      await inDatabase.connect();
+      try {
+        return {
+          database: await one(
+            `SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl, shobj_description(oid, 'pg_database') AS comment
+               FROM pg_database WHERE datname = $1`,
+            [database],
+          ),
+          role: await one(
+            `SELECT rolpassword, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit,
+                    shobj_description(oid, 'pg_authid') AS comment,
+                    ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+                           WHERE m.member = a.oid ORDER BY 1) AS member_of,
+                    ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.member
+                           WHERE m.roleid = a.oid ORDER BY 1) AS members
+               FROM pg_authid a WHERE rolname = $1`,
+            [username],
+          ),
+          tables: (
+            await inDatabase.query(
+              `SELECT tablename, tableowner, (SELECT relacl::text FROM pg_class WHERE relname = tablename) AS acl
+                 FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+            )
+          ).rows,
+          rows: (await inDatabase.query(`SELECT * FROM ${table} ORDER BY 1`)).rows,
+        };
+      } finally {
+        await inDatabase.end();
+      }
     },
     async adminSessions() {
       const { rows } = await client.query<{ n: number }>(
@@ -101,8 +144,29 @@ async function inspectMysql(admin: AdminConnection): Promise<ServerInspector> {
       );
       return (rows as { p: string }[])[0]?.p;
     },
-    async execute(sql) {
+    async execute(sql, database) {
+      if (database) await connection.query(`USE ${quoteMysqlIdentifier(database)}`);
       await connection.query(sql);
+    },
+    async snapshot(database, username, table) {
+      const all = async (sql: string, values: unknown[] = []) => (await connection.query(sql, values))[0];
+      const grants = await all('SHOW GRANTS FOR ?@?', [username, '%']).catch((error: Error) => error.message);
+      return {
+        database: await all(
+          'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+          [database],
+        ),
+        user: await all(
+          "SELECT authentication_string, plugin, password_expired, max_user_connections FROM mysql.user WHERE User = ? AND Host = '%'",
+          [username],
+        ),
+        grants,
+        schemaPrivileges: await all(
+          'SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = ? ORDER BY 1, 2',
+          [database],
+        ),
+        rows: await all(`SELECT * FROM ${quoteMysqlIdentifier(database)}.${quoteMysqlIdentifier(table)} ORDER BY 1`),
+      };
     },
     async adminSessions() {
       const [rows] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [

@@ -12,6 +12,7 @@ import {
   type DatabaseEngineName,
   generatePassword,
   InvalidIdentifierError,
+  OwnershipConflictError,
 } from '../../operator/src/database/index.ts';
 import { inspectServer, type ServerInspector } from './inspect.ts';
 import { databaseServer } from './servers.ts';
@@ -32,10 +33,13 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
   const label = engine === 'postgres' ? 'PostgreSQL' : 'MariaDB (mysql engine)';
   // Names of this run only, so parallel and repeated runs never collide.
   const prefix = `flt_${engine === 'postgres' ? 'pg' : 'my'}_${randomBytes(4).toString('hex')}_`;
+  // The MicroService every database of this run is marked as belonging to.
+  const owner = `flotilla-test/${prefix.replaceAll('_', '-').slice(0, -1)}`;
   const service = (suffix: string) => ({
     database: `${prefix}${suffix}`,
     username: `${prefix}${suffix}`,
     password: generatePassword(),
+    owner,
   });
 
   describe(`database provisioning on a real ${label}`, () => {
@@ -53,9 +57,15 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
       try {
         if (!server) return; // `before` failed and said why
         for (const name of await server.databaseNames(prefix)) {
-          await db.dropDatabase({ database: name, username: computeUsername(engine, name) });
+          await db.dropDatabase({ database: name, username: computeUsername(engine, name), owner });
         }
-        for (const name of await server.roleNames(prefix)) await db.dropDatabase({ database: name, username: name });
+        for (const name of await server.roleNames(prefix))
+          await db.dropDatabase({ database: name, username: name, owner });
+        // What the tests made by hand, or marked as another MicroService's.
+        for (const name of await server.databaseNames(prefix))
+          await server.execute(dropByHand(engine, 'database', name));
+        for (const name of await server.roleNames(prefix)) await server.execute(dropByHand(engine, 'role', name));
+        if (engine === 'mysql') await server.execute(`DELETE FROM _flotilla.owners WHERE name LIKE '${prefix}%'`);
       } finally {
         await server?.close();
         await db?.close();
@@ -127,7 +137,7 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
       const a = service('halfway');
       // A role created by an earlier attempt that crashed before the database, with another password.
       await db.ensureDatabase({ ...a, password: generatePassword() });
-      await db.dropDatabase({ database: a.database, username: `${prefix}nobody` });
+      await db.dropDatabase({ database: a.database, username: `${prefix}nobody`, owner });
       assert.deepEqual(await server.databaseNames(a.database), []);
       assert.deepEqual(
         (await db.ensureDatabase(a)).actions,
@@ -243,13 +253,13 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
         "x'@'%",
       ]) {
         await assert.rejects(
-          db.ensureDatabase({ database, username: `${prefix}ok`, password: 'p' }),
+          db.ensureDatabase({ database, username: `${prefix}ok`, password: 'p', owner }),
           InvalidIdentifierError,
         );
-        await assert.rejects(db.dropDatabase({ database, username: `${prefix}ok` }), InvalidIdentifierError);
+        await assert.rejects(db.dropDatabase({ database, username: `${prefix}ok`, owner }), InvalidIdentifierError);
       }
       await assert.rejects(
-        db.ensureDatabase({ database: `${prefix}ok`, username: admin.username, password: 'p' }),
+        db.ensureDatabase({ database: `${prefix}ok`, username: admin.username, password: 'p', owner }),
         /admin user/,
       );
       assert.deepEqual(await server.databaseNames(`${prefix}x`), []);
@@ -265,10 +275,149 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
       const database = computeDatabaseName(engine, namespace, name);
       const username = computeUsername(engine, database);
       const password = `p@ss:/?#[]%'"\\;${generatePassword()}`;
-      assert.deepEqual((await db.ensureDatabase({ database, username, password })).actions.length > 0, true);
+      assert.deepEqual((await db.ensureDatabase({ database, username, password, owner })).actions.length > 0, true);
       await (await server.loginAs({ database, username, password })).close();
-      assert.deepEqual((await db.ensureDatabase({ database, username, password })).actions, []);
-      assert.deepEqual((await db.dropDatabase({ database, username })).actions, ['DropDatabase', 'DropRole']);
+      assert.deepEqual((await db.ensureDatabase({ database, username, password, owner })).actions, []);
+      assert.deepEqual((await db.dropDatabase({ database, username, owner })).actions, ['DropDatabase', 'DropRole']);
+    });
+    describe('tenancy: what Flotilla did not create is never altered', () => {
+      const dbaPassword = `dba-${randomBytes(6).toString('hex')}`;
+      const cardNumber = '4111 1111 1111 1111';
+
+      /** A database and a role (user) of the same name, made by a DBA, with a table of data. */
+      async function makeByHand(name: string, rolePowers = ''): Promise<void> {
+        if (engine === 'postgres') {
+          await server.execute(`CREATE ROLE ${name} LOGIN ${rolePowers} PASSWORD '${dbaPassword}'`);
+          await server.execute(`CREATE DATABASE ${name} OWNER ${name}`);
+          await server.execute(`COMMENT ON DATABASE ${name} IS 'billing data; ask the DBA team'`);
+          await server.execute(`CREATE TABLE cards (id INT PRIMARY KEY, number TEXT)`, name);
+          await server.execute(`INSERT INTO cards VALUES (1, '${cardNumber}')`, name);
+          await server.execute(`GRANT SELECT ON cards TO ${name}`, name);
+        } else {
+          await server.execute(`CREATE USER '${name}'@'%' IDENTIFIED BY '${dbaPassword}'`);
+          await server.execute(`CREATE DATABASE ${name} CHARACTER SET latin1`);
+          await server.execute(`CREATE TABLE ${name}.cards (id INT PRIMARY KEY, number VARCHAR(40))`);
+          await server.execute(`INSERT INTO ${name}.cards VALUES (1, '${cardNumber}')`);
+          await server.execute(`GRANT SELECT ON ${name}.* TO '${name}'@'%'`);
+          if (rolePowers) await server.execute(`GRANT ${rolePowers} ON *.* TO '${name}'@'%'`);
+        }
+      }
+
+      const hostile = (name: string, adopt = false) => ({
+        database: name,
+        username: name,
+        password: generatePassword(),
+        owner: 'evil-tenant/thief',
+        adopt,
+      });
+
+      it('leaves a hand-made database and role exactly as they were when another MicroService names them', async () => {
+        const name = `${prefix}legacy`;
+        await makeByHand(name);
+        const before = await server.snapshot(name, name, 'cards');
+        const refused = (error: unknown) =>
+          error instanceof OwnershipConflictError &&
+          error.markedOwner === undefined &&
+          /exists and was not created by Flotilla/.test(error.message);
+        await assert.rejects(db.checkOwnership(hostile(name)), refused);
+        await assert.rejects(db.ensureDatabase(hostile(name)), refused);
+        assert.deepEqual((await db.dropDatabase(hostile(name))).actions, [], 'nothing of it is dropped');
+        assert.deepEqual(await server.snapshot(name, name, 'cards'), before);
+        const dba = await server.loginAs({ database: name, username: name, password: dbaPassword });
+        await dba.close();
+      });
+
+      it('leaves a hand-made role alone even when no database of the name exists, and creates none', async () => {
+        const name = `${prefix}lonerole`;
+        await server.execute(
+          engine === 'postgres'
+            ? `CREATE ROLE ${name} LOGIN PASSWORD '${dbaPassword}'`
+            : `CREATE USER '${name}'@'%' IDENTIFIED BY '${dbaPassword}'`,
+        );
+        const stored = await server.storedPassword(name);
+        await assert.rejects(db.ensureDatabase(hostile(name)), OwnershipConflictError);
+        assert.deepEqual(await server.databaseNames(name), [], 'no database was created');
+        assert.equal(await server.storedPassword(name), stored, 'the password hash is unchanged');
+      });
+
+      it('adopts a hand-made database when allowed: the mark is written, and then it is that service’s', async () => {
+        const name = `${prefix}adopted`;
+        await makeByHand(name);
+        const request = { ...hostile(name, true), owner: 'legacy/orders' };
+        const { actions } = await db.ensureDatabase(request);
+        assert.ok(actions.includes('AdoptRole') && actions.includes('AdoptDatabase'), actions.join(','));
+        const session = await server.loginAs(request);
+        try {
+          assert.deepEqual(
+            (await session.query('SELECT number FROM cards')).map((row) => row.number),
+            [cardNumber],
+          );
+        } finally {
+          await session.close();
+        }
+        await assert.rejects(server.loginAs({ database: name, username: name, password: dbaPassword }));
+        assert.deepEqual(
+          (await db.ensureDatabase({ ...request, adopt: false })).actions,
+          [],
+          'now it carries the mark',
+        );
+        await assert.rejects(
+          db.ensureDatabase({ ...request, owner: 'evil-tenant/thief', adopt: true }),
+          (error: unknown) => error instanceof OwnershipConflictError && error.markedOwner === 'legacy/orders',
+        );
+      });
+
+      it('never adopts a role (user) with administrative privileges, even when adoption is allowed', async () => {
+        const name = `${prefix}power`;
+        await makeByHand(name, engine === 'postgres' ? 'CREATEDB' : 'SELECT');
+        const before = await server.snapshot(name, name, 'cards');
+        await assert.rejects(
+          db.ensureDatabase(hostile(name, true)),
+          (error: unknown) => error instanceof OwnershipConflictError && error.privileged,
+        );
+        assert.deepEqual(await server.snapshot(name, name, 'cards'), before);
+      });
+
+      it('refuses a database made for one MicroService to another, even where adoption is allowed', async () => {
+        const a = service('taken');
+        await db.ensureDatabase(a);
+        const stored = await server.storedPassword(a.username);
+        await assert.rejects(
+          db.ensureDatabase({ ...a, password: generatePassword(), owner: 'evil-tenant/thief', adopt: true }),
+          (error: unknown) => error instanceof OwnershipConflictError && error.markedOwner === owner,
+        );
+        assert.deepEqual((await db.dropDatabase({ ...a, owner: 'evil-tenant/thief' })).actions, []);
+        assert.equal(await server.storedPassword(a.username), stored);
+        await (await server.loginAs(a)).close();
+      });
+
+      it('refuses the admin, the server’s own names and Flotilla’s marks before any SQL', async () => {
+        const system = [engine === 'postgres' ? 'postgres' : 'mysql', '_flotilla', 'information_schema'];
+        for (const username of [admin.username, ...system]) {
+          await assert.rejects(
+            db.checkOwnership({ ...hostile(username, true), database: `${prefix}fine` }),
+            InvalidIdentifierError,
+          );
+        }
+        for (const database of system) {
+          await assert.rejects(
+            db.checkOwnership({ ...hostile(database, true), username: `${prefix}fine` }),
+            InvalidIdentifierError,
+          );
+        }
+        assert.deepEqual(await server.databaseNames(`${prefix}fine`), []);
+        assert.equal((await db.checkConnection()).ok, true);
+      });
     });
   });
+}
+
+/** SQL that drops a database or role (user) whatever its mark: test clean-up only. */
+function dropByHand(engine: DatabaseEngineName, kind: 'database' | 'role', name: string): string {
+  if (kind === 'database') {
+    return engine === 'postgres'
+      ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`
+      : `DROP DATABASE IF EXISTS \`${name}\``;
+  }
+  return engine === 'postgres' ? `DROP ROLE IF EXISTS "${name}"` : `DROP USER IF EXISTS '${name}'@'%'`;
 }

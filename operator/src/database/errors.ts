@@ -1,4 +1,6 @@
 // Turning driver errors into a condition reason and a message that never contains a password.
+import { InvalidIdentifierError } from './identifiers.ts';
+import { OwnershipConflictError } from './ownership.ts';
 import type { ConnectionCheck, ConnectionFailureReason } from './types.ts';
 
 interface DriverError {
@@ -52,6 +54,19 @@ export function sanitized(error: unknown, doing: string, secrets: readonly strin
   const result = new Error(message) as Error & { code?: unknown };
   if (typeof error === 'object' && error !== null && 'code' in error) result.code = error.code;
   return result;
+}
+
+/**
+ * Runs an engine's work; a driver's failure comes out sanitized (what failed, no secret), while the engine's own
+ * refusals (a name it never manages, an object that is not the service's) come out as they are.
+ */
+export async function runSanitized<T>(doing: string, action: () => Promise<T>, secrets: readonly string[]): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof OwnershipConflictError || error instanceof InvalidIdentifierError) throw error;
+    throw sanitized(error, doing, secrets);
+  }
 }
 
 /** Runs `readVersion` as the admin: the server's version, or the classified, redacted reason it failed. */

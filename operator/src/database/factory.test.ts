@@ -12,6 +12,7 @@ function recordingFactory() {
       engine: admin.engine,
       checkConnection: async () => ({ ok: true, serverVersion: 'test' }),
       ensureDatabase: async () => ({ actions: [] }),
+      checkOwnership: async () => {},
       dropDatabase: async () => ({ actions: [] }),
       close: async () => {
         record.closed = true;

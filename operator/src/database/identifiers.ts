@@ -11,7 +11,10 @@ const IDENTIFIER_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const MAX_DATABASE_NAME_LENGTH: Record<DatabaseEngineName, number> = { postgres: 63, mysql: 64 };
 export const MAX_USERNAME_LENGTH: Record<DatabaseEngineName, number> = { postgres: 63, mysql: 32 };
 
-/** Names that belong to the server itself and are never given to a service. */
+/** The database that holds Flotilla's marks of ownership on a mysql server (computeDatabaseName never makes it). */
+export const MARKS_DATABASE = '_flotilla';
+
+/** Names that belong to the server itself (or to Flotilla) and are never given to a service. */
 const RESERVED = new Set([
   'postgres',
   'template0',
@@ -23,6 +26,7 @@ const RESERVED = new Set([
   'performance_schema',
   'root',
   'mariadb_sys',
+  MARKS_DATABASE,
 ]);
 
 /**

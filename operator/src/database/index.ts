@@ -33,12 +33,23 @@ export {
   computeUsername,
   type DatabaseEngineName,
   InvalidIdentifierError,
+  MARKS_DATABASE,
   quoteMysqlIdentifier,
   quotePostgresIdentifier,
   validateIdentifier,
   validateTarget,
 } from './identifiers.ts';
 export { createMysqlEngine, escapeGrantDatabase, MYSQL_ACCOUNT_HOST, MYSQL_DATABASE_PRIVILEGES } from './mysql.ts';
+export {
+  type Claim,
+  decideClaim,
+  type Found,
+  formatOwnerMark,
+  OWNER_MARK_PREFIX,
+  type OwnedObject,
+  OwnershipConflictError,
+  parseOwnerMark,
+} from './ownership.ts';
 export { createPostgresEngine } from './postgres.ts';
 export {
   type CacheEngine,
@@ -55,4 +66,5 @@ export type {
   DatabaseEngine,
   DatabaseRequest,
   DatabaseResult,
+  DatabaseTarget,
 } from './types.ts';

@@ -1,8 +1,9 @@
 // The mysql engine (MySQL and MariaDB): one bounded `mysql2` pool per server; identifiers validated and
 // backtick-quoted, values escaped by the driver's placeholders.
 import mysql from 'mysql2/promise';
-import { checkConnectionWith, redact, sanitized } from './errors.ts';
-import { checkMysqlGrantable, quoteMysqlIdentifier, validateTarget } from './identifiers.ts';
+import { checkConnectionWith, redact, runSanitized } from './errors.ts';
+import { checkMysqlGrantable, MARKS_DATABASE, quoteMysqlIdentifier, validateTarget } from './identifiers.ts';
+import { decideClaim, OwnershipConflictError } from './ownership.ts';
 import type {
   AdminConnection,
   ConnectionCheck,
@@ -10,6 +11,7 @@ import type {
   DatabaseEngine,
   DatabaseRequest,
   DatabaseResult,
+  DatabaseTarget,
 } from './types.ts';
 
 /** The accounts Flotilla creates may log in from anywhere the server lets them; the database limits them. */
@@ -38,6 +40,14 @@ export const MYSQL_DATABASE_PRIVILEGES = [
 ] as const;
 
 const ER_ACCESS_DENIED_ERROR = 1045;
+const ER_BAD_DB_ERROR = 1049;
+const ER_NO_SUCH_TABLE = 1146;
+
+/** Flotilla's marks of ownership on a mysql server: which MicroService each database and user it made is for. */
+const MARKS_TABLE = `${quoteMysqlIdentifier(MARKS_DATABASE)}.\`owners\``;
+
+const optional = <K extends string>(key: K, value: string | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
 
 /**
  * In GRANT … ON `db`.*, `_` and `%` are wildcards: `shop_orders` would also match `shopXorders`. Escaped,
@@ -108,6 +118,78 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
     }
   }
 
+  const run = <T>(doing: string, action: () => Promise<T>, secrets: string[] = []): Promise<T> =>
+    runSanitized(`${doing} on ${where}`, action, [...secrets, admin.password]);
+
+  /** The marks of a database and a user; a server where Flotilla never wrote one has no table yet. */
+  async function readMarks(database: string, username: string): Promise<{ database?: string; user?: string }> {
+    try {
+      const rows = await query<{ kind: string; owner: string }>(
+        `SELECT kind, owner FROM ${MARKS_TABLE} WHERE (kind = 'database' AND name = ?) OR (kind = 'user' AND name = ?)`,
+        [database, username],
+      );
+      const owner = (kind: string) => rows.find((row) => row.kind === kind)?.owner;
+      return { ...optional('database', owner('database')), ...optional('user', owner('user')) };
+    } catch (error) {
+      if (errno(error) === ER_NO_SUCH_TABLE || errno(error) === ER_BAD_DB_ERROR) return {};
+      throw error;
+    }
+  }
+
+  let marksTable: Promise<unknown> | undefined;
+  async function writeMarks(database: string, username: string, owner: string): Promise<void> {
+    marksTable ??= (async () => {
+      await query(`CREATE DATABASE IF NOT EXISTS ${quoteMysqlIdentifier(MARKS_DATABASE)} CHARACTER SET utf8mb4`);
+      await query(
+        `CREATE TABLE IF NOT EXISTS ${MARKS_TABLE} (kind VARCHAR(16) NOT NULL, name VARCHAR(80) NOT NULL, ` +
+          'owner VARCHAR(320) NOT NULL, PRIMARY KEY (kind, name))',
+      );
+    })();
+    marksTable.catch(() => {
+      marksTable = undefined;
+    });
+    await marksTable;
+    await query(
+      `INSERT INTO ${MARKS_TABLE} (kind, name, owner) VALUES ('database', ?, ?), ('user', ?, ?) ` +
+        'ON DUPLICATE KEY UPDATE owner = VALUES(owner)',
+      [database, owner, username, owner],
+    );
+  }
+
+  /** Whether the user holds any privilege on every database (`ON *.*` beyond USAGE): never adopted. */
+  async function hasGlobalPrivileges(username: string): Promise<boolean> {
+    const rows = await query<Record<string, string>>('SHOW GRANTS FOR ?@?', [username, MYSQL_ACCOUNT_HOST]);
+    return rows.some((row) => {
+      const grant = String(Object.values(row)[0] ?? '');
+      const global = /^GRANT (.+?) ON \*\.\* TO /.exec(grant);
+      return global !== null && (global[1] !== 'USAGE' || / WITH GRANT OPTION/.test(grant));
+    });
+  }
+
+  /** The names validated, and what exists under them decided against the request's mark (read-only). */
+  async function inspect(target: DatabaseTarget) {
+    const { database, username } = validateTarget('mysql', target, admin.username);
+    const marks = await readMarks(database, username);
+    const user = decideClaim(
+      'user',
+      username,
+      (await userExists(username)) ? { exists: true, owner: marks.user } : { exists: false },
+      target,
+    );
+    if (user === 'adopt' && (await hasGlobalPrivileges(username))) {
+      throw new OwnershipConflictError('user', username, undefined, true);
+    }
+    const found = (await databaseExists(database))
+      ? { exists: true as const, owner: marks.database }
+      : { exists: false as const };
+    return {
+      database,
+      username,
+      marks,
+      found: { user, database: decideClaim('database', database, found, target) },
+    };
+  }
+
   return {
     engine: 'mysql',
 
@@ -119,24 +201,39 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
       );
     },
 
+    checkOwnership(target: DatabaseTarget): Promise<void> {
+      return run(`checking the ownership of ${target.database}`, async () => {
+        await inspect(target);
+      });
+    },
+
     async ensureDatabase(request: DatabaseRequest): Promise<DatabaseResult> {
-      const { database, username } = validateTarget('mysql', request, admin.username);
-      checkMysqlGrantable(database);
-      const actions: DatabaseAction[] = [];
-      try {
+      return run(`provisioning ${request.database}`, async () => {
+        const { database, username, found } = await inspect(request);
+        checkMysqlGrantable(database);
+        const actions: DatabaseAction[] = [];
+        // The marks first: what is created next is never there unmarked (a crash leaves a mark whose
+        // object is missing, and the next call creates it).
+        await writeMarks(database, username, request.owner);
+
         // 1. The user, with the Secret's password.
-        if (!(await userExists(username))) {
+        if (found.user === 'create') {
           await query('CREATE USER ?@? IDENTIFIED BY ?', [username, MYSQL_ACCOUNT_HOST, request.password]);
           actions.push('CreateRole');
-        } else if (!(await passwordMatches(request))) {
-          await query('ALTER USER ?@? IDENTIFIED BY ?', [username, MYSQL_ACCOUNT_HOST, request.password]);
-          actions.push('SetRolePassword');
+        } else {
+          if (found.user === 'adopt') actions.push('AdoptRole');
+          if (!(await passwordMatches(request))) {
+            await query('ALTER USER ?@? IDENTIFIED BY ?', [username, MYSQL_ACCOUNT_HOST, request.password]);
+            actions.push('SetRolePassword');
+          }
         }
 
         // 2. The database.
-        if (!(await databaseExists(database))) {
+        if (found.database === 'create') {
           await query(`CREATE DATABASE ${quoteMysqlIdentifier(database)} CHARACTER SET utf8mb4`);
           actions.push('CreateDatabase');
+        } else if (found.database === 'adopt') {
+          actions.push('AdoptDatabase');
         }
 
         // 3. The user's privileges, on exactly its own database.
@@ -154,27 +251,30 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
           actions.push('GrantPrivileges');
         }
         return { actions };
-      } catch (error) {
-        throw sanitized(error, `provisioning ${database} on ${where}`, [request.password, admin.password]);
-      }
+      }, [request.password]);
     },
 
     async dropDatabase(target): Promise<DatabaseResult> {
-      const { database, username } = validateTarget('mysql', target, admin.username);
-      const actions: DatabaseAction[] = [];
-      try {
-        if (await databaseExists(database)) {
-          await query(`DROP DATABASE IF EXISTS ${quoteMysqlIdentifier(database)}`);
-          actions.push('DropDatabase');
+      return run(`dropping ${target.database}`, async () => {
+        const { database, username } = validateTarget('mysql', target, admin.username);
+        const actions: DatabaseAction[] = [];
+        const marks = await readMarks(database, username);
+        if (marks.database === target.owner) {
+          if (await databaseExists(database)) {
+            await query(`DROP DATABASE IF EXISTS ${quoteMysqlIdentifier(database)}`);
+            actions.push('DropDatabase');
+          }
+          await query(`DELETE FROM ${MARKS_TABLE} WHERE kind = 'database' AND name = ?`, [database]);
         }
-        if (await userExists(username)) {
-          await query('DROP USER IF EXISTS ?@?', [username, MYSQL_ACCOUNT_HOST]);
-          actions.push('DropRole');
+        if (marks.user === target.owner) {
+          if (await userExists(username)) {
+            await query('DROP USER IF EXISTS ?@?', [username, MYSQL_ACCOUNT_HOST]);
+            actions.push('DropRole');
+          }
+          await query(`DELETE FROM ${MARKS_TABLE} WHERE kind = 'user' AND name = ?`, [username]);
         }
         return { actions };
-      } catch (error) {
-        throw sanitized(error, `dropping ${database} on ${where}`, [admin.password]);
-      }
+      });
     },
 
     async close(): Promise<void> {

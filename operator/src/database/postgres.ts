@@ -2,8 +2,9 @@
 // value a bind parameter or a quoted literal.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { checkConnectionWith, redact, sanitized } from './errors.ts';
+import { checkConnectionWith, redact, runSanitized } from './errors.ts';
 import { quotePostgresIdentifier, quotePostgresString, validateTarget } from './identifiers.ts';
+import { decideClaim, formatOwnerMark, OwnershipConflictError, parseOwnerMark } from './ownership.ts';
 import { buildScramVerifier, postgresPasswordMatches } from './postgres-password.ts';
 import type {
   AdminConnection,
@@ -12,6 +13,7 @@ import type {
   DatabaseEngine,
   DatabaseRequest,
   DatabaseResult,
+  DatabaseTarget,
 } from './types.ts';
 
 const INVALID_PASSWORD = '28P01';
@@ -113,6 +115,102 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
     return `PASSWORD ${quotePostgresString(buildScramVerifier(password, randomBytes(16)))}`;
   }
 
+  const run = <T>(doing: string, action: () => Promise<T>, secrets: string[] = []): Promise<T> =>
+    runSanitized(`${doing} on ${where}`, action, [...secrets, admin.password]);
+
+  async function transaction(statements: string[]): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  interface RoleRow {
+    can_login: boolean;
+    mark: string | null;
+    /** Any of SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS: never adopted. */
+    privileged: boolean;
+  }
+  interface DatabaseRow {
+    owner: string;
+    mark: string | null;
+    public_connect: boolean;
+  }
+
+  async function roleRowOf(username: string): Promise<RoleRow | undefined> {
+    return (
+      await query<RoleRow>(
+        `SELECT rolcanlogin AS can_login, shobj_description(oid, 'pg_authid') AS mark,
+                (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls) AS privileged
+           FROM pg_roles WHERE rolname = $1`,
+        [username],
+      )
+    )[0];
+  }
+
+  async function databaseRow(database: string): Promise<DatabaseRow | undefined> {
+    return (
+      await query<DatabaseRow>(
+        `SELECT pg_get_userbyid(d.datdba) AS owner, shobj_description(d.oid, 'pg_database') AS mark,
+                EXISTS (SELECT 1 FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+                        WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT') AS public_connect
+           FROM pg_database d WHERE d.datname = $1`,
+        [database],
+      )
+    )[0];
+  }
+
+  /**
+   * A database is `owner`'s when its mark says so, or when it has no mark and is owned by `owner`'s marked
+   * role: Flotilla creates it owned by that role and marks it next, so a crash in between leaves exactly that.
+   */
+  function databaseIsOwners(row: DatabaseRow, username: string, roleOurs: boolean, owner: string): boolean {
+    const mark = parseOwnerMark(row.mark);
+    return mark === owner || (mark === undefined && roleOurs && row.owner === username);
+  }
+
+  /** The names validated, and what exists under them decided against the request's mark (read-only). */
+  async function inspect(target: DatabaseTarget) {
+    const { database, username } = validateTarget('postgres', target, admin.username);
+    const roleRow = await roleRowOf(username);
+    const roleClaim = decideClaim(
+      'role',
+      username,
+      roleRow ? { exists: true, owner: parseOwnerMark(roleRow.mark) } : { exists: false },
+      target,
+    );
+    if (roleClaim === 'adopt' && roleRow?.privileged) {
+      throw new OwnershipConflictError('role', username, undefined, true);
+    }
+    const dbRow = await databaseRow(database);
+    const dbOwner = dbRow
+      ? databaseIsOwners(dbRow, username, roleClaim === 'ours', target.owner)
+        ? target.owner
+        : parseOwnerMark(dbRow.mark)
+      : undefined;
+    const dbClaim = decideClaim(
+      'database',
+      database,
+      dbRow ? { exists: true, owner: dbOwner } : { exists: false },
+      target,
+    );
+    return {
+      database,
+      username,
+      found: {
+        role: { claim: roleClaim, canLogin: roleRow?.can_login === true },
+        database: { claim: dbClaim, row: dbRow },
+      },
+    };
+  }
+
   return {
     engine: 'postgres',
 
@@ -124,22 +222,36 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
       );
     },
 
+    checkOwnership(target: DatabaseTarget): Promise<void> {
+      return run(`checking the ownership of ${target.database}`, async () => {
+        await inspect(target);
+      });
+    },
+
     async ensureDatabase(request: DatabaseRequest): Promise<DatabaseResult> {
-      const { database, username } = validateTarget('postgres', request, admin.username);
-      const role = quotePostgresIdentifier(username);
-      const db = quotePostgresIdentifier(database);
-      const actions: DatabaseAction[] = [];
-      try {
-        // 1. The role, with the Secret's password.
-        const roles = await query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [
-          username,
-        ]);
-        if (roles.length === 0) {
-          await query(`CREATE ROLE ${role} WITH LOGIN ${passwordClause(request.password)}`);
+      return run(`provisioning ${request.database}`, async () => {
+        const { database, username, found } = await inspect(request);
+        const role = quotePostgresIdentifier(username);
+        const db = quotePostgresIdentifier(database);
+        const mark = quotePostgresString(formatOwnerMark(request.owner));
+        const actions: DatabaseAction[] = [];
+
+        // 1. The role, with the Secret's password and the mark, in one transaction: never there unmarked.
+        if (found.role.claim === 'create') {
+          await transaction([
+            `CREATE ROLE ${role} WITH LOGIN ${passwordClause(request.password)}`,
+            `COMMENT ON ROLE ${role} IS ${mark}`,
+          ]);
           actions.push('CreateRole');
-        } else if (!roles[0]?.rolcanlogin || !(await passwordMatches(request))) {
-          await query(`ALTER ROLE ${role} WITH LOGIN ${passwordClause(request.password)}`);
-          actions.push('SetRolePassword');
+        } else {
+          if (found.role.claim === 'adopt') {
+            await query(`COMMENT ON ROLE ${role} IS ${mark}`);
+            actions.push('AdoptRole');
+          }
+          if (!found.role.canLogin || !(await passwordMatches(request))) {
+            await query(`ALTER ROLE ${role} WITH LOGIN ${passwordClause(request.password)}`);
+            actions.push('SetRolePassword');
+          }
         }
 
         // An admin that is not a superuser (CREATEROLE, CREATEDB: managed servers) acts as the owner through
@@ -150,56 +262,53 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
           actions.push('GrantRoleToAdmin');
         }
 
-        // 2. The database, owned by the role.
-        const found = async () =>
-          (
-            await query<{ owner: string; public_connect: boolean }>(
-              `SELECT pg_get_userbyid(d.datdba) AS owner,
-                      EXISTS (SELECT 1 FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
-                              WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT') AS public_connect
-                 FROM pg_database d WHERE d.datname = $1`,
-              [database],
-            )
-          )[0];
-        let current = await found();
-        if (!current) {
+        // 2. The database, owned by the role, then marked (a crash in between leaves it owned by our marked
+        // role, which inspect counts as ours).
+        let current = found.database.row;
+        if (found.database.claim === 'create') {
           await query(`CREATE DATABASE ${db} OWNER ${role}`);
           actions.push('CreateDatabase');
-          current = await found();
+          current = await databaseRow(database);
           if (!current) throw new Error(`database ${database} is missing right after CREATE DATABASE`);
-        } else if (current.owner !== username) {
-          await query(`ALTER DATABASE ${db} OWNER TO ${role}`);
-          actions.push('SetDatabaseOwner');
+          await query(`COMMENT ON DATABASE ${db} IS ${mark}`);
+        } else if (current) {
+          if (current.owner !== username) {
+            await query(`ALTER DATABASE ${db} OWNER TO ${role}`);
+            actions.push('SetDatabaseOwner');
+          }
+          if (found.database.claim === 'adopt' || parseOwnerMark(current.mark) !== request.owner) {
+            await query(`COMMENT ON DATABASE ${db} IS ${mark}`);
+            actions.push(found.database.claim === 'adopt' ? 'AdoptDatabase' : 'MarkDatabase');
+          }
         }
 
         // 3. Nobody but its owner (and superusers) may connect to it.
-        if (current.public_connect) {
+        if (current?.public_connect) {
           await query(`REVOKE CONNECT ON DATABASE ${db} FROM PUBLIC`);
           actions.push('RevokePublicConnect');
         }
         return { actions };
-      } catch (error) {
-        throw sanitized(error, `provisioning ${database} on ${where}`, [request.password, admin.password]);
-      }
+      }, [request.password]);
     },
 
     async dropDatabase(target): Promise<DatabaseResult> {
-      const { database, username } = validateTarget('postgres', target, admin.username);
-      const actions: DatabaseAction[] = [];
-      try {
-        if ((await query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).length > 0) {
+      return run(`dropping ${target.database}`, async () => {
+        const { database, username } = validateTarget('postgres', target, admin.username);
+        const actions: DatabaseAction[] = [];
+        const roleRow = await roleRowOf(username);
+        const roleOurs = roleRow !== undefined && parseOwnerMark(roleRow.mark) === target.owner;
+        const dbRow = await databaseRow(database);
+        if (dbRow && databaseIsOwners(dbRow, username, roleOurs, target.owner)) {
           // FORCE ends the service's open sessions, which would otherwise block the drop.
           await query(`DROP DATABASE IF EXISTS ${quotePostgresIdentifier(database)} WITH (FORCE)`);
           actions.push('DropDatabase');
         }
-        if ((await query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username])).length > 0) {
+        if (roleOurs) {
           await query(`DROP ROLE IF EXISTS ${quotePostgresIdentifier(username)}`);
           actions.push('DropRole');
         }
         return { actions };
-      } catch (error) {
-        throw sanitized(error, `dropping ${database} on ${where}`, [admin.password]);
-      }
+      });
     },
 
     async close(): Promise<void> {

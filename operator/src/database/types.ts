@@ -35,7 +35,20 @@ export interface DatabaseRequest {
   username: string;
   /** The password in the service's Secret; the role's password is made to match it. */
   password: string;
+  /**
+   * The MicroService (`<namespace>/<name>`) it is for: written on the server as Flotilla's mark of ownership
+   * with everything created, and compared with the mark of whatever exists under the names.
+   */
+  owner: string;
+  /**
+   * Take over a database or role of these names that exists without a mark (the DatabaseServer's
+   * spec.adoption allows it): the mark is written. Otherwise such an object is never altered.
+   */
+  adopt?: boolean;
 }
+
+/** The names and the mark a service's database is checked or dropped by. */
+export type DatabaseTarget = Pick<DatabaseRequest, 'database' | 'username' | 'owner' | 'adopt'>;
 
 /**
  * One step ensureDatabase or dropDatabase took. A call that finds everything in place reports none,
@@ -50,6 +63,11 @@ export type DatabaseAction =
   | 'SetDatabaseOwner'
   | 'RevokePublicConnect'
   | 'GrantPrivileges'
+  /** An object without Flotilla's mark taken over (adopt) and marked. */
+  | 'AdoptDatabase'
+  | 'AdoptRole'
+  /** The mark written on a database Flotilla had created but not yet marked (a crash in between). */
+  | 'MarkDatabase'
   | 'DropDatabase'
   | 'DropRole';
 
@@ -67,8 +85,16 @@ export interface DatabaseEngine {
    * by (postgres) or granted to (mysql) that role; then access limited so no other role can connect to it.
    */
   ensureDatabase(request: DatabaseRequest): Promise<DatabaseResult>;
-  /** Drops the database and the role; missing ones count as done. */
-  dropDatabase(target: Pick<DatabaseRequest, 'database' | 'username'>): Promise<DatabaseResult>;
+  /**
+   * Read-only: throws InvalidIdentifierError for a name the engine refuses (the admin's, the server's own),
+   * OwnershipConflictError when the database or role exists and is not `owner`'s (nor adoptable).
+   */
+  checkOwnership(target: DatabaseTarget): Promise<void>;
+  /**
+   * Drops the database and the role that carry `owner`'s mark; missing ones count as done, and ones that
+   * are not `owner`'s are left alone (not in the actions).
+   */
+  dropDatabase(target: Omit<DatabaseTarget, 'adopt'>): Promise<DatabaseResult>;
   /** Closes the server's pool. */
   close(): Promise<void>;
 }

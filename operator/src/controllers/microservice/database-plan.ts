@@ -29,8 +29,13 @@ export const DatabaseReason = {
   AdminSecretInvalid: 'AdminSecretInvalid',
   /** The database or role name is not allowed on the server's engine. */
   InvalidName: 'InvalidName',
-  /** Another MicroService on the same server already has a database of that name. */
+  /**
+   * The database or role exists on the server and is not this service's: another MicroService's (its mark
+   * says so), or not created by Flotilla at all (no mark, and the server does not allow adoption).
+   */
   NameConflict: 'NameConflict',
+  /** The DatabaseServer's allowedNamespaces does not admit the service's namespace. */
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
   /** A Secret `<name>-db` exists that Flotilla did not create; it is left alone. */
   SecretNotOwned: 'SecretNotOwned',
   /** The credentials Secret could not be written. */
@@ -42,6 +47,8 @@ export const DatabaseReason = {
 /** Reasons of the Events the database step records on the MicroService. */
 export const DatabaseEventReason = {
   DatabaseProvisioned: 'DatabaseProvisioned',
+  /** A database or role without Flotilla's mark was taken over (spec.adoption), and marked. */
+  DatabaseAdopted: 'DatabaseAdopted',
   DatabaseFailed: 'DatabaseFailed',
   DatabaseRetained: 'DatabaseRetained',
   DatabaseDropped: 'DatabaseDropped',

@@ -82,6 +82,7 @@ function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngin
       if (error) throw error;
       return { actions: ['CreateRole', 'CreateDatabase'] };
     },
+    checkOwnership: async () => {},
     dropDatabase: async (target) => {
       calls.push(`drop ${target.database}`);
       const error = failWith();

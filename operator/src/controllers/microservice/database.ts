@@ -20,6 +20,7 @@ import {
   type EngineRegistry,
   generatePassword,
   InvalidIdentifierError,
+  OwnershipConflictError,
   redact,
 } from '../../database/index.ts';
 import {
@@ -55,6 +56,7 @@ import {
   readAdminSecret,
 } from './provision-secrets.ts';
 import { microServiceType } from './resources.ts';
+import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
 import type { WriteTracker } from './tracker.ts';
 
 export interface DatabaseStepOptions {
@@ -66,6 +68,8 @@ export interface DatabaseStepOptions {
   engines: EngineRegistry;
   microServices: ObjectCache;
   databaseServers: ObjectCache;
+  /** The Namespaces (cluster-scoped), for DatabaseServers that admit namespaces by label; none admitted without. */
+  namespaces?: ObjectCache;
   /** Secrets labelled managed-by flotilla; a miss is confirmed with a GET. */
   secrets: ObjectCache;
   /** With reclaimPolicy Delete and the server unreachable, give up this long after deletionTimestamp (default 5 min). */
@@ -89,9 +93,10 @@ interface ServerInfo {
   host: string;
   port: number;
   adminSecretRef: { namespace: string; name: string };
+  /** Who may use the server (allowedNamespaces) and take over what Flotilla did not create (adoption). */
+  tenancy: TenancySpec;
 }
 
-/** A failure with a condition reason and a message that holds no secret. */
 /** The keys of the Secret `<name>-db` (buildDatabaseSecretData's). */
 const SECRET_KEYS = ['DATABASE_URL', 'host', 'port', 'database', 'username', 'password'] as const;
 
@@ -124,16 +129,25 @@ export class DatabaseStep {
     let status: DatabasePlanInput['status'];
     try {
       const server = this.#server(serverRef);
+      this.#checkNamespace(ms, server);
       const { database, username } = this.#names(ms, server);
       this.#checkNameConflict(ms, server, database);
-      status = { serverRef, name: database, secretName };
+      const owner = `${namespace}/${name}`;
+      const adoption = this.#adoption(ms, server, database);
+      const target = { database, username, owner, adopt: adoption !== undefined };
       let admin: AdminConnection | undefined;
-      if (!hasFinalizer(ms, DATABASE_FINALIZER)) {
-        // Before anything exists that would need reclaiming, and only once the server can be used: a
-        // service whose server, name or admin Secret is wrong has nothing to reclaim.
+      if (!hasFinalizer(ms, DATABASE_FINALIZER) || this.#existingCredentialsHash(ms) === undefined) {
+        // Before anything is written (finalizer, Secret): the names must be ones the server lets this service
+        // have. A service whose server, name, ownership or admin Secret is wrong has nothing to reclaim.
         admin = await this.#admin(server);
+        try {
+          await this.#options.engines.get(server.name, admin).checkOwnership(target);
+        } catch (error) {
+          throw this.#serverFailure(error, server, [admin.password]);
+        }
         await this.#ensureFinalizer(ms);
       }
+      status = { serverRef, name: database, secretName };
       const secret = await this.#ensureSecret(ms, server, database, username);
       credentialsHash = computeCredentialsHash(secret.data);
       const fingerprint = [
@@ -153,15 +167,32 @@ export class DatabaseStep {
         const engine = this.#options.engines.get(server.name, admin);
         let actions: string[];
         try {
-          ({ actions } = await engine.ensureDatabase({ database, username, password }));
+          ({ actions } = await engine.ensureDatabase({ ...target, password }));
         } catch (error) {
           throw this.#serverFailure(error, server, [password, admin.password]);
         }
         this.#provisioned.set(key, { fingerprint, at: now });
         if (actions.length > 0) {
-          const message = `database ${database} and role ${username} on DatabaseServer ${server.name}: ${actions.join(', ')}`;
+          const what = `database ${database} and role ${username} on DatabaseServer ${server.name}`;
+          const adopted = actions.some((action) => action.startsWith('Adopt'));
           log.info({ database, username, server: server.name, actions }, 'provisioned the database');
-          await this.#record(ms, { type: 'Normal', reason: DatabaseEventReason.DatabaseProvisioned, message });
+          await this.#record(
+            ms,
+            adopted
+              ? {
+                  type: 'Normal',
+                  reason: DatabaseEventReason.DatabaseAdopted,
+                  message:
+                    adoption === 'earlier'
+                      ? `${what}, provisioned for this MicroService by an earlier Flotilla, now carry Flotilla's mark: ${actions.join(', ')}`
+                      : `${what} existed without Flotilla's mark and were adopted (spec.adoption of the DatabaseServer allows namespace ${namespace}); marked as ${owner}'s: ${actions.join(', ')}`,
+                }
+              : {
+                  type: 'Normal',
+                  reason: DatabaseEventReason.DatabaseProvisioned,
+                  message: `${what}: ${actions.join(', ')}`,
+                },
+          );
         }
       }
       this.#failures.delete(key);
@@ -225,6 +256,7 @@ export class DatabaseStep {
       host: address.host,
       port: address.port,
       adminSecretRef: { namespace: '', name: '' },
+      tenancy: {},
     };
     try {
       const { database, username } = this.#names(ms, server);
@@ -278,7 +310,7 @@ export class DatabaseStep {
         const engine = this.#options.engines.get(server.name, admin);
         let actions: string[];
         try {
-          ({ actions } = await engine.dropDatabase({ database, username }));
+          ({ actions } = await engine.dropDatabase({ database, username, owner: `${ms.metadata.namespace}/${name}` }));
         } catch (error) {
           throw this.#serverFailure(error, server, [admin.password]);
         }
@@ -364,7 +396,33 @@ export class DatabaseStep {
       host: spec.host ?? '',
       port: spec.port ?? 0,
       adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
+      tenancy: spec as TenancySpec,
     };
+  }
+
+  /** allowedNamespaces: checked before anything is done on the server or in the namespace. */
+  #checkNamespace(ms: MicroService, server: ServerInfo): void {
+    const namespace = ms.metadata.namespace ?? '';
+    const labels = this.#options.namespaces?.get(namespace)?.metadata.labels;
+    const verdict = checkNamespaceAllowed(server.name, server.tenancy, namespace, labels);
+    if (!verdict.allowed) throw new ProvisionFailure(DatabaseReason.NamespaceNotAllowed, verdict.message, false);
+  }
+
+  /**
+   * Whether the service may take over a database or role without Flotilla's mark: `allowed` when the
+   * DatabaseServer's spec.adoption names its namespace; `earlier` when this service's own status records it
+   * as provisioned by an earlier Flotilla (which wrote no mark). Otherwise undefined: never.
+   */
+  #adoption(ms: MicroService, server: ServerInfo, database: string): 'allowed' | 'earlier' | undefined {
+    if (adoptionAllowed(server.tenancy, ms.metadata.namespace ?? '')) return 'allowed';
+    const recorded = ms.status?.database;
+    const ready = (ms.status?.conditions ?? []).find((c) => c.type === DATABASE_READY);
+    const provisionedBefore =
+      recorded?.serverRef === server.name &&
+      recorded.name === database &&
+      ready?.status === 'True' &&
+      ready.reason === DatabaseReason.Provisioned;
+    return provisionedBefore ? 'earlier' : undefined;
   }
 
   /** The database and role names; the ones in status.database win once recorded (they never change). */
@@ -420,6 +478,15 @@ export class DatabaseStep {
   #serverFailure(error: unknown, server: ServerInfo, secrets: string[]): ProvisionFailure {
     if (error instanceof InvalidIdentifierError) {
       return new ProvisionFailure(DatabaseReason.InvalidName, redact(error.message, secrets), false);
+    }
+    if (error instanceof OwnershipConflictError) {
+      const what = `${error.object} ${error.objectName}`;
+      const message = error.markedOwner
+        ? `${what} on DatabaseServer ${server.name} belongs to MicroService ${error.markedOwner}; set spec.database.name to another name`
+        : error.privileged
+          ? `${what} exists on DatabaseServer ${server.name}, was not created by Flotilla and has administrative privileges: it is never adopted`
+          : `${what} exists on DatabaseServer ${server.name} and was not created by Flotilla; it is left as it is (the DatabaseServer's spec.adoption can allow taking it over)`;
+      return new ProvisionFailure(DatabaseReason.NameConflict, message, false);
     }
     const where = `DatabaseServer ${server.name} (${server.engine} ${server.host}:${server.port})`;
     const { reason, message } = classifyConnectionError(error, where, secrets);
