@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import {
   buildRedisUrl,
+  CACHE_OWNERS_KEY,
   type CacheEngine,
+  type CacheOwner,
   type CacheRequest,
   computeCacheUser,
   connectRedis,
@@ -14,6 +16,7 @@ import {
   createRedisEngine,
   generatePassword,
   InvalidIdentifierError,
+  OwnershipConflictError,
   type RedisAdminConnection,
 } from '../../operator/src/database/index.ts';
 import { redisServer } from '../databases/redis.ts';
@@ -23,15 +26,31 @@ const run = `flt-${randomBytes(4).toString('hex')}`;
 /** A key outside every service's prefix. */
 const global = `${run}-global`;
 
-function service(name: string, namespace = run): CacheRequest {
-  return { ...computeCacheUser(namespace, name), password: generatePassword() };
+function service(name: string, namespace = run): CacheRequest & CacheOwner {
+  return { ...computeCacheUser(namespace, name), password: generatePassword(), owner: `${namespace}/${name}` };
 }
 
 describe('cache users on a real Redis', () => {
   let admin: RedisAdminConnection;
   let cache: CacheEngine;
   const opened: Redis[] = [];
-  const made: CacheRequest[] = [];
+  const made: (CacheRequest & CacheOwner)[] = [];
+  const handMade: CacheRequest[] = [];
+
+  /** An ACL user made by hand with the name a MicroService would get, and a key of its data. */
+  async function makeByHand(name: string): Promise<{ request: CacheRequest; snapshot: () => Promise<unknown> }> {
+    const request = { ...computeCacheUser(run, name), password: `dba-${randomBytes(6).toString('hex')}` };
+    handMade.push(request);
+    const root = await adminClient();
+    await root.call('ACL', 'SETUSER', request.username, 'on', `>${request.password}`, '~*', '+get', '+set');
+    await root.set(`${request.keyPrefix}card`, '4111 1111 1111 1111');
+    const snapshot = async () => ({
+      user: await root.call('ACL', 'GETUSER', request.username),
+      mark: await root.call('HGET', CACHE_OWNERS_KEY, request.username),
+      data: await root.get(`${request.keyPrefix}card`),
+    });
+    return { request, snapshot };
+  }
 
   /** A client logged in as the service, through the REDIS_URL its Secret would hold. */
   async function connectAs(request: CacheRequest, password = request.password): Promise<Redis> {
@@ -42,7 +61,7 @@ describe('cache users on a real Redis', () => {
     return client;
   }
 
-  async function ensure(request: CacheRequest) {
+  async function ensure(request: CacheRequest & CacheOwner) {
     made.push(request);
     return cache.ensureCacheUser(request);
   }
@@ -61,7 +80,17 @@ describe('cache users on a real Redis', () => {
 
   after(async () => {
     try {
-      for (const request of made) await cache?.dropCacheUser(request, { purgeKeys: true });
+      for (const request of made) await cache?.dropCacheUser(request, { purgeKeys: true, owner: request.owner });
+      if (admin) {
+        // What the tenancy tests made by hand (not Flotilla's: dropCacheUser leaves it).
+        const root = await adminClient();
+        for (const user of handMade) {
+          await root.call('ACL', 'DELUSER', user.username);
+          await root.call('HDEL', CACHE_OWNERS_KEY, user.username);
+          const keys = await root.keys(`${user.keyPrefix}*`);
+          if (keys.length > 0) await root.del(...keys);
+        }
+      }
       if (admin) await (await adminClient()).del(global);
     } finally {
       for (const client of opened) client.disconnect();
@@ -198,7 +227,7 @@ describe('cache users on a real Redis', () => {
     for (let i = 0; i < 250; i++) await client.set(`${orders.keyPrefix}${i}`, 'x');
     const root = await adminClient();
     await root.set(`${other.keyPrefix}kept`, 'y');
-    assert.deepEqual(await cache.dropCacheUser(orders, { purgeKeys: true }), {
+    assert.deepEqual(await cache.dropCacheUser(orders, { purgeKeys: true, owner: orders.owner }), {
       actions: ['DeleteUser', 'DeleteKeys'],
       deletedKeys: 250,
     });
@@ -207,8 +236,11 @@ describe('cache users on a real Redis', () => {
     await assert.rejects(connectAs(orders), /WRONGPASS/);
     assert.equal(await root.exists(`${orders.keyPrefix}1`), 0);
     assert.equal(await root.get(`${other.keyPrefix}kept`), 'y', 'another service’s keys stay');
-    assert.deepEqual(await cache.dropCacheUser(orders, { purgeKeys: true }), { actions: [], deletedKeys: 0 });
-    assert.deepEqual(await cache.dropCacheUser(orders), { actions: [] });
+    assert.deepEqual(await cache.dropCacheUser(orders, { purgeKeys: true, owner: orders.owner }), {
+      actions: [],
+      deletedKeys: 0,
+    });
+    assert.deepEqual(await cache.dropCacheUser(orders, { owner: orders.owner }), { actions: [] });
   });
 
   it('rejects hostile names before any command, and the server is untouched', async () => {
@@ -217,11 +249,20 @@ describe('cache users on a real Redis', () => {
     for (const name of ['x y', 'a*', 'orders on >pw ~* +@all', 'o\r\nFLUSHALL', 'Orders', '../x', 'a:b']) {
       assert.throws(() => computeCacheUser(run, name), InvalidIdentifierError, name);
       await assert.rejects(
-        cache.ensureCacheUser({ username: `${run}.${name}`, keyPrefix: `${run}:${name}:`, password: 'pw' }),
+        cache.ensureCacheUser({
+          username: `${run}.${name}`,
+          keyPrefix: `${run}:${name}:`,
+          password: 'pw',
+          owner: 'x/y',
+        }),
         InvalidIdentifierError,
         name,
       );
-      await assert.rejects(cache.dropCacheUser({ username: name, keyPrefix: '*' }), InvalidIdentifierError, name);
+      await assert.rejects(
+        cache.dropCacheUser({ username: name, keyPrefix: '*' }, { owner: 'x/y' }),
+        InvalidIdentifierError,
+        name,
+      );
     }
     assert.deepEqual(await root.call('ACL', 'USERS'), usersBefore);
   });
@@ -271,5 +312,38 @@ describe('cache users on a real Redis', () => {
     // The first call after the loss may fail; the next one connects anew.
     const again = check.ok ? check : await cache.checkConnection();
     assert.equal(again.ok, true, JSON.stringify(again));
+  });
+  describe('tenancy: an ACL user Flotilla did not create is never altered', () => {
+    it('leaves a hand-made user exactly as it was when a MicroService in another namespace names it', async () => {
+      const { request, snapshot } = await makeByHand('legacy');
+      const before = await snapshot();
+      const hostile = { ...request, password: generatePassword(), owner: 'evil-tenant/thief' };
+      const refused = (error: unknown) =>
+        error instanceof OwnershipConflictError && /exists and was not created by Flotilla/.test(error.message);
+      await assert.rejects(cache.checkCacheOwnership(hostile), refused);
+      await assert.rejects(cache.ensureCacheUser(hostile), refused);
+      assert.deepEqual(await cache.dropCacheUser(request, { purgeKeys: true, owner: hostile.owner }), {
+        actions: [],
+        deletedKeys: 0,
+      });
+      assert.deepEqual(await snapshot(), before);
+      const dba = await connectAs(request);
+      assert.equal(await dba.get(`${request.keyPrefix}card`), '4111 1111 1111 1111');
+    });
+
+    it('adopts it when allowed: confined to its prefix, marked, and then refused to anyone else', async () => {
+      const { request } = await makeByHand('adopted');
+      const adopting = { ...request, password: generatePassword(), owner: `${run}/adopted`, adopt: true };
+      made.push(adopting);
+      assert.deepEqual((await cache.ensureCacheUser(adopting)).actions, ['AdoptUser', 'SetUser']);
+      await assert.rejects(connectAs(request), /WRONGPASS/, 'the DBA’s password no longer opens it');
+      const client = await connectAs(adopting);
+      await assert.rejects(client.get(`${global}`), /NOPERM/, 'the hand-made ~* is gone');
+      assert.deepEqual((await cache.ensureCacheUser({ ...adopting, adopt: false })).actions, []);
+      await assert.rejects(
+        cache.ensureCacheUser({ ...adopting, owner: 'evil-tenant/thief', adopt: true }),
+        (error: unknown) => error instanceof OwnershipConflictError && error.markedOwner === `${run}/adopted`,
+      );
+    });
   });
 });

@@ -31,8 +31,16 @@ export interface CacheRequest extends CacheUser {
   password: string;
 }
 
+/** Who a cache user is for: Flotilla's mark of ownership, kept by the server beside the user. */
+export interface CacheOwner {
+  /** The MicroService, `<namespace>/<name>`. */
+  owner: string;
+  /** Take over an ACL user of the name that exists without the mark (the DatabaseServer's spec.adoption). */
+  adopt?: boolean;
+}
+
 /** One step ensureCacheUser or dropCacheUser took; none when everything was in place. */
-export type CacheAction = 'SetUser' | 'DeleteUser' | 'DeleteKeys';
+export type CacheAction = 'SetUser' | 'AdoptUser' | 'DeleteUser' | 'DeleteKeys';
 
 export interface CacheResult {
   actions: CacheAction[];

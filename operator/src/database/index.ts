@@ -9,6 +9,7 @@ export {
   CACHE_COMMAND_RULES,
   type CacheAction,
   type CacheCredentials,
+  type CacheOwner,
   type CacheRequest,
   type CacheResult,
   type CacheUser,
@@ -52,6 +53,7 @@ export {
 } from './ownership.ts';
 export { createPostgresEngine } from './postgres.ts';
 export {
+  CACHE_OWNERS_KEY,
   type CacheEngine,
   connectRedis,
   connectRedisUrl,

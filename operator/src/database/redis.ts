@@ -7,6 +7,7 @@ import {
   aclUserMatches,
   buildCacheAclRules,
   type CacheAction,
+  type CacheOwner,
   type CacheRequest,
   type CacheResult,
   type CacheUser,
@@ -15,7 +16,8 @@ import {
   validateCacheUser,
   versionFromHello,
 } from './cache-user.ts';
-import { sanitized } from './errors.ts';
+import { runSanitized } from './errors.ts';
+import { decideClaim } from './ownership.ts';
 import type { ConnectionCheck } from './types.ts';
 
 /**
@@ -58,14 +60,29 @@ export function connectRedisUrl(text: string, options: RedisOptions = {}): Promi
   });
 }
 
+/**
+ * The hash that holds Flotilla's marks on a Redis server: field = ACL user, value = the MicroService it is
+ * for. No service's key pattern (`~<namespace>:<name>:*`) can reach it: its name has no colon.
+ */
+export const CACHE_OWNERS_KEY = 'flotilla.dev/cache-owners';
+
 export interface CacheEngine {
   readonly engine: 'redis';
   /** Logs in as the admin and checks it may manage ACL users; the version, or a reason without the password. */
   checkConnection(): Promise<ConnectionCheck>;
-  /** Idempotent: creates the user, or makes it match (password, patterns, commands); no change when it does. */
-  ensureCacheUser(request: CacheRequest): Promise<CacheResult>;
-  /** Deletes the user (its connections are closed by Redis) and, with purgeKeys, its keys; missing counts as done. */
-  dropCacheUser(user: CacheUser, options?: { purgeKeys?: boolean }): Promise<CacheResult>;
+  /**
+   * Idempotent: creates the user (its mark first), or makes it match (password, patterns, commands); no change
+   * when it does. A user that exists without `owner`'s mark is never changed (OwnershipConflictError) unless
+   * `adopt` is set and it has no mark at all.
+   */
+  ensureCacheUser(request: CacheRequest & CacheOwner): Promise<CacheResult>;
+  /** Read-only: throws OwnershipConflictError when the user exists and is not `owner`'s (nor adoptable). */
+  checkCacheOwnership(request: CacheUser & CacheOwner): Promise<void>;
+  /**
+   * Deletes the user (its connections are closed by Redis), its mark and, with purgeKeys, its keys; missing
+   * counts as done. A user that exists without `owner`'s mark is left alone.
+   */
+  dropCacheUser(user: CacheUser, options: { purgeKeys?: boolean; owner: string }): Promise<CacheResult>;
   close(): Promise<void>;
 }
 
@@ -101,12 +118,22 @@ export function createRedisEngine(admin: RedisAdminConnection): CacheEngine {
     return current;
   }
 
-  async function run<T>(doing: string, action: (redis: Redis) => Promise<T>, extraSecrets: string[] = []): Promise<T> {
-    try {
-      return await action(await client());
-    } catch (error) {
-      throw sanitized(error, `${doing} on ${where}`, [...secrets, ...extraSecrets]);
-    }
+  function run<T>(doing: string, action: (redis: Redis) => Promise<T>, extraSecrets: string[] = []): Promise<T> {
+    return runSanitized(`${doing} on ${where}`, async () => action(await client()), [...secrets, ...extraSecrets]);
+  }
+
+  /** The user as ACL GETUSER shows it (null when missing), and its mark. */
+  async function read(redis: Redis, username: string) {
+    const existing = (await redis.call('ACL', 'GETUSER', username)) as unknown;
+    const mark = ((await redis.call('HGET', CACHE_OWNERS_KEY, username)) as string | null) ?? undefined;
+    return { existing, mark };
+  }
+
+  /** The user, its mark, and what may be done with it (throws OwnershipConflictError when nothing may). */
+  async function inspect(redis: Redis, request: CacheUser & CacheOwner) {
+    const { existing, mark } = await read(redis, request.username);
+    const found = existing === null ? { exists: false as const } : { exists: true as const, owner: mark };
+    return { existing, mark, claim: decideClaim('ACL user', request.username, found, request) };
   }
 
   return {
@@ -123,26 +150,40 @@ export function createRedisEngine(admin: RedisAdminConnection): CacheEngine {
       }
     },
 
-    async ensureCacheUser(request: CacheRequest): Promise<CacheResult> {
+    async ensureCacheUser(request: CacheRequest & CacheOwner): Promise<CacheResult> {
       const rules = buildCacheAclRules(request);
       return run(
         `ensuring the cache user ${request.username}`,
         async (redis) => {
-          const existing = await redis.call('ACL', 'GETUSER', request.username);
-          if (aclUserMatches(existing, request)) return { actions: [] };
+          const { existing, mark, claim } = await inspect(redis, request);
+          const actions: CacheAction[] = claim === 'adopt' ? ['AdoptUser'] : [];
+          // The mark first: the user is never there unmarked.
+          if (mark !== request.owner) await redis.call('HSET', CACHE_OWNERS_KEY, request.username, request.owner);
+          if (claim === 'ours' && aclUserMatches(existing, request)) return { actions };
           // One command: the user is never seen half-made (reset, then the rules, atomically).
           await redis.call('ACL', 'SETUSER', request.username, ...rules);
-          return { actions: ['SetUser'] };
+          return { actions: [...actions, 'SetUser'] };
         },
         [request.password],
       );
     },
 
-    async dropCacheUser(user: CacheUser, options: { purgeKeys?: boolean } = {}): Promise<CacheResult> {
+    async checkCacheOwnership(request: CacheUser & CacheOwner): Promise<void> {
+      validateCacheUser(request);
+      await run(`checking the ownership of the cache user ${request.username}`, async (redis) => {
+        await inspect(redis, request);
+      });
+    },
+
+    async dropCacheUser(user: CacheUser, options: { purgeKeys?: boolean; owner: string }): Promise<CacheResult> {
       validateCacheUser(user);
       return run(`dropping the cache user ${user.username}`, async (redis) => {
         const actions: CacheAction[] = [];
+        const { existing, mark } = await read(redis, user.username);
+        if (existing !== null && mark !== options.owner)
+          return { actions, ...(options.purgeKeys ? { deletedKeys: 0 } : {}) };
         const deleted = Number(await redis.call('ACL', 'DELUSER', user.username));
+        await redis.call('HDEL', CACHE_OWNERS_KEY, user.username);
         if (deleted > 0) actions.push('DeleteUser');
         let deletedKeys = 0;
         if (options.purgeKeys) {

@@ -16,6 +16,7 @@ import {
   computeCacheUser,
   generatePassword,
   InvalidIdentifierError,
+  OwnershipConflictError,
   type RedisAdminConnection,
   RedisEngineRegistry,
   redact,
@@ -28,6 +29,7 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalize
 import { type KubeObject, secretType } from '../../kube/objects.ts';
 import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './provision-secrets.ts';
 import { microServiceType } from './resources.ts';
+import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
 
 export const CACHE_FINALIZER = 'flotilla.dev/cache';
 export const CACHE_READY = 'CacheReady';
@@ -41,6 +43,10 @@ export const CacheReason = {
   AdminSecretInvalid: 'AdminSecretInvalid',
   SecretNotOwned: 'SecretNotOwned',
   InvalidName: 'InvalidName',
+  /** The ACL user exists and is not this service's: no mark of Flotilla's, or another service's. */
+  NameConflict: 'NameConflict',
+  /** The DatabaseServer's allowedNamespaces does not admit the service's namespace. */
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
 } as const;
 
 export interface CacheCondition {
@@ -78,6 +84,8 @@ export interface CacheStepOptions {
   client: KubeClient;
   /** The DatabaseServers, cluster-scoped, by name. */
   databaseServers: { get(name: string): KubeObject | undefined };
+  /** The Namespaces, for servers that admit namespaces by label; without, such servers admit none. */
+  namespaces?: { get(name: string): KubeObject | undefined };
   /** One connection per server, shared and closed by the caller; a private one when unset. */
   engines?: RedisEngineRegistry;
   /** Told of every write to the MicroService (the finalizer), so the next read is not stale. */
@@ -93,6 +101,7 @@ interface RedisServer {
   host: string;
   port: number;
   adminSecretRef: { namespace: string; name: string };
+  tenancy: TenancySpec;
 }
 
 const hashOf = (data: Record<string, string>) =>
@@ -116,14 +125,28 @@ export class CacheStep {
     const secretName = cacheSecretName(name);
     try {
       const server = this.#server(serverRef);
+      const namespace = ms.metadata.namespace ?? '';
+      const verdict = checkNamespaceAllowed(
+        server.name,
+        server.tenancy,
+        namespace,
+        this.#options.namespaces?.get(namespace)?.metadata.labels,
+      );
+      if (!verdict.allowed) throw new ProvisionFailure(CacheReason.NamespaceNotAllowed, verdict.message, false);
       const user = this.#user(ms);
       const status = { serverRef, ...user, secretName };
+      const claim = { ...user, owner: `${namespace}/${name}`, adopt: this.#mayAdopt(ms, server, user.username) };
       const admin = await this.#admin(server);
       if (!hasFinalizer(ms, CACHE_FINALIZER)) {
-        // Before anything exists that would need deleting, and only once the server can be used: a service
-        // whose server or admin credentials are wrong has nothing to release.
+        // Before anything exists that would need deleting, and only once the server can be used and the user
+        // is one this service may have: a service refused there has nothing to release, and gets no Secret.
         const check = await this.#engine(server, admin).checkConnection();
         if (!check.ok) throw new ProvisionFailure(check.reason, redact(check.message, [admin.password]), true);
+        try {
+          await this.#engine(server, admin).checkCacheOwnership(claim);
+        } catch (error) {
+          throw this.#serverFailure(error, server, [admin.password]);
+        }
         // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
         const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
         this.#options.onWrite?.(written);
@@ -132,7 +155,7 @@ export class CacheStep {
       const password = data.password ?? '';
       let actions: string[];
       try {
-        ({ actions } = await this.#engine(server, admin).ensureCacheUser({ ...user, password }));
+        ({ actions } = await this.#engine(server, admin).ensureCacheUser({ ...claim, password }));
       } catch (error) {
         throw this.#serverFailure(error, server, [password, admin.password]);
       }
@@ -178,7 +201,10 @@ export class CacheStep {
       const admin = await this.#admin(server);
       let result: Awaited<ReturnType<CacheEngine['dropCacheUser']>>;
       try {
-        result = await this.#engine(server, admin).dropCacheUser(user, { purgeKeys: true });
+        result = await this.#engine(server, admin).dropCacheUser(user, {
+          purgeKeys: true,
+          owner: `${namespace}/${name}`,
+        });
       } catch (error) {
         throw this.#serverFailure(error, server, [admin.password]);
       }
@@ -230,7 +256,23 @@ export class CacheStep {
       host: spec.host ?? '',
       port: spec.port ?? 0,
       adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
+      tenancy: spec as TenancySpec,
     };
+  }
+
+  /**
+   * Whether the service may take over an ACL user without Flotilla's mark: the server's spec.adoption names
+   * its namespace, or its own status records the user as provisioned by an earlier Flotilla (no mark then).
+   */
+  #mayAdopt(ms: MicroService, server: RedisServer, username: string): boolean {
+    if (adoptionAllowed(server.tenancy, ms.metadata.namespace ?? '')) return true;
+    const ready = (ms.status?.conditions ?? []).find((c) => c.type === CACHE_READY);
+    return (
+      ms.status?.cache?.serverRef === server.name &&
+      ms.status.cache.username === username &&
+      ready?.status === 'True' &&
+      ready.reason === CacheReason.Provisioned
+    );
   }
 
   #user(ms: MicroService): CacheUser {
@@ -261,6 +303,13 @@ export class CacheStep {
   #serverFailure(error: unknown, server: RedisServer, secrets: string[]): ProvisionFailure {
     if (error instanceof InvalidIdentifierError) {
       return new ProvisionFailure(CacheReason.InvalidName, redact(error.message, secrets), false);
+    }
+    if (error instanceof OwnershipConflictError) {
+      const what = `ACL user ${error.objectName}`;
+      const message = error.markedOwner
+        ? `${what} on DatabaseServer ${server.name} belongs to MicroService ${error.markedOwner}`
+        : `${what} exists on DatabaseServer ${server.name} and was not created by Flotilla; it is left as it is (the DatabaseServer's spec.adoption can allow taking it over)`;
+      return new ProvisionFailure(CacheReason.NameConflict, message, false);
     }
     const where = `DatabaseServer ${server.name} (redis ${server.host}:${server.port})`;
     const { reason, message } = classifyRedisError(error, where, secrets);

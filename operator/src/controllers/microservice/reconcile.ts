@@ -72,7 +72,9 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const cacheEvents: EventRecord[] = [];
     if (cache && cache.actions.length > 0) {
       const message = `${cache.condition.message} (${cache.actions.join(', ')})`;
-      cacheEvents.push({ type: 'Normal', reason: 'CacheProvisioned', message });
+      // AdoptUser: the ACL user existed without Flotilla's mark, and the server's spec.adoption let it be taken.
+      const reason = cache.actions.includes('AdoptUser') ? 'CacheAdopted' : 'CacheProvisioned';
+      cacheEvents.push({ type: 'Normal', reason, message });
     } else if (cache && cache.condition.status === 'False') {
       cacheEvents.push({
         type: 'Warning',
