@@ -11,6 +11,7 @@ import {
   createEngine,
   type DatabaseEngineName,
   EngineRegistry,
+  RedisEngineRegistry,
 } from '../../operator/src/database/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { createTransport } from '../../operator/src/kube/transport.ts';
@@ -120,6 +121,8 @@ export async function startDatabaseControllers(
       },
     };
   });
+  // The cache step's Redis connections, closed with the rest (a private registry would stay open).
+  const cacheEngines = new RedisEngineRegistry();
   const microServices = createMicroServiceController({
     client,
     logger,
@@ -127,6 +130,7 @@ export async function startDatabaseControllers(
     concurrency: 8,
     databases: {
       engines,
+      cacheEngines,
       ...(options.reclaimTimeoutMs !== undefined ? { reclaimTimeoutMs: options.reclaimTimeoutMs } : {}),
     },
   });
@@ -149,6 +153,7 @@ export async function startDatabaseControllers(
     stop: async () => {
       await Promise.all([microServices.stop(), ...(withServers ? [databaseServers.stop()] : [])]);
       await engines.closeAll();
+      await cacheEngines.closeAll();
       await client.close();
     },
   };

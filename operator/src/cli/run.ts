@@ -85,7 +85,17 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
         },
       }),
       ...((options.databaseServerStatus ?? !options.namespace)
-        ? [createDatabaseServerController({ client, logger: log, metrics: runtimeMetrics, engines, cacheEngines })]
+        ? [
+            createDatabaseServerController({
+              client,
+              logger: log,
+              metrics: runtimeMetrics,
+              engines,
+              cacheEngines,
+              // Counting the services that use a server needs every namespace's MicroServices.
+              countServices: !options.namespace,
+            }),
+          ]
         : []),
     ],
   });

@@ -1,20 +1,24 @@
 // The DatabaseServer controller: the only writer of a DatabaseServer's status. It logs in with the
 // admin Secret and reports Ready (with the reason it cannot connect or authenticate, never the
 // password), serverVersion and observedGeneration; it checks again periodically, sooner while not
-// Ready. The engines (one bounded pool per server) are shared with the MicroService controller.
+// Ready. The engines (one bounded pool per server) are shared with the MicroService controller. It also
+// counts the MicroServices that use each server (status.services) and those its allowedNamespaces refuses
+// (status.refusedServices); a change of those alone reuses the last login check instead of logging in again.
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
+import type { MicroService } from '../../api/microservice.ts';
 import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
-import { type KubeObject, secretType } from '../../kube/objects.ts';
+import { type KubeObject, namespaceType, objectKey, secretType } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { type Condition, type ConditionFact, computeConditions } from '../microservice/conditions.ts';
-import { databaseServerType } from '../microservice/resources.ts';
+import { databaseServerType, microServiceType } from '../microservice/resources.ts';
+import { checkNamespaceAllowed } from '../microservice/tenancy.ts';
 
 export const DatabaseServerReason = {
   /** The admin logged in; the server answered with its version. */
@@ -39,6 +43,11 @@ export interface DatabaseServerControllerOptions {
   /** How often a server that is not Ready is checked again (default 10 s). */
   retryIntervalMs?: number;
   reflector?: ControllerOptions['reflector'];
+  /**
+   * Count the MicroServices using each server (status.services, refusedServices): watches MicroServices and
+   * Namespaces in every namespace. Default true; an operator confined to one namespace cannot see them all.
+   */
+  countServices?: boolean;
 }
 
 const decode = (value: unknown): string =>
@@ -46,11 +55,53 @@ const decode = (value: unknown): string =>
 
 type Check = { ok: true; serverVersion: string } | { ok: false; reason: string; message: string };
 
+/** The server a MicroService's shared database or cache is on, if any. */
+function serversOf(ms: MicroService): string[] {
+  const database = ms.spec.database;
+  const shared = database && (database.instance ?? 'shared') === 'shared' ? database.serverRef : undefined;
+  return [shared, ms.spec.cache?.serverRef].filter((name): name is string => typeof name === 'string' && name !== '');
+}
+
+/**
+ * How many MicroServices use `server` from namespaces it admits, and how many it refuses. Pure: `labels`
+ * gives a namespace's labels (undefined when unknown).
+ */
+export function countServices(
+  server: DatabaseServer,
+  services: readonly MicroService[],
+  labels: (namespace: string) => Readonly<Record<string, string>> | undefined,
+): { services: number; refusedServices: number } {
+  const name = server.metadata.name ?? '';
+  let allowed = 0;
+  let refused = 0;
+  for (const ms of services) {
+    if (!serversOf(ms).includes(name)) continue;
+    const namespace = ms.metadata.namespace ?? '';
+    if (checkNamespaceAllowed(name, server.spec, namespace, labels(namespace)).allowed) allowed++;
+    else refused++;
+  }
+  return { services: allowed, refusedServices: refused };
+}
+
 export function createDatabaseServerController(options: DatabaseServerControllerOptions): Controller {
   const { client, logger, engines } = options;
   const clock = options.clock ?? systemClock;
   const recheckIntervalMs = options.recheckIntervalMs ?? 60_000;
   const retryIntervalMs = options.retryIntervalMs ?? 10_000;
+  /** Per server: the last login check, for the generation it was made for, and when. */
+  const lastChecks = new Map<string, { generation: number | undefined; at: number; result: Check }>();
+
+  /** The login check, made again when due (or the spec changed); a reconcile for the counts reuses it. */
+  async function checkWhenDue(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
+    const name = server.metadata.name ?? '';
+    const last = lastChecks.get(name);
+    const now = clock.now();
+    const due = last && now - last.at >= (last.result.ok ? recheckIntervalMs : retryIntervalMs) - 50;
+    if (last && !due && last.generation === server.metadata.generation) return last.result;
+    const result = await check(server, engine);
+    lastChecks.set(name, { generation: server.metadata.generation, at: now, result });
+    return result;
+  }
 
   async function check(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
     const { host, port, adminSecretRef: ref } = server.spec;
@@ -91,17 +142,28 @@ export function createDatabaseServerController(options: DatabaseServerController
     return engines.get(server.metadata.name ?? '', admin).checkConnection();
   }
 
-  const controller = new Controller({
+  const controller: Controller = new Controller({
     client,
     primary: databaseServerType,
     logger,
     clock,
     concurrency: 2,
+    secondary: !(options.countServices ?? true)
+      ? []
+      : [
+          {
+            type: microServiceType,
+            keysFor: (ms: KubeObject) => serversOf(ms as MicroService).map((name) => objectKey({ metadata: { name } })),
+          },
+          // A namespace's labels change which servers admit it: every server is counted again.
+          { type: namespaceType, keysFor: (): string[] => [...controller.cache(databaseServerType).keys()] },
+        ],
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.reflector ? { reflector: options.reflector } : {}),
     reconcile: async (key, { log }) => {
       const server = controller.cache<DatabaseServer & KubeObject>(databaseServerType).get(key);
       if (!server) {
+        lastChecks.delete(key);
         await engines.forget(key);
         return undefined;
       }
@@ -112,7 +174,7 @@ export function createDatabaseServerController(options: DatabaseServerController
         log.debug({ engine }, 'not a postgres or mysql server; not checked here');
         return undefined;
       }
-      const result = await check(server, engine as DatabaseEngineName | 'redis');
+      const result = await checkWhenDue(server, engine as DatabaseEngineName | 'redis');
       const fact: ConditionFact = result.ok
         ? {
             type: 'Ready',
@@ -129,6 +191,14 @@ export function createDatabaseServerController(options: DatabaseServerController
       };
       const version = result.ok ? result.serverVersion : server.status?.serverVersion;
       if (version !== undefined) status.serverVersion = version;
+      if (options.countServices ?? true) {
+        const namespaces = controller.cache(namespaceType);
+        const services = controller.cache<MicroService>(microServiceType).list();
+        Object.assign(
+          status,
+          countServices(server, services, (namespace) => namespaces.get(namespace)?.metadata.labels),
+        );
+      }
       if (generation !== undefined) status.observedGeneration = generation;
       const written = await syncStatus(client, databaseServerType, server, status);
       if (written) {

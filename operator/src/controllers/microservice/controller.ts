@@ -8,7 +8,13 @@ import type { EngineRegistry, RedisEngineRegistry } from '../../database/index.t
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { EventRecorder } from '../../kube/events.ts';
-import { customResourceDefinitionType, type KubeObject, objectKey, secretType } from '../../kube/objects.ts';
+import {
+  customResourceDefinitionType,
+  type KubeObject,
+  namespaceType,
+  objectKey,
+  secretType,
+} from '../../kube/objects.ts';
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
@@ -79,6 +85,13 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
           ms.spec.database?.serverRef === server.metadata.name || ms.spec.cache?.serverRef === server.metadata.name,
       )
       .map(objectKey);
+  // A namespace's labels decide whether a DatabaseServer that admits namespaces by label admits its services.
+  const servicesInNamespace = (namespace: KubeObject): string[] =>
+    controller
+      .cache<MicroService>(microServiceType)
+      .list()
+      .filter((ms) => ms.metadata.namespace === namespace.metadata.name && (ms.spec.database || ms.spec.cache))
+      .map(objectKey);
 
   let reconciler: Reconciler = async () => {};
   const controller = new MicroServiceController({
@@ -106,9 +119,13 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
         },
       },
       { type: databaseServerType, keysFor: servicesOnServer },
-      // The `<name>-db` Secrets: deleted or edited by hand, they are repaired.
+      // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
+      // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
-        ? [{ type: secretType, labelSelector: managed, keysFor: controllerOwnerKeys(microServiceType.kind) }]
+        ? [
+            { type: secretType, labelSelector: managed, keysFor: controllerOwnerKeys(microServiceType.kind) },
+            { type: namespaceType, keysFor: servicesInNamespace },
+          ]
         : []),
       {
         type: customResourceDefinitionType,
@@ -146,11 +163,13 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
             tracker,
             microServices: controller.cache(microServiceType),
             databaseServers: controller.cache(databaseServerType),
+            namespaces: controller.cache(namespaceType),
             secrets: controller.cache(secretType),
           }),
           cacheStep: new CacheStep({
             client,
             databaseServers: controller.cache(databaseServerType),
+            namespaces: controller.cache(namespaceType),
             ...(options.databases.cacheEngines ? { engines: options.databases.cacheEngines } : {}),
             onWrite: (written) => tracker.wrote(written, microServiceType.kind),
           }),
