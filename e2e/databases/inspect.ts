@@ -9,6 +9,9 @@ export interface ServiceSession {
   close(): Promise<void>;
 }
 
+/** The card number in the table `cards` of what makeByHand makes. */
+export const HAND_MADE_CARD = '4111 1111 1111 1111';
+
 export interface ServerInspector {
   databaseNames(prefix: string): Promise<string[]>;
   roleNames(prefix: string): Promise<string[]>;
@@ -21,6 +24,14 @@ export interface ServerInspector {
    * privileges, comment, the stored password hash, the role's attributes and every row of `table`.
    */
   snapshot(database: string, username: string, table: string): Promise<unknown>;
+  /**
+   * What a DBA makes by hand: a role (user) `name` with `password`, a database `name` it can read, and its
+   * table `cards` holding one card number. `powers`: postgres role attributes (CREATEDB), or mysql privileges
+   * granted ON *.* (SELECT).
+   */
+  makeByHand(name: string, password: string, powers?: string): Promise<void>;
+  /** Drops a database and a role (user) `name`, whatever made them (test clean-up). */
+  dropByHand(name: string): Promise<void>;
   /** How many sessions the admin user has open on the server right now (this inspector's own included). */
   adminSessions(): Promise<number>;
   /** Logs in as a service; rejects with the driver's error (code / errno kept) when the server refuses. */
@@ -38,7 +49,7 @@ async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector>
   await client.connect();
   const names = async (sql: string, prefix: string) =>
     (await client.query<{ name: string }>(sql, [prefix])).rows.map((r) => r.name).sort();
-  return {
+  const inspector: ServerInspector = {
     databaseNames: (prefix) => names('SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1)', prefix),
     roleNames: (prefix) => names('SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', prefix),
     async storedPassword(username) {
@@ -93,6 +104,19 @@ async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector>
         await inDatabase.end();
       }
     },
+    async makeByHand(name, password, powers = '') {
+      await client.query(`CREATE ROLE ${name} LOGIN ${powers} PASSWORD '${password}'`);
+      await client.query(`CREATE DATABASE ${name} OWNER ${name}`);
+      await client.query(`COMMENT ON DATABASE ${name} IS 'billing data; ask the DBA team'`);
+      await inspector.execute(
+        `CREATE TABLE cards (id INT PRIMARY KEY, number TEXT); INSERT INTO cards VALUES (1, '${HAND_MADE_CARD}'); GRANT SELECT ON cards TO ${name}`,
+        name,
+      );
+    },
+    async dropByHand(name) {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.query(`DROP ROLE IF EXISTS "${name}"`);
+    },
     async adminSessions() {
       const { rows } = await client.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1',
@@ -116,6 +140,7 @@ async function inspectPostgres(admin: AdminConnection): Promise<ServerInspector>
     },
     close: () => client.end(),
   };
+  return inspector;
 }
 
 async function inspectMysql(admin: AdminConnection): Promise<ServerInspector> {
@@ -167,6 +192,19 @@ async function inspectMysql(admin: AdminConnection): Promise<ServerInspector> {
         ),
         rows: await all(`SELECT * FROM ${quoteMysqlIdentifier(database)}.${quoteMysqlIdentifier(table)} ORDER BY 1`),
       };
+    },
+    async makeByHand(name, password, powers = '') {
+      await connection.query(`CREATE USER '${name}'@'%' IDENTIFIED BY '${password}'`);
+      await connection.query(`CREATE DATABASE ${name} CHARACTER SET latin1`);
+      await connection.query(`CREATE TABLE ${name}.cards (id INT PRIMARY KEY, number VARCHAR(40))`);
+      await connection.query(`INSERT INTO ${name}.cards VALUES (1, '${HAND_MADE_CARD}')`);
+      await connection.query(`GRANT SELECT ON ${name}.* TO '${name}'@'%'`);
+      if (powers) await connection.query(`GRANT ${powers} ON *.* TO '${name}'@'%'`);
+    },
+    async dropByHand(name) {
+      await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await connection.query(`DROP USER IF EXISTS '${name}'@'%'`);
+      await connection.query('DELETE FROM _flotilla.owners WHERE name = ?', [name]).catch(() => {});
     },
     async adminSessions() {
       const [rows] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [

@@ -14,7 +14,7 @@ import {
   InvalidIdentifierError,
   OwnershipConflictError,
 } from '../../operator/src/database/index.ts';
-import { inspectServer, type ServerInspector } from './inspect.ts';
+import { HAND_MADE_CARD, inspectServer, type ServerInspector } from './inspect.ts';
 import { databaseServer } from './servers.ts';
 
 /** Whether `error` is the server refusing the login itself (wrong password). */
@@ -62,10 +62,8 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
         for (const name of await server.roleNames(prefix))
           await db.dropDatabase({ database: name, username: name, owner });
         // What the tests made by hand, or marked as another MicroService's.
-        for (const name of await server.databaseNames(prefix))
-          await server.execute(dropByHand(engine, 'database', name));
-        for (const name of await server.roleNames(prefix)) await server.execute(dropByHand(engine, 'role', name));
-        if (engine === 'mysql') await server.execute(`DELETE FROM _flotilla.owners WHERE name LIKE '${prefix}%'`);
+        const left = [...(await server.databaseNames(prefix)), ...(await server.roleNames(prefix))];
+        for (const name of new Set(left)) await server.dropByHand(name);
       } finally {
         await server?.close();
         await db?.close();
@@ -282,26 +280,9 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
     });
     describe('tenancy: what Flotilla did not create is never altered', () => {
       const dbaPassword = `dba-${randomBytes(6).toString('hex')}`;
-      const cardNumber = '4111 1111 1111 1111';
+      const cardNumber = HAND_MADE_CARD;
 
-      /** A database and a role (user) of the same name, made by a DBA, with a table of data. */
-      async function makeByHand(name: string, rolePowers = ''): Promise<void> {
-        if (engine === 'postgres') {
-          await server.execute(`CREATE ROLE ${name} LOGIN ${rolePowers} PASSWORD '${dbaPassword}'`);
-          await server.execute(`CREATE DATABASE ${name} OWNER ${name}`);
-          await server.execute(`COMMENT ON DATABASE ${name} IS 'billing data; ask the DBA team'`);
-          await server.execute(`CREATE TABLE cards (id INT PRIMARY KEY, number TEXT)`, name);
-          await server.execute(`INSERT INTO cards VALUES (1, '${cardNumber}')`, name);
-          await server.execute(`GRANT SELECT ON cards TO ${name}`, name);
-        } else {
-          await server.execute(`CREATE USER '${name}'@'%' IDENTIFIED BY '${dbaPassword}'`);
-          await server.execute(`CREATE DATABASE ${name} CHARACTER SET latin1`);
-          await server.execute(`CREATE TABLE ${name}.cards (id INT PRIMARY KEY, number VARCHAR(40))`);
-          await server.execute(`INSERT INTO ${name}.cards VALUES (1, '${cardNumber}')`);
-          await server.execute(`GRANT SELECT ON ${name}.* TO '${name}'@'%'`);
-          if (rolePowers) await server.execute(`GRANT ${rolePowers} ON *.* TO '${name}'@'%'`);
-        }
-      }
+      const makeByHand = (name: string, powers = '') => server.makeByHand(name, dbaPassword, powers);
 
       const hostile = (name: string, adopt = false) => ({
         database: name,
@@ -410,14 +391,4 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
       });
     });
   });
-}
-
-/** SQL that drops a database or role (user) whatever its mark: test clean-up only. */
-function dropByHand(engine: DatabaseEngineName, kind: 'database' | 'role', name: string): string {
-  if (kind === 'database') {
-    return engine === 'postgres'
-      ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`
-      : `DROP DATABASE IF EXISTS \`${name}\``;
-  }
-  return engine === 'postgres' ? `DROP ROLE IF EXISTS "${name}"` : `DROP USER IF EXISTS '${name}'@'%'`;
 }

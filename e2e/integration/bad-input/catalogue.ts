@@ -407,6 +407,186 @@ const badDatabaseServers: [string, string, Json, string][] = [
   ['a host with a space', 'bad-input-host', { host: 'db host' }, 'spec.host in body should match'],
 ];
 
+// --- tenancy: what a DatabaseServer's allowedNamespaces and adoption refuse at admission ---
+const badTenancyServers: [string, string, Json, string][] = [
+  [
+    'allowedNamespaces from Selector without a selector',
+    'bad-input-selector-missing',
+    { allowedNamespaces: { from: 'Selector' } },
+    'selector is required with from: Selector, and allowed only then',
+  ],
+  [
+    'a selector beside from: All (it would be ignored)',
+    'bad-input-selector-all',
+    { allowedNamespaces: { from: 'All', selector: { matchLabels: { team: 'shop' } } } },
+    'selector is required with from: Selector, and allowed only then',
+  ],
+  [
+    'allowedNamespaces from Other',
+    'bad-input-from-other',
+    { allowedNamespaces: { from: 'Other' } },
+    'spec.allowedNamespaces.from: Unsupported value: "Other"',
+  ],
+  [
+    'a selector expression In without values',
+    'bad-input-in-no-values',
+    {
+      allowedNamespaces: { from: 'Selector', selector: { matchExpressions: [{ key: 'team', operator: 'In' }] } },
+    },
+    'In and NotIn need values; Exists and DoesNotExist take none',
+  ],
+  [
+    'adoption allowed without the namespaces that may adopt',
+    'bad-input-adopt-anyone',
+    { adoption: { allowed: true } },
+    'adoption.allowed: true needs the namespaces that may adopt',
+  ],
+  [
+    'adoption allowed for an invalid namespace',
+    'bad-input-adopt-bad-ns',
+    { adoption: { allowed: true, namespaces: ['Shop_Legacy'] } },
+    'spec.adoption.namespaces[0] in body should match',
+  ],
+];
+
+/**
+ * A hostile tenant on a shared server, refused by the operator (admission cannot know what exists on the
+ * server): e2e/integration/microservice-tenancy.test.ts runs each on the real PostgreSQL, MariaDB and Redis,
+ * and checks the condition, that no `<name>-db` (`<name>-cache`) Secret exists, and that what was on the
+ * server is exactly as it was.
+ */
+export interface TenancyCase {
+  /** What the tenant tries, in words. */
+  name: string;
+  engine: 'postgres' | 'mysql' | 'redis';
+  /** allowedNamespaces / adoption of the DatabaseServer it names. */
+  serverSpec?: Json;
+  /** Where the MicroService is: a namespace of its own, the adopting one the server lists, or the admin Secret's. */
+  tenant: 'other' | 'adopter' | 'admin';
+  /** A database and role (Redis: ACL user) of the service's name made by hand on the server, holding data. */
+  handMade: boolean;
+  /** spec.database.name, when the case names one; `<admin>` stands for the server's admin user. */
+  databaseName?: string;
+  condition: 'DatabaseReady' | 'CacheReady';
+  status: 'True' | 'False';
+  reason: string;
+  /** A substring of the condition's message. */
+  message: string;
+}
+
+export const TENANCY_CASES: TenancyCase[] = [
+  ...(['postgres', 'mysql'] as const).flatMap((engine): TenancyCase[] => [
+    {
+      name: `naming a database made by hand on ${engine}, from another namespace`,
+      engine,
+      tenant: 'other',
+      handMade: true,
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'NameConflict',
+      message: 'was not created by Flotilla',
+    },
+    {
+      name: `naming a database made by hand on ${engine}, from a namespace adoption does not list`,
+      engine,
+      serverSpec: { adoption: { allowed: true, namespaces: ['<adopter>'] } },
+      tenant: 'other',
+      handMade: true,
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'NameConflict',
+      message: 'was not created by Flotilla',
+    },
+    {
+      name: `adopting a database made by hand on ${engine}, from the namespace adoption lists`,
+      engine,
+      serverSpec: { adoption: { allowed: true, namespaces: ['<adopter>'] } },
+      tenant: 'adopter',
+      handMade: true,
+      condition: 'DatabaseReady',
+      status: 'True',
+      reason: 'Provisioned',
+      message: 'credentials in Secret',
+    },
+    {
+      name: `asking ${engine} for a database from a namespace allowedNamespaces does not select`,
+      engine,
+      serverSpec: { allowedNamespaces: { from: 'Selector', selector: { matchLabels: { '<label>': 'yes' } } } },
+      tenant: 'other',
+      handMade: false,
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'NamespaceNotAllowed',
+      message: 'does not match',
+    },
+    {
+      name: `asking ${engine} (from: Same) for a database from a namespace other than the admin Secret's`,
+      engine,
+      serverSpec: { allowedNamespaces: { from: 'Same' } },
+      tenant: 'other',
+      handMade: false,
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'NamespaceNotAllowed',
+      message: 'allowedNamespaces.from: Same',
+    },
+    {
+      name: `naming the admin user's database on ${engine}`,
+      engine,
+      tenant: 'other',
+      handMade: false,
+      databaseName: '<admin>',
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'InvalidName',
+      message: "it is the server's admin user",
+    },
+    {
+      name: `naming the server's own database on ${engine}`,
+      engine,
+      tenant: 'other',
+      handMade: false,
+      databaseName: engine === 'postgres' ? 'postgres' : 'mysql',
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'InvalidName',
+      message: 'reserved by the server',
+    },
+    {
+      name: `naming Flotilla's own marks on ${engine}`,
+      engine,
+      tenant: 'other',
+      handMade: false,
+      databaseName: '_flotilla',
+      condition: 'DatabaseReady',
+      status: 'False',
+      reason: 'InvalidName',
+      message: 'reserved by the server',
+    },
+  ]),
+  {
+    name: 'asking Redis for the cache user a DBA made by hand under its name',
+    engine: 'redis',
+    tenant: 'other',
+    handMade: true,
+    condition: 'CacheReady',
+    status: 'False',
+    reason: 'NameConflict',
+    message: 'was not created by Flotilla',
+  },
+  {
+    name: 'asking Redis for a cache from a namespace allowedNamespaces does not select',
+    engine: 'redis',
+    serverSpec: { allowedNamespaces: { from: 'Selector', selector: { matchLabels: { '<label>': 'yes' } } } },
+    tenant: 'other',
+    handMade: false,
+    condition: 'CacheReady',
+    status: 'False',
+    reason: 'NamespaceNotAllowed',
+    message: 'does not match',
+  },
+];
+
 /** The object for a table row, with `undefined` fields left out (as a user would omit them). */
 function withSpec(build: (name: string, spec: Json) => Json, name: string, spec: Json): Json {
   return JSON.parse(JSON.stringify(build(name, spec))) as Json;
@@ -443,7 +623,7 @@ export const BAD_CREATES: BadCreate[] = [
     manifest: withSpec(rollout, name, spec),
     message,
   })),
-  ...badDatabaseServers.map(([what, name, spec, message]) => ({
+  ...[...badDatabaseServers, ...badTenancyServers].map(([what, name, spec, message]) => ({
     name: `a DatabaseServer with ${what}`,
     manifest: withSpec(databaseServer, name, spec),
     message,
