@@ -49,10 +49,12 @@ export async function createTestServer(
 
 /** The admin Secret and DatabaseServer for a server at `admin`. Pure. */
 export function buildServerManifests(
-  engine: DatabaseEngineName,
+  engine: DatabaseEngineName | 'redis',
   name: string,
   secretNamespace: string,
   admin: Pick<AdminConnection, 'host' | 'port' | 'username' | 'password'>,
+  /** More of the DatabaseServer's spec: allowedNamespaces, adoption. */
+  spec: Record<string, unknown> = {},
 ): object[] {
   return [
     {
@@ -71,6 +73,7 @@ export function buildServerManifests(
         host: admin.host,
         port: admin.port,
         adminSecretRef: { namespace: secretNamespace, name: `${name}-admin` },
+        ...spec,
       },
     },
   ];

@@ -16,7 +16,12 @@ import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import { TENANCY_CASES, type TenancyCase } from './bad-input/catalogue.ts';
-import { databaseSecret, type RunningDatabaseControllers, startDatabaseControllers } from './database-support.ts';
+import {
+  buildServerManifests,
+  databaseSecret,
+  type RunningDatabaseControllers,
+  startDatabaseControllers,
+} from './database-support.ts';
 import { conditionOf, eventsFor, exists, freshNamespace, getJson, kubectlApply } from './microservice-support.ts';
 
 const cluster = await connectToCluster();
@@ -92,26 +97,7 @@ describe('a hostile tenant on shared PostgreSQL, MariaDB and Redis', () => {
       const names = caseNames(index, c);
       const admin = c.engine === 'redis' ? { ...redisAdmin, username: redisAdmin.username ?? 'default' } : undefined;
       const connection = admin ?? (await databaseServer(c.engine as 'postgres' | 'mysql'));
-      manifests.push(
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: `${names.server}-admin`, namespace: adminNamespace },
-          stringData: { username: connection.username, password: connection.password },
-        },
-        {
-          apiVersion: 'flotilla.dev/v1alpha1',
-          kind: 'DatabaseServer',
-          metadata: { name: names.server },
-          spec: {
-            engine: c.engine,
-            host: connection.host,
-            port: connection.port,
-            adminSecretRef: { namespace: adminNamespace, name: `${names.server}-admin` },
-            ...fill(c.serverSpec),
-          },
-        },
-      );
+      manifests.push(...buildServerManifests(c.engine, names.server, adminNamespace, connection, fill(c.serverSpec)));
       if (c.handMade && c.engine === 'redis') {
         await redis.call('ACL', 'SETUSER', names.object, 'on', `>${dbaPassword}`, '~*', '+get', '+set');
         await redis.set(`${names.object.replace('.', ':')}:card`, HAND_MADE_CARD);

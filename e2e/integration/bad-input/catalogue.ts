@@ -474,33 +474,44 @@ export interface TenancyCase {
   message: string;
 }
 
+/** A tenant in a namespace of its own, refused: the fields every such case shares. */
+function refused(
+  engine: TenancyCase['engine'],
+  name: string,
+  reason: string,
+  message: string,
+  extra: Partial<TenancyCase> = {},
+): TenancyCase {
+  const condition = engine === 'redis' ? 'CacheReady' : 'DatabaseReady';
+  return { name, engine, tenant: 'other', handMade: false, condition, status: 'False', reason, message, ...extra };
+}
+
+const NOT_FLOTILLAS = 'was not created by Flotilla';
+const ADOPTER_ONLY = { adoption: { allowed: true, namespaces: ['<adopter>'] } };
+const SELECTED_ONLY = { allowedNamespaces: { from: 'Selector', selector: { matchLabels: { '<label>': 'yes' } } } };
+
 export const TENANCY_CASES: TenancyCase[] = [
   ...(['postgres', 'mysql'] as const).flatMap((engine): TenancyCase[] => [
-    {
-      name: `naming a database made by hand on ${engine}, from another namespace`,
+    refused(
       engine,
-      tenant: 'other',
-      handMade: true,
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'NameConflict',
-      message: 'was not created by Flotilla',
-    },
-    {
-      name: `naming a database made by hand on ${engine}, from a namespace adoption does not list`,
+      `naming a database made by hand on ${engine}, from another namespace`,
+      'NameConflict',
+      NOT_FLOTILLAS,
+      {
+        handMade: true,
+      },
+    ),
+    refused(
       engine,
-      serverSpec: { adoption: { allowed: true, namespaces: ['<adopter>'] } },
-      tenant: 'other',
-      handMade: true,
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'NameConflict',
-      message: 'was not created by Flotilla',
-    },
+      `naming a database made by hand on ${engine}, from a namespace adoption does not list`,
+      'NameConflict',
+      NOT_FLOTILLAS,
+      { handMade: true, serverSpec: ADOPTER_ONLY },
+    ),
     {
       name: `adopting a database made by hand on ${engine}, from the namespace adoption lists`,
       engine,
-      serverSpec: { adoption: { allowed: true, namespaces: ['<adopter>'] } },
+      serverSpec: ADOPTER_ONLY,
       tenant: 'adopter',
       handMade: true,
       condition: 'DatabaseReady',
@@ -508,83 +519,40 @@ export const TENANCY_CASES: TenancyCase[] = [
       reason: 'Provisioned',
       message: 'credentials in Secret',
     },
-    {
-      name: `asking ${engine} for a database from a namespace allowedNamespaces does not select`,
+    refused(
       engine,
-      serverSpec: { allowedNamespaces: { from: 'Selector', selector: { matchLabels: { '<label>': 'yes' } } } },
-      tenant: 'other',
-      handMade: false,
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'NamespaceNotAllowed',
-      message: 'does not match',
-    },
-    {
-      name: `asking ${engine} (from: Same) for a database from a namespace other than the admin Secret's`,
+      `asking ${engine} for a database from a namespace allowedNamespaces does not select`,
+      'NamespaceNotAllowed',
+      'does not match',
+      { serverSpec: SELECTED_ONLY },
+    ),
+    refused(
       engine,
-      serverSpec: { allowedNamespaces: { from: 'Same' } },
-      tenant: 'other',
-      handMade: false,
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'NamespaceNotAllowed',
-      message: 'allowedNamespaces.from: Same',
-    },
-    {
-      name: `naming the admin user's database on ${engine}`,
-      engine,
-      tenant: 'other',
-      handMade: false,
+      `asking ${engine} (from: Same) for a database from a namespace other than the admin Secret's`,
+      'NamespaceNotAllowed',
+      'allowedNamespaces.from: Same',
+      { serverSpec: { allowedNamespaces: { from: 'Same' } } },
+    ),
+    refused(engine, `naming the admin user's database on ${engine}`, 'InvalidName', "it is the server's admin user", {
       databaseName: '<admin>',
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'InvalidName',
-      message: "it is the server's admin user",
-    },
-    {
-      name: `naming the server's own database on ${engine}`,
-      engine,
-      tenant: 'other',
-      handMade: false,
+    }),
+    refused(engine, `naming the server's own database on ${engine}`, 'InvalidName', 'reserved by the server', {
       databaseName: engine === 'postgres' ? 'postgres' : 'mysql',
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'InvalidName',
-      message: 'reserved by the server',
-    },
-    {
-      name: `naming Flotilla's own marks on ${engine}`,
-      engine,
-      tenant: 'other',
-      handMade: false,
+    }),
+    refused(engine, `naming Flotilla's own marks on ${engine}`, 'InvalidName', 'reserved by the server', {
       databaseName: '_flotilla',
-      condition: 'DatabaseReady',
-      status: 'False',
-      reason: 'InvalidName',
-      message: 'reserved by the server',
-    },
+    }),
   ]),
-  {
-    name: 'asking Redis for the cache user a DBA made by hand under its name',
-    engine: 'redis',
-    tenant: 'other',
+  refused('redis', 'asking Redis for the cache user a DBA made by hand under its name', 'NameConflict', NOT_FLOTILLAS, {
     handMade: true,
-    condition: 'CacheReady',
-    status: 'False',
-    reason: 'NameConflict',
-    message: 'was not created by Flotilla',
-  },
-  {
-    name: 'asking Redis for a cache from a namespace allowedNamespaces does not select',
-    engine: 'redis',
-    serverSpec: { allowedNamespaces: { from: 'Selector', selector: { matchLabels: { '<label>': 'yes' } } } },
-    tenant: 'other',
-    handMade: false,
-    condition: 'CacheReady',
-    status: 'False',
-    reason: 'NamespaceNotAllowed',
-    message: 'does not match',
-  },
+  }),
+  refused(
+    'redis',
+    'asking Redis for a cache from a namespace allowedNamespaces does not select',
+    'NamespaceNotAllowed',
+    'does not match',
+    { serverSpec: SELECTED_ONLY },
+  ),
 ];
 
 /** The object for a table row, with `undefined` fields left out (as a user would omit them). */
