@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
-import { type DatabaseEngine, type DatabaseRequest, EngineRegistry } from '../../database/index.ts';
+import {
+  type DatabaseEngine,
+  type DatabaseRequest,
+  EngineRegistry,
+  OwnershipConflictError,
+} from '../../database/index.ts';
 import { microService } from '../../desired/testing.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { KubeApiError } from '../../kube/errors.ts';
@@ -72,17 +77,27 @@ class FakeApi {
 }
 
 /** An engine whose calls are recorded and whose next failures are scripted. */
-function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngine {
+function scriptedEngine(
+  calls: string[],
+  failWith: () => unknown,
+  claims: string[] = [],
+  refuseWith: () => unknown = () => undefined,
+): DatabaseEngine {
   return {
     engine: 'postgres',
     checkConnection: async () => ({ ok: true, serverVersion: '17' }),
     ensureDatabase: async (request: DatabaseRequest) => {
       calls.push(`ensure ${request.database} ${request.password}`);
+      claims.push(`ensure ${request.owner} adopt=${request.adopt === true}`);
       const error = failWith();
       if (error) throw error;
       return { actions: ['CreateRole', 'CreateDatabase'] };
     },
-    checkOwnership: async () => {},
+    checkOwnership: async (target) => {
+      claims.push(`check ${target.owner} adopt=${target.adopt === true}`);
+      const refusal = refuseWith();
+      if (refusal) throw refusal;
+    },
     dropDatabase: async (target) => {
       calls.push(`drop ${target.database}`);
       const error = failWith();
@@ -93,11 +108,19 @@ function scriptedEngine(calls: string[], failWith: () => unknown): DatabaseEngin
   };
 }
 
-function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
+function setUp(
+  options: {
+    failWith?: () => unknown;
+    engine?: string;
+    serverSpec?: Record<string, unknown>;
+    refuseWith?: () => unknown;
+  } = {},
+) {
   const api = new FakeApi();
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const events: EventRecord[] = [];
   const calls: string[] = [];
+  const claims: string[] = [];
   const databaseServers = new ObjectCache();
   const server = {
     metadata: { name: 'pg', uid: 'uid-pg', generation: 1 },
@@ -106,6 +129,7 @@ function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
       host: '127.0.0.1',
       port: 5432,
       adminSecretRef: { namespace: 'ops', name: 'pg-admin' },
+      ...options.serverSpec,
     },
   };
   databaseServers.upsert(server);
@@ -121,7 +145,9 @@ function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
     } as unknown as EventRecorder,
     clock,
     tracker: new WriteTracker(),
-    engines: new EngineRegistry(() => scriptedEngine(calls, options.failWith ?? (() => undefined))),
+    engines: new EngineRegistry(() =>
+      scriptedEngine(calls, options.failWith ?? (() => undefined), claims, options.refuseWith),
+    ),
     microServices,
     databaseServers,
     secrets: new ObjectCache(),
@@ -132,8 +158,66 @@ function setUp(options: { failWith?: () => unknown; engine?: string } = {}) {
   });
   api.put('MicroService', ms as KubeObject);
   microServices.upsert(ms as KubeObject);
-  return { api, clock, events, calls, step, ms, microServices };
+  return { api, clock, events, calls, claims, step, ms, microServices };
 }
+
+describe('DatabaseStep: tenancy', () => {
+  it('a namespace the server does not admit gets NamespaceNotAllowed: no call to the server, no write', async () => {
+    const { api, calls, claims, step, ms, events } = setUp({ serverSpec: { allowedNamespaces: { from: 'Same' } } });
+    const result = await step.provision(ms, log);
+    assert.equal(result.condition.reason, 'NamespaceNotAllowed');
+    assert.match(result.condition.message, /admits only namespace ops .*not shop/);
+    assert.deepEqual([api.writes, calls, claims], [[], [], []], 'no finalizer, no Secret, nothing on the server');
+    assert.equal(result.status, undefined, 'status.database names nothing');
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.reason}`),
+      ['Warning DatabaseFailed'],
+    );
+  });
+
+  it('a database that is not the service’s gets NameConflict before the finalizer and the Secret', async () => {
+    const refusal = new OwnershipConflictError('database', 'shop_orders', undefined);
+    const { api, calls, step, ms, events } = setUp({ refuseWith: () => refusal });
+    const result = await step.provision(ms, log);
+    assert.equal(result.condition.reason, 'NameConflict');
+    assert.equal(
+      result.condition.message,
+      "database shop_orders exists on DatabaseServer pg and was not created by Flotilla; it is left as it is (the DatabaseServer's spec.adoption can allow taking it over)",
+    );
+    assert.deepEqual([api.writes, calls], [[], []]);
+    assert.equal(events[0]?.type, 'Warning');
+  });
+
+  it('adopts only where the server lists the namespace, or where an earlier Flotilla provisioned it', async () => {
+    const plain = setUp();
+    await plain.step.provision(plain.ms, log);
+    assert.deepEqual(plain.claims, ['check shop/orders adopt=false', 'ensure shop/orders adopt=false']);
+
+    const listed = setUp({ serverSpec: { adoption: { allowed: true, namespaces: ['shop'] } } });
+    await listed.step.provision(listed.ms, log);
+    assert.deepEqual(listed.claims, ['check shop/orders adopt=true', 'ensure shop/orders adopt=true']);
+
+    const other = setUp({ serverSpec: { adoption: { allowed: true, namespaces: ['legacy'] } } });
+    await other.step.provision(other.ms, log);
+    assert.deepEqual(other.claims, ['check shop/orders adopt=false', 'ensure shop/orders adopt=false']);
+
+    const earlier = setUp();
+    const status: MicroService['status'] = {
+      database: { serverRef: 'pg', name: 'shop_orders', secretName: 'orders-db' },
+      conditions: [
+        {
+          type: 'DatabaseReady',
+          status: 'True',
+          reason: 'Provisioned',
+          message: '',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
+      ],
+    };
+    await earlier.step.provision({ ...earlier.ms, status } as MicroService, log);
+    assert.deepEqual(earlier.claims, ['check shop/orders adopt=true', 'ensure shop/orders adopt=true']);
+  });
+});
 
 describe('DatabaseStep', () => {
   it('a Secret written by someone else between the cache miss and the create is used, not replaced', async () => {
