@@ -299,7 +299,7 @@ export function describeProvisioning(engine: DatabaseEngineName): void {
         const refused = (error: unknown) =>
           error instanceof OwnershipConflictError &&
           error.markedOwner === undefined &&
-          /exists and was not created by Flotilla/.test(error.message);
+          error.message === `database ${name} exists and was not created by Flotilla`;
         await assert.rejects(db.checkOwnership(hostile(name)), refused);
         await assert.rejects(db.ensureDatabase(hostile(name)), refused);
         assert.deepEqual((await db.dropDatabase(hostile(name))).actions, [], 'nothing of it is dropped');

@@ -170,24 +170,19 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
   async function inspect(target: DatabaseTarget) {
     const { database, username } = validateTarget('mysql', target, admin.username);
     const marks = await readMarks(database, username);
-    const user = decideClaim(
-      'user',
-      username,
-      (await userExists(username)) ? { exists: true, owner: marks.user } : { exists: false },
-      target,
-    );
+    // The database is decided first: it is what a refusal names when both were made by someone else.
+    const dbFound = (await databaseExists(database))
+      ? { exists: true as const, owner: marks.database }
+      : { exists: false as const };
+    const databaseClaim = decideClaim('database', database, dbFound, target);
+    const userFound = (await userExists(username))
+      ? { exists: true as const, owner: marks.user }
+      : { exists: false as const };
+    const user = decideClaim('user', username, userFound, target);
     if (user === 'adopt' && (await hasGlobalPrivileges(username))) {
       throw new OwnershipConflictError('user', username, undefined, true);
     }
-    const found = (await databaseExists(database))
-      ? { exists: true as const, owner: marks.database }
-      : { exists: false as const };
-    return {
-      database,
-      username,
-      marks,
-      found: { user, database: decideClaim('database', database, found, target) },
-    };
+    return { database, username, marks, found: { user, database: databaseClaim } };
   }
 
   return {

@@ -180,18 +180,11 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
   async function inspect(target: DatabaseTarget) {
     const { database, username } = validateTarget('postgres', target, admin.username);
     const roleRow = await roleRowOf(username);
-    const roleClaim = decideClaim(
-      'role',
-      username,
-      roleRow ? { exists: true, owner: parseOwnerMark(roleRow.mark) } : { exists: false },
-      target,
-    );
-    if (roleClaim === 'adopt' && roleRow?.privileged) {
-      throw new OwnershipConflictError('role', username, undefined, true);
-    }
     const dbRow = await databaseRow(database);
+    const roleOurs = roleRow !== undefined && parseOwnerMark(roleRow.mark) === target.owner;
+    // The database is decided first: it is what a refusal names when both were made by someone else.
     const dbOwner = dbRow
-      ? databaseIsOwners(dbRow, username, roleClaim === 'ours', target.owner)
+      ? databaseIsOwners(dbRow, username, roleOurs, target.owner)
         ? target.owner
         : parseOwnerMark(dbRow.mark)
       : undefined;
@@ -201,6 +194,13 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
       dbRow ? { exists: true, owner: dbOwner } : { exists: false },
       target,
     );
+    const roleFound = roleRow
+      ? { exists: true as const, owner: parseOwnerMark(roleRow.mark) }
+      : { exists: false as const };
+    const roleClaim = decideClaim('role', username, roleFound, target);
+    if (roleClaim === 'adopt' && roleRow?.privileged) {
+      throw new OwnershipConflictError('role', username, undefined, true);
+    }
     return {
       database,
       username,
