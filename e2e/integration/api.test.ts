@@ -158,7 +158,7 @@ describe('the Flotilla API on a real API server', () => {
       `${SERVER_PREFIX}mysql-main`,
     ]);
     const lines = servers.trim().split('\n');
-    assert.match(lines[0] ?? '', /^NAME\s+ENGINE\s+HOST\s+READY\s+AGE$/);
+    assert.match(lines[0] ?? '', /^NAME\s+ENGINE\s+HOST\s+READY\s+SERVICES\s+AGE$/);
     assert.match(lines[1] ?? '', /^api-test-postgres-main\s+postgres\s+postgres\.databases\.svc\s+/);
     assert.match(lines[2] ?? '', /^api-test-mysql-main\s+mysql\s+mysql\.databases\.svc\s+/);
   });
