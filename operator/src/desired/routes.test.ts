@@ -15,6 +15,22 @@ describe('chooseRouter', () => {
       assert.equal(chooseRouter(c), c.router);
     });
   }
+  const asked: {
+    requested: 'istio' | 'gatewayAPI' | 'replicas';
+    istio: boolean;
+    gatewayAPI: boolean;
+    router: TrafficRouter;
+  }[] = [
+    { requested: 'gatewayAPI', istio: true, gatewayAPI: true, router: 'gatewayAPI' },
+    { requested: 'istio', istio: true, gatewayAPI: true, router: 'istio' },
+    { requested: 'gatewayAPI', istio: true, gatewayAPI: false, router: 'istio' },
+    { requested: 'replicas', istio: false, gatewayAPI: true, router: 'gatewayAPI' },
+  ];
+  for (const c of asked) {
+    it(`a Rollout asking for ${c.requested}, istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.router}`, () => {
+      assert.equal(chooseRouter(c, c.requested), c.router);
+    });
+  }
 });
 
 describe('buildRoutes', () => {

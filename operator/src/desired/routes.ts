@@ -2,6 +2,7 @@
 // (found by discovery), and each router turns a MicroService into the route objects to apply and
 // the RoutesReady condition that explains them.
 import type { MicroService } from '../api/microservice.ts';
+import type { TrafficRouting } from '../api/rollout.ts';
 import { buildHttpRoute, type GatewayApiOptions, type HttpRoute } from './gateway-api.ts';
 import {
   buildDestinationRule,
@@ -62,8 +63,14 @@ export interface InstalledApis {
   gatewayAPI: boolean;
 }
 
-/** Istio when it is there (it understands every traffic setting), else the Gateway API, else none. */
-export function chooseRouter(installed: InstalledApis): TrafficRouter {
+/**
+ * The one choice of router for a service's routes: the one its Rollout names (trafficRouting)
+ * when installed; otherwise Istio when it is there (it understands every traffic setting), else
+ * the Gateway API, else none.
+ */
+export function chooseRouter(installed: InstalledApis, requested?: TrafficRouting): TrafficRouter {
+  if (requested === 'istio' && installed.istio) return 'istio';
+  if (requested === 'gatewayAPI' && installed.gatewayAPI) return 'gatewayAPI';
   if (installed.istio) return 'istio';
   if (installed.gatewayAPI) return 'gatewayAPI';
   return 'none';

@@ -22,6 +22,11 @@ describe('routeKindsInUse', () => {
       ),
     );
   }
+  it('both, with a Rollout asking for the Gateway API: the HTTPRoute is in use', () =>
+    assert.deepEqual(
+      routeKindsInUse({ istio: true, gatewayAPI: true }, 'gatewayAPI').map((type) => type.kind),
+      ['HTTPRoute'],
+    ));
 });
 
 describe('rolloutsOf', () => {

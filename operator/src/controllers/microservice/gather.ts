@@ -2,6 +2,7 @@
 // watched, one GET each). Nothing here writes.
 
 import type { MicroService } from '../../api/microservice.ts';
+import type { TrafficRouting } from '../../api/rollout.ts';
 import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
 import {
   chooseRouter,
@@ -15,6 +16,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { childId, type PlanInput } from './plan.ts';
+import { requestedRouting } from './release.ts';
 import {
   crdName,
   destinationRuleType,
@@ -68,8 +70,8 @@ export function discoverRouters(crds: ObjectCache): { installed: InstalledApis; 
 }
 
 /** The route kinds the chosen router writes; a foreign object of any other kind is no conflict. */
-export function routeKindsInUse(installed: InstalledApis): ResourceType[] {
-  const router = chooseRouter(installed);
+export function routeKindsInUse(installed: InstalledApis, requested?: TrafficRouting): ResourceType[] {
+  const router = chooseRouter(installed, requested);
   if (router === 'istio') return [virtualServiceType, destinationRuleType];
   if (router === 'gatewayAPI') return [httpRouteType];
   return [];
@@ -104,13 +106,14 @@ async function gatherRoutes(
   sources: GatherSources,
   ms: MicroService,
   installed: InstalledApis,
+  requested: TrafficRouting | undefined,
 ): Promise<{ ours: KubeObject[]; foreign: string[] }> {
   const { name = '', namespace = '', uid = '' } = ms.metadata;
   const types = [
     ...(installed.istio ? [virtualServiceType, destinationRuleType] : []),
     ...(installed.gatewayAPI ? [httpRouteType] : []),
   ];
-  const inUse = routeKindsInUse(installed);
+  const inUse = routeKindsInUse(installed, requested);
   const found = await Promise.all(
     types.map(async (type) => {
       const watched = sources.routeCache(type);
@@ -156,16 +159,16 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     if (fresh && fresh.metadata.namespace === namespace) children.set(id, fresh);
   }
 
-  const { installed, gatewayAPI } = discoverRouters(sources.crdCache);
-  const routes = await gatherRoutes(sources, ms, installed);
-  for (const route of routes.ours) children.set(childId(route), route);
-
-  const deletedByOthers = tracker.deletedByOthersIn(namespace);
-
   const cachedRollout = rolloutsOf(sources.rolloutCache, namespace, name)[0];
   // The Rollout as last written, if the cache has not seen that write yet: its status is the release's memory.
   const rollout =
     cachedRollout && tracker.freshest(cachedRollout, rolloutType.kind, namespace, cachedRollout.metadata.name ?? '');
+
+  const { installed, gatewayAPI } = discoverRouters(sources.crdCache);
+  const routes = await gatherRoutes(sources, ms, installed, requestedRouting(rollout));
+  for (const route of routes.ours) children.set(childId(route), route);
+
+  const deletedByOthers = tracker.deletedByOthersIn(namespace);
   const dependents = msCache
     .list({ namespace })
     .filter((other) => (other.spec.dependsOn ?? []).includes(name))

@@ -33,6 +33,7 @@ import {
 } from './conditions.ts';
 import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
+import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
 
@@ -111,7 +112,7 @@ function planValid(input: PlanInput): Plan {
     ...credentialsHashOf(input),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
-  const router = chooseRouter(input.installed);
+  const router = chooseRouter(input.installed, requestedRouting(input.rollout));
   const routes = buildRoutes(ms, router, {
     ...(input.gatewayAPI ? { gatewayAPI: input.gatewayAPI } : {}),
     ...(traffic.kind === 'split' ? { split: traffic.split } : {}),

@@ -275,6 +275,33 @@ describe('a canary released through the MicroService plan (Istio installed)', ()
   });
 });
 
+describe('a canary asking for the Gateway API with Istio installed too', () => {
+  it('is routed by an HTTPRoute over per-revision Services, never by a VirtualService, before, during and after', () => {
+    const w = world(microService('orders', withHttpPort(), withReplicas(2)), {
+      canary: { steps: [{ setWeight: 50 }, { pause: {} }], trafficRouting: 'gatewayAPI' },
+    });
+    w.installed = { istio: true, gatewayAPI: true };
+    type Backend = { name: string; weight?: number };
+    const backends = () =>
+      ((child(w, 'HTTPRoute/orders')?.spec.rules as { backendRefs: Backend[] }[] | undefined)?.[0]?.backendRefs ?? [])
+        .map((b) => `${b.name}:${b.weight ?? '-'}`)
+        .sort();
+    const kinds = () => [...w.children.keys()].map((id) => id.split('/')[0]);
+    step(w);
+    step(w);
+    assert.deepEqual(backends(), ['orders-stable:100']);
+    w.ms = microService('orders', withHttpPort(), withReplicas(2), withImage('registry.example.com/shop/orders:2.0.0'));
+    for (let i = 0; i < 3; i++) step(w);
+    assert.equal(status(w).phase, 'Paused');
+    assert.deepEqual(backends(), ['orders-canary:50', 'orders-stable:50']);
+    assert.ok(w.children.has('Service/orders-canary') && w.children.has('Service/orders-stable'));
+    request(w, { promote: 'full' });
+    for (let i = 0; i < 4; i++) step(w);
+    assert.equal(status(w).phase, 'Healthy');
+    assert.ok(!kinds().includes('VirtualService') && !kinds().includes('DestinationRule'), kinds().join(', '));
+  });
+});
+
 describe('blue-green through the MicroService plan', () => {
   it('keeps the Service on the active revision and the preview Service on the new one until promoted', () => {
     const w = world(microService('orders', withHttpPort(), withReplicas(2)), { blueGreen: {} }, false);

@@ -9,6 +9,7 @@ import {
   buildDeployment,
   buildPodTemplate,
   childMeta,
+  chooseRouter,
   computeRevision,
   type InstalledApis,
   identityOf,
@@ -52,10 +53,14 @@ export function resolveTrafficRouting(
   installed: InstalledApis,
 ): ResolvedRouting {
   const mode = requested ?? 'auto';
-  if (mode === 'istio' && installed.istio) return 'istio';
-  if (mode === 'gatewayAPI' && installed.gatewayAPI) return 'gatewayAPI';
-  if (mode === 'auto') return installed.istio ? 'istio' : installed.gatewayAPI ? 'gatewayAPI' : 'replicas';
-  return 'replicas';
+  const router = chooseRouter(installed, mode);
+  if (router === 'none' || (mode !== 'auto' && mode !== router)) return 'replicas';
+  return router;
+}
+
+/** The trafficRouting a Rollout asks for (canary only), for the one choice of router. */
+export function requestedRouting(rollout: KubeObject | undefined): TrafficRouting | undefined {
+  return (rollout?.spec as RolloutSpec | undefined)?.strategy?.canary?.trafficRouting;
 }
 
 /** The revision a Deployment runs, from its label; undefined for one that predates revision labels. */
