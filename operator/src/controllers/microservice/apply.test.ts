@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { KubeClient } from '../../kube/client.ts';
 import { deploymentType, type KubeObject, type ResourceType, serviceType } from '../../kube/objects.ts';
+import { virtualServiceType } from '../../traffic/index.ts';
 import { applyPlan } from './apply.ts';
 import type { ChildApply, Plan } from './plan.ts';
-import { virtualServiceType } from './resources.ts';
 import { WriteTracker } from './tracker.ts';
 
 /** A client that answers each apply after `delayMs` (Deployments slowest) and records start and end. */

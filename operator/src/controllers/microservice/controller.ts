@@ -12,9 +12,9 @@ import { customResourceDefinitionType, type KubeObject, objectKey, secretType } 
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { isServed } from '../../traffic/index.ts';
 import { CacheStep } from './cache.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
-import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { planReleaseWorkload } from './release.ts';
 import {
@@ -176,7 +176,11 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
   const crdCache = controller.cache(customResourceDefinitionType);
   crdCache.subscribe((event) => {
     const type = ROUTE_CHILD_TYPES.find((t) => crdName(t) === event.object.metadata.name);
-    if (type) routeWatches.ensure(type, isServed(crdCache, crdName(type), type.version));
+    if (type)
+      routeWatches.ensure(
+        type,
+        isServed((name) => crdCache.get(name), crdName(type), type.version),
+      );
   });
   return controller;
 }

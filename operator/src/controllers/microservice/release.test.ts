@@ -9,7 +9,7 @@ import { microService, withAutoscaling, withHttpPort, withImage, withReplicas } 
 import type { KubeObject } from '../../kube/objects.ts';
 import { replicasToHold } from './apply.ts';
 import { type Plan, plan } from './plan.ts';
-import { planReleaseWorkload, planUntilSettled, releaseTraffic, resolveTrafficRouting } from './release.ts';
+import { planReleaseWorkload, planUntilSettled, releaseTraffic } from './release.ts';
 import { planIntake, requestsIn } from './rollout-status.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -111,23 +111,6 @@ const revisionOf = (ms: MicroService) => computeRevision(buildPodTemplate(ms));
 const canary: RolloutSpec['strategy'] = {
   canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '1m' } }] },
 };
-
-describe('resolveTrafficRouting', () => {
-  const cases = [
-    { requested: 'auto', istio: true, gatewayAPI: true, routing: 'istio' },
-    { requested: 'auto', istio: false, gatewayAPI: true, routing: 'gatewayAPI' },
-    { requested: 'auto', istio: false, gatewayAPI: false, routing: 'replicas' },
-    { requested: undefined, istio: true, gatewayAPI: false, routing: 'istio' },
-    { requested: 'gatewayAPI', istio: true, gatewayAPI: true, routing: 'gatewayAPI' },
-    { requested: 'istio', istio: false, gatewayAPI: true, routing: 'replicas' },
-    { requested: 'replicas', istio: true, gatewayAPI: true, routing: 'replicas' },
-  ] as const;
-  for (const c of cases) {
-    it(`${c.requested} with istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.routing}`, () => {
-      assert.equal(resolveTrafficRouting(c.requested, c), c.routing);
-    });
-  }
-});
 
 describe('planIntake', () => {
   const spec = { serviceRef: { name: 'orders' }, strategy: canary, promote: 'step' } as RolloutSpec;
