@@ -164,13 +164,37 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
   if (!step) return planCompletion(input, draft, target);
 
   const ready = readyOf(input, canary) >= target;
-  if (step.setWeight !== undefined) {
-    if (ready) advance(input, draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
-    return finish(input, draft, progressing(input, draft), split(input, draft, target));
+  const kind = stepKind(step);
+  switch (kind) {
+    case 'setWeight':
+      if (ready) advance(input, draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
+      return finish(input, draft, progressing(input, draft), split(input, draft, target));
+    case 'pause':
+      // A pause holds only a canary that carries its weight: one that lost Ready pods waits for them.
+      if (!ready) return finish(input, draft, progressing(input, draft), split(input, draft, target));
+      return planPause(input, draft, step, target);
+    default:
+      return unhandledStep(kind);
   }
-  // A pause holds only a canary that carries its weight: one that lost Ready pods waits for them.
-  if (!ready) return finish(input, draft, progressing(input, draft), split(input, draft, target));
+}
 
+/** The kind of a step: the one field it sets (the API's CEL rule allows exactly one). */
+type StepKind = keyof CanaryStep;
+
+function stepKind(step: CanaryStep): StepKind {
+  return step.setWeight !== undefined ? 'setWeight' : 'pause';
+}
+
+/** A step kind added to the API and not handled above fails to compile here. */
+function unhandledStep(kind: never): never {
+  throw new Error(`unhandled canary step kind ${String(kind)}`);
+}
+
+/** At a pause: wait for spec.promote, or for the duration counted from when the pause began. */
+function planPause(input: CanaryInput, draft: Draft, step: CanaryStep, target: number): RolloutPlan {
+  const status = draft.status;
+  const index = status.currentStepIndex ?? 0;
+  const canary = status.canaryRevision as string;
   status.pauseStartTime ??= isoTime(input.now);
   const duration = step.pause?.duration;
   if (!duration) {
