@@ -117,6 +117,8 @@ async function watchOne(client: KubeClient, target: WatchTarget, onChange: () =>
     try {
       if (resourceVersion === undefined) {
         resourceVersion = (await client.listPage(type, { namespace, labelSelector, limit: 1, signal })).resourceVersion;
+        // A change between the caller's first read and this list is seen by no watch: look again.
+        onChange();
       }
       const events = await client.watch(type, {
         namespace,
@@ -135,7 +137,6 @@ async function watchOne(client: KubeClient, target: WatchTarget, onChange: () =>
       if (kind === 'notFound') return;
       if (kind === 'gone') {
         resourceVersion = undefined;
-        onChange();
         continue;
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
