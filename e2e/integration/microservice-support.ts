@@ -331,3 +331,12 @@ export function istioCrds(): { crds: object[]; origin: string } {
   assert.equal(crds.length, 2);
   return { crds, origin: istio.origin };
 }
+
+/** Applies Istio's VirtualService and DestinationRule CRDs (server-side) and waits until they are served. */
+export async function installIstioCrds(cluster: TestCluster): Promise<void> {
+  const { crds } = istioCrds();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }),
+  });
+  await waitEstablished(cluster, ISTIO_CRD_NAMES);
+}
