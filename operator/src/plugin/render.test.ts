@@ -9,11 +9,12 @@ import { buildFleet, renderFleet } from './fleet.ts';
 import { PLAIN, renderTree, styleFor } from './render.ts';
 import { buildServiceView, formatAge, type ServiceObjects } from './view.ts';
 
+// Objects read from the local cluster while `npm start -- --namespace shop` ran the samples.
 const TESTDATA = new URL('./testdata/', import.meta.url);
-const recordings = readdirSync(TESTDATA).filter((file) => file.endsWith('.json'));
+const recordings = readdirSync(new URL('get/', TESTDATA)).filter((file) => file.endsWith('.json'));
 
 function load(file: string): { now: Date; objects: ServiceObjects } {
-  const recorded = JSON.parse(readFileSync(new URL(file, TESTDATA), 'utf8')) as {
+  const recorded = JSON.parse(readFileSync(new URL(`get/${file}`, TESTDATA), 'utf8')) as {
     now: string;
     objects: ServiceObjects;
   };
@@ -22,7 +23,8 @@ function load(file: string): { now: Date; objects: ServiceObjects } {
 
 function matchesGolden(name: string, actual: string): void {
   const golden = new URL(name, TESTDATA);
-  if (process.env.FLOTILLA_UPDATE_SNAPSHOTS === '1' || !existsSync(golden)) writeFileSync(golden, actual);
+  if (process.env.FLOTILLA_UPDATE_SNAPSHOTS === '1') writeFileSync(golden, actual);
+  assert.ok(existsSync(golden), `${name} is missing: FLOTILLA_UPDATE_SNAPSHOTS=1 writes it`);
   assert.equal(actual, readFileSync(golden, 'utf8'), `${name} differs (FLOTILLA_UPDATE_SNAPSHOTS=1 rewrites it)`);
 }
 
@@ -30,7 +32,7 @@ describe('get: the service tree', () => {
   for (const file of recordings) {
     it(`renders ${file} as its golden tree`, () => {
       const { now, objects } = load(file);
-      matchesGolden(file.replace(/\.json$/, '.tree.txt'), renderTree(buildServiceView(objects, now), PLAIN));
+      matchesGolden(`get/${file.replace(/\.json$/, '.tree.txt')}`, renderTree(buildServiceView(objects, now), PLAIN));
     });
   }
 
@@ -40,8 +42,8 @@ describe('get: the service tree', () => {
     assert.deepEqual(
       view.revisions.map((r) => [r.role, r.revision, `${r.ready}/${r.desired}`, r.pods.length]),
       [
-        ['stable', '6d4b9c7f85', '2/2', 2],
-        ['canary', '7f9c8b6d54', '1/1', 1],
+        ['stable', '18f0590c11', '2/2', 2],
+        ['canary', 'bbcc0b7d60', '1/1', 1],
       ],
     );
     assert.deepEqual(view.rollout?.step, { current: 2, total: 4, what: 'pause until promoted' });
@@ -84,7 +86,7 @@ describe('list: the fleet', () => {
     const { now, objects } = load('orders-paused.json');
     const ms = (name: string, conditions: { type: string; status: string; reason?: string }[]) =>
       ({
-        metadata: { name, namespace: 'shop', creationTimestamp: '2026-11-30T11:00:00Z' },
+        metadata: { name, namespace: 'shop', creationTimestamp: objects.microService?.metadata.creationTimestamp },
         spec: { image: `registry.example.com/shop/${name}:1.0.0` },
         status: { replicas: 2, readyReplicas: 2, currentRevision: '5c8d7e6f90', conditions },
       }) as MicroService;
@@ -101,7 +103,17 @@ describe('list: the fleet', () => {
       rows.map((r) => `${r.name}:${r.phase}`),
       ['inventory:Degraded', 'orders:Paused', 'users:Healthy'],
     );
-    matchesGolden('fleet.list.txt', renderFleet(rows, PLAIN, true));
+    assert.match(renderFleet(rows, PLAIN, false), /^inventory +Degraded/m);
+  });
+
+  it('renders the recorded shop as its golden table', () => {
+    const recorded = JSON.parse(readFileSync(new URL('list/shop.json', TESTDATA), 'utf8')) as {
+      now: string;
+      microServices: MicroService[];
+      rollouts: Rollout[];
+    };
+    const rows = buildFleet(recorded.microServices, recorded.rollouts, new Date(recorded.now));
+    matchesGolden('list/shop.list.txt', renderFleet(rows, PLAIN, false));
   });
 
   it('writes ages as kubectl does', () => {

@@ -135,7 +135,9 @@ export function renderTree(view: ServiceView, style: Style = PLAIN): string {
   const children: Node[] = [];
   if (!view.found) children.push({ text: paint(style, 'red', 'the MicroService does not exist') });
   else children.push({ text: `image ${view.image}${view.url ? `  url ${view.url}` : ''}` });
-  if (ready && ready.status !== 'True' && ready.message) children.push({ text: `why: ${ready.message}` });
+  if (ready && ready.status !== 'True' && ready.message && ready.message !== view.rollout?.message) {
+    children.push({ text: `why: ${ready.message}` });
+  }
   if (view.rollout) children.push(rolloutNode(style, view.rollout, view.routes));
   children.push({
     text: 'revisions',

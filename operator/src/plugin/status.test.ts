@@ -199,6 +199,7 @@ describe('status', () => {
     const paused = rollout({
       phase: 'Paused',
       currentStepIndex: 1,
+      canaryRevision: 'bbcc0b7d60',
       canaryWeight: 10,
       message: 'at step 2',
       pausedReason: 'PausedAtStep',

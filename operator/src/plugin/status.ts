@@ -44,10 +44,11 @@ export function describeRollout(rollout: Rollout): string {
   const status = rollout.status ?? {};
   const steps = rollout.spec.strategy.canary?.steps;
   const parts = [status.phase ?? 'Unknown'];
-  if (steps && status.currentStepIndex !== undefined) {
+  const moving = status.phase === 'Progressing' || status.phase === 'Paused';
+  if (steps && status.currentStepIndex !== undefined && moving) {
     parts.push(`step ${Math.min(status.currentStepIndex + 1, steps.length)}/${steps.length}`);
   }
-  if (status.canaryWeight !== undefined) parts.push(`weight ${status.canaryWeight}%`);
+  if (status.canaryWeight !== undefined && status.canaryRevision) parts.push(`weight ${status.canaryWeight}%`);
   if (rollout.spec.paused) parts.push('held (spec.paused)');
   if (status.message) parts.push(`— ${status.message}`);
   return parts.join('  ');

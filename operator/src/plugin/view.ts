@@ -155,7 +155,9 @@ function buildRolloutView(rollout: Rollout, now: Date): RolloutView {
     status.strategy ??
     (rollout.spec.strategy.canary ? 'Canary' : rollout.spec.strategy.blueGreen ? 'BlueGreen' : 'Rolling');
   let step: RolloutView['step'];
-  if (steps && status.currentStepIndex !== undefined) {
+  // The step means something only while a release moves or waits.
+  const moving = status.phase === 'Progressing' || status.phase === 'Paused';
+  if (steps && status.currentStepIndex !== undefined && moving) {
     const index = Math.min(status.currentStepIndex, steps.length);
     const current = steps[index];
     const what =
@@ -175,7 +177,7 @@ function buildRolloutView(rollout: Rollout, now: Date): RolloutView {
     phase: status.phase ?? 'Unknown',
     message: status.message ?? '',
     ...(step ? { step } : {}),
-    ...(status.canaryWeight !== undefined ? { weight: status.canaryWeight } : {}),
+    ...(status.canaryWeight !== undefined && status.canaryRevision ? { weight: status.canaryWeight } : {}),
     paused: rollout.spec.paused === true,
     ...(last
       ? { lastAction: { action: last.action, message: last.message ?? '', age: formatAge(last.time, now) } }
