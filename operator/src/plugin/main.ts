@@ -222,15 +222,18 @@ program
       await withClient(command, async (client, namespace) => {
         const style = styleFor(process.stdout);
         let service = name;
+        let found = true;
         const draw = async () => {
           const objects = await gatherService(client, kind, namespace, name);
           service = objects.name;
+          found = objects.microService !== undefined || objects.rollout !== undefined;
           const view = buildServiceView(objects, new Date());
           if (options.output === 'json') return `${JSON.stringify(view, null, 2)}\n`;
           if (options.output === 'yaml') return `${dump(view, { noRefs: true })}---\n`;
           return renderTree(view, style);
         };
         let shown = await draw().catch(notFound(kind, name, namespace));
+        if (!found) notFound(kind, name, namespace)(new KubeApiError('GET', name, 404, {}));
         out(shown);
         if (!options.watch) return;
         const redraw = async () => {
