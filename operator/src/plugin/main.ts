@@ -35,7 +35,7 @@ import {
 import { type KubectlFlags, resolveAccess } from './kubeconfig.ts';
 import { formatFinding, type LintSource, lintSources } from './lint.ts';
 import { renderTree, styleFor } from './render.ts';
-import { type Awaited, decideStatus, EXIT } from './status.ts';
+import { type Awaited, decideServiceStatus, decideStatus, EXIT, type Verdict } from './status.ts';
 import { buildServiceView } from './view.ts';
 
 const out = (text: string) => process.stdout.write(text);
@@ -89,14 +89,15 @@ async function withClient<T>(
 }
 
 /** A Rollout by name, else the Rollout that releases the MicroService of that name. */
-async function findRollout(client: KubeClient, namespace: string, name: string): Promise<Rollout> {
+async function lookupRollout(client: KubeClient, namespace: string, name: string): Promise<Rollout | undefined> {
   const own = await client.getIfExists<Rollout & { metadata: object }>(rolloutType, name, namespace);
   if (own) return own;
-  const byService = rolloutFor(
-    (await client.list<Rollout & { metadata: object }>(rolloutType, { namespace })).items,
-    name,
-  );
-  if (byService) return byService;
+  return rolloutFor((await client.list<Rollout & { metadata: object }>(rolloutType, { namespace })).items, name);
+}
+
+async function findRollout(client: KubeClient, namespace: string, name: string): Promise<Rollout> {
+  const rollout = await lookupRollout(client, namespace, name);
+  if (rollout) return rollout;
   err(`error: no Rollout ${name} in namespace ${namespace}, and none releases a MicroService ${name}\n`);
   throw new Exit(EXIT.failed);
 }
@@ -383,24 +384,21 @@ program
   .action(async (name: string, options: { timeout: string; until: Awaited }, command: Command) => {
     const timeoutMs = duration(options.timeout);
     const code = await withClient(command, async (client, namespace) => {
-      const rollout = await findRollout(client, namespace, name);
+      const rollout = await lookupRollout(client, namespace, name);
+      if (!rollout) return waitForService(client, namespace, name, options, timeoutMs);
       const rolloutName = rollout.metadata.name ?? name;
       const service = rollout.spec.serviceRef.name;
-      let lastLine = '';
       const verdict = await waitForChange(
         client,
         namespace,
         service,
-        async () => {
+        printingChanges(async () => {
           const [now, ms] = await Promise.all([
             client.get<Rollout & { metadata: object }>(rolloutType, rolloutName, namespace),
             client.getIfExists<MicroService & { metadata: object }>(microServiceType, service, namespace),
           ]);
-          const decided = decideStatus(now, ms, options.until);
-          if (decided.line !== lastLine) out(`${new Date().toISOString().slice(11, 19)}  ${decided.line}\n`);
-          lastLine = decided.line;
-          return decided.exitCode === undefined ? undefined : decided;
-        },
+          return decideStatus(now, ms, options.until);
+        }),
         timeoutMs,
       );
       if (!verdict) {
@@ -411,6 +409,45 @@ program
     });
     throw new Exit(code);
   });
+
+/** A check for waitForChange that prints each new verdict line, time first, and ends on an exit code. */
+function printingChanges(decide: () => Promise<Verdict>): () => Promise<Verdict | undefined> {
+  let lastLine = '';
+  return async () => {
+    const verdict = await decide();
+    if (verdict.line !== lastLine) out(`${new Date().toISOString().slice(11, 19)}  ${verdict.line}\n`);
+    lastLine = verdict.line;
+    return verdict.exitCode === undefined ? undefined : verdict;
+  };
+}
+
+/** `status` of a MicroService released without a Rollout: until it is Ready at its latest spec. */
+async function waitForService(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  options: { timeout: string; until: Awaited },
+  timeoutMs: number,
+): Promise<number> {
+  const exists = await client.getIfExists(microServiceType, name, namespace);
+  if (!exists) {
+    err(`error: no Rollout ${name} in namespace ${namespace}, and no MicroService ${name}\n`);
+    return EXIT.failed;
+  }
+  if (options.until === 'Paused') throw new UsageError(`${name} has no Rollout: it never pauses`);
+  const verdict = await waitForChange(
+    client,
+    namespace,
+    name,
+    printingChanges(async () =>
+      decideServiceStatus(await client.get<MicroService & { metadata: object }>(microServiceType, name, namespace)),
+    ),
+    timeoutMs,
+  );
+  if (verdict) return verdict.exitCode ?? EXIT.failed;
+  err(`microservice ${name}: not Ready within ${options.timeout}\n`);
+  return EXIT.timeout;
+}
 
 // ---- version, completion -------------------------------------------------------------------------
 

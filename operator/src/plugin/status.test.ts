@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { MicroService } from '../api/microservice.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { actedOn, describeOutcome, rolloutPatch } from './actions.ts';
-import { type Awaited, decideStatus, EXIT } from './status.ts';
+import { type Awaited, decideServiceStatus, decideStatus, EXIT } from './status.ts';
 
 type Status = NonNullable<Rollout['status']>;
 
@@ -208,6 +208,29 @@ describe('status', () => {
       decideStatus(paused, service(false), 'Healthy').line,
       'Paused  step 2/4  weight 10%  — at step 2  (PausedAtStep: waiting for a promotion)',
     );
+  });
+});
+
+describe('status of a service without a Rollout', () => {
+  it('is done once Ready at the latest spec, never on an older status', () => {
+    assert.equal(decideServiceStatus(service(true)).exitCode, EXIT.reached);
+    assert.equal(decideServiceStatus(service(true, 4)).exitCode, undefined);
+    assert.equal(decideServiceStatus(service(false)).exitCode, undefined);
+  });
+
+  it('fails when Degraded, with the reason', () => {
+    const degraded = service(false);
+    degraded.status?.conditions?.push({
+      type: 'Degraded',
+      status: 'True',
+      reason: 'DeploymentFailed',
+      message: 'pods crash',
+      lastTransitionTime: '2026-11-30T12:00:00Z',
+    } as never);
+    assert.deepEqual(decideServiceStatus(degraded), {
+      exitCode: EXIT.failed,
+      line: 'Degraded  pods 0/0  — pods crash  (reason: DeploymentFailed)',
+    });
   });
 });
 

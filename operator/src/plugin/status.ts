@@ -88,3 +88,18 @@ export function decideStatus(rollout: Rollout, microService: MicroService | unde
   }
   return { line };
 }
+
+/** A MicroService without a Rollout (a plain rolling update): Ready at its latest spec, or Degraded. */
+export function decideServiceStatus(microService: MicroService): Verdict {
+  const conditions = microService.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === 'Ready');
+  const degraded = conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+  const pods = `pods ${microService.status?.readyReplicas ?? 0}/${microService.status?.replicas ?? 0}`;
+  const state = degraded ? 'Degraded' : ready?.status === 'True' ? 'Ready' : 'NotReady';
+  const message = (degraded ?? ready)?.message;
+  const line = `${state}  ${pods}${message ? `  — ${message}` : ''}`;
+  if (!current(microService)) return { line };
+  if (degraded) return { exitCode: EXIT.failed, line: `${line}  (reason: ${degraded.reason})` };
+  if (ready?.status === 'True') return { exitCode: EXIT.reached, line };
+  return { line };
+}
