@@ -84,7 +84,8 @@ async function withClient<T>(
   try {
     return await body(client, access.namespace);
   } finally {
-    await client.close();
+    // Not awaited: closing waits for requests in flight, and the process exits right after anyway.
+    client.close().catch(() => undefined);
   }
 }
 
@@ -146,8 +147,10 @@ async function waitForChange<T>(
   run();
   await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
   clearTimeout(timer);
-  await running;
-  await watching.catch(() => undefined);
+  // A check still waiting on the API server may finish, but never holds the answer past a second.
+  const grace = new Promise((resolve) => setTimeout(resolve, 1000).unref());
+  await Promise.race([running, grace]);
+  await Promise.race([watching.catch(() => undefined), grace]);
   if (failure) throw failure;
   return result;
 }
@@ -467,21 +470,21 @@ program
     out(completionScript(program, shell));
   });
 
+/** The exit code of a failed command; what commander has not printed is printed here. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof Exit) return error.code;
+  // --help and --version (0), or a usage error commander has already printed
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.usage;
+  err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return error instanceof UsageError ? EXIT.usage : 1;
+}
+
+/** Exits once the output is written: a connection still closing never keeps a finished command alive. */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 program.parseAsync(process.argv).then(
-  () => {
-    process.exitCode = 0;
-  },
-  (error: unknown) => {
-    if (error instanceof Exit) process.exitCode = error.code;
-    else if (error instanceof CommanderError) {
-      // --help and --version (0), or a usage error commander has already printed
-      process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;
-    } else if (error instanceof UsageError) {
-      err(`error: ${error.message}\n`);
-      process.exitCode = EXIT.usage;
-    } else {
-      err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
-  },
+  () => exit(0),
+  (error: unknown) => exit(exitCodeOf(error)),
 );
