@@ -2,7 +2,8 @@
 // Node.js: the plugin bundled into one CommonJS file by esbuild, turned into a blob by Node 24's
 // single executable applications (`node --experimental-sea-config`) and injected with postject into
 // a copy of the Node binary that runs this script. `npm run plugin -- install [DIR]` builds it and
-// puts it in DIR (default ~/.local/bin), where kubectl finds it as `kubectl flotilla`.
+// puts it in DIR (default ~/.local/bin), where kubectl finds it as `kubectl flotilla`, with the
+// `kubectl_complete-flotilla` script through which kubectl's shell completion completes it.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -73,7 +74,10 @@ async function main(argv: string[]): Promise<void> {
     const target = join(dir, 'kubectl-flotilla');
     copyFileSync(built, target);
     chmodSync(target, 0o755);
-    console.log(`installed ${target}`);
+    // kubectl (1.26+) completes `kubectl flotilla ...` through this executable (kubernetes#105867).
+    const completer = join(dir, 'kubectl_complete-flotilla');
+    writeFileSync(completer, `#!/bin/sh\nexec '${target}' __complete "$@"\n`, { mode: 0o755 });
+    console.log(`installed ${target} and ${completer}`);
     const onPath = (process.env.PATH ?? '').split(delimiter).some((entry) => resolve(entry) === dir);
     console.log(
       onPath

@@ -68,3 +68,89 @@ compdef _kubectl_flotilla kubectl-flotilla
   }
   return `# fish completion for kubectl-flotilla\n${lines.join('\n')}\n`;
 }
+
+/** Cobra's directives, which kubectl's completion reads from the last line (`:4`). */
+export const DIRECTIVE = { files: 0, noFiles: 4 } as const;
+
+/** What the word being typed may be, for kubectl's plugin completion (`kubectl_complete-flotilla`). */
+export interface Completion {
+  candidates: string[];
+  directive: number;
+  /** Set when the candidates are names of this kind, to be read from the cluster. */
+  names?: 'microservices' | 'rollouts';
+}
+
+const NAMED: Record<string, Completion['names']> = {
+  get: 'microservices',
+  status: 'rollouts',
+  promote: 'rollouts',
+  abort: 'rollouts',
+  retry: 'rollouts',
+  pause: 'rollouts',
+  resume: 'rollouts',
+};
+
+/**
+ * The completions of the last of `words` (the words after `flotilla`, the last one being typed,
+ * possibly empty): commands, then options, then names (filled in by the caller from the cluster).
+ */
+export function completeWords(program: Command, words: readonly string[]): Completion {
+  const { commands, globals } = wordsOf(program);
+  const typed = words.at(-1) ?? '';
+  const before = words.slice(0, -1).filter((word, i, all) => !word.startsWith('-') && !isOptionValue(all, i));
+  const command = commands.find((c) => c.name === before[0]);
+  const starting = (candidates: string[]) => candidates.filter((c) => c.startsWith(typed));
+  if (typed.startsWith('-')) {
+    return { candidates: starting([...(command?.options ?? []), ...globals]), directive: DIRECTIVE.noFiles };
+  }
+  if (!command) return { candidates: starting(commands.map((c) => c.name)), directive: DIRECTIVE.noFiles };
+  if (command.name === 'lint') return { candidates: [], directive: DIRECTIVE.files };
+  if (command.name === 'completion') return { candidates: starting([...SHELLS]), directive: DIRECTIVE.noFiles };
+  if (command.name === 'set') {
+    if (before.length === 1) return { candidates: starting(['image']), directive: DIRECTIVE.noFiles };
+    return before.length === 2
+      ? { candidates: [], directive: DIRECTIVE.noFiles, names: 'microservices' }
+      : { candidates: [], directive: DIRECTIVE.noFiles };
+  }
+  const names = NAMED[command.name];
+  if (!names) return { candidates: [], directive: DIRECTIVE.noFiles };
+  if (command.name === 'get' && before.length === 2 && ['ms', 'rollout'].includes(before[1] ?? '')) {
+    return { candidates: [], directive: DIRECTIVE.noFiles, names: before[1] === 'ms' ? 'microservices' : 'rollouts' };
+  }
+  if (before.length > 1) return { candidates: [], directive: DIRECTIVE.noFiles };
+  const kinds = command.name === 'get' ? starting(['ms', 'rollout']) : [];
+  return { candidates: kinds, directive: DIRECTIVE.noFiles, names };
+}
+
+/** Options that take a value: the word after them is that value, not an argument. */
+const VALUED = new Set([
+  '-n',
+  '--namespace',
+  '--context',
+  '--kubeconfig',
+  '-o',
+  '--output',
+  '--timeout',
+  '--until',
+  '--wait',
+]);
+
+function isOptionValue(words: readonly string[], index: number): boolean {
+  return index > 0 && VALUED.has(words[index - 1] ?? '');
+}
+
+/** The kubeconfig options among the words, for reading names from the right cluster and namespace. */
+export function flagsIn(words: readonly string[]): { kubeconfig?: string; context?: string; namespace?: string } {
+  const value = (...names: string[]) => {
+    const index = words.findIndex((word) => names.includes(word));
+    return index >= 0 ? words[index + 1] : undefined;
+  };
+  const namespace = value('-n', '--namespace');
+  const context = value('--context');
+  const kubeconfig = value('--kubeconfig');
+  return {
+    ...(namespace ? { namespace } : {}),
+    ...(context ? { context } : {}),
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
+}

@@ -22,7 +22,7 @@ import {
   type RolloutAction,
   rolloutPatch,
 } from './actions.ts';
-import { completionScript, SHELLS, type Shell } from './completion.ts';
+import { completeWords, completionScript, flagsIn, SHELLS, type Shell } from './completion.ts';
 import { buildFleet, renderFleet } from './fleet.ts';
 import {
   gatherService,
@@ -484,7 +484,40 @@ function exit(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-program.parseAsync(process.argv).then(
-  () => exit(0),
-  (error: unknown) => exit(exitCodeOf(error)),
-);
+/**
+ * `kubectl-flotilla __complete WORDS...`: what kubectl's completion of `kubectl flotilla ...` calls
+ * through the `kubectl_complete-flotilla` script that `npm run plugin -- install` puts beside the
+ * plugin. Prints Cobra's format: one candidate a line, then `:directive`. Names come from the cluster
+ * (at most 3 s); without one, only commands and options are offered.
+ */
+async function complete(words: string[]): Promise<void> {
+  const completion = completeWords(program, words);
+  const typed = words.at(-1) ?? '';
+  let names: string[] = [];
+  if (completion.names) {
+    try {
+      const access = resolveAccess(flagsIn(words));
+      const client = await createKubeClient(access.kubeConfig, { fieldManager: 'kubectl-flotilla' });
+      const type = completion.names === 'rollouts' ? rolloutType : microServiceType;
+      const list = await client.list(type, { namespace: access.namespace, signal: AbortSignal.timeout(3000) });
+      names = list.items.map((item) => item.metadata.name ?? '').filter((name) => name.startsWith(typed));
+      client.close().catch(() => undefined);
+    } catch {
+      // no cluster, no names
+    }
+  }
+  for (const candidate of [...completion.candidates, ...names]) out(`${candidate}\n`);
+  out(`:${completion.directive}\n`);
+}
+
+if (process.argv[2] === '__complete') {
+  complete(process.argv.slice(3)).then(
+    () => exit(0),
+    () => exit(0),
+  );
+} else {
+  program.parseAsync(process.argv).then(
+    () => exit(0),
+    (error: unknown) => exit(exitCodeOf(error)),
+  );
+}
