@@ -113,6 +113,13 @@ ${usersRollout}${usersRollout}`;
     ]);
   });
 
+  it('leaves the checks between objects out when asked (a pre-commit hook given only the changed files)', () => {
+    const text =
+      'apiVersion: flotilla.dev/v1alpha1\nkind: Rollout\nmetadata: {name: orders}\nspec:\n  serviceRef: {name: orders}\n  strategy: {rolling: {}}\n';
+    assert.equal(lintSources([{ file: 'r.yaml', text }]).findings.length, 1);
+    assert.deepEqual(lintSources([{ file: 'r.yaml', text }], { references: false }).findings, []);
+  });
+
   it('reports a file that is not YAML at its line, and passes over other kinds', () => {
     const report = lintSources([
       { file: 'broken.yaml', text: 'kind: MicroService\nspec: [unclosed\n' },

@@ -62,7 +62,12 @@ export function pathSegments(path: string): (string | number)[] {
   return segments;
 }
 
-export function lintSources(sources: readonly LintSource[]): LintReport {
+export interface LintOptions {
+  /** The checks between objects (default true); off when only some of the files are given. */
+  references?: boolean;
+}
+
+export function lintSources(sources: readonly LintSource[], options: LintOptions = {}): LintReport {
   const findings: LintFinding[] = [];
   const objects: Located[] = [];
   let skipped = 0;
@@ -83,7 +88,7 @@ export function lintSources(sources: readonly LintSource[]): LintReport {
     }
   }
   for (const located of objects) findings.push(...validateOne(located));
-  findings.push(...crossCheck(objects));
+  if (options.references !== false) findings.push(...crossCheck(objects));
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return { findings, checked: objects.length, skipped };
 }

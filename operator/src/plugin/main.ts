@@ -184,8 +184,9 @@ program
   )
   .argument('<paths...>', 'files, folders (their .yaml, .yml and .json files) or - for standard input')
   .option('-o, --output <format>', 'text or json', 'text')
-  .action((paths: string[], options: { output: string }) => {
-    const report = lintSources(readSources(paths));
+  .option('--no-references', 'skip the checks between objects (when only some of the files are given)')
+  .action((paths: string[], options: { output: string; references: boolean }) => {
+    const report = lintSources(readSources(paths), { references: options.references });
     if (options.output === 'json') out(`${JSON.stringify(report, null, 2)}\n`);
     else {
       for (const finding of report.findings) out(`${formatFinding(finding)}\n`);
