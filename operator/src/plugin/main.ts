@@ -295,6 +295,7 @@ interface ActionOptions {
 }
 
 async function act(command: Command, name: string, action: RolloutAction, options: ActionOptions): Promise<void> {
+  const timeoutMs = options.wait === false ? 0 : duration(options.wait);
   await withClient(command, async (client, namespace) => {
     const before = await findRollout(client, namespace, name);
     const rolloutName = before.metadata.name ?? name;
@@ -304,7 +305,6 @@ async function act(command: Command, name: string, action: RolloutAction, option
       `rollout ${rolloutName}: ${action.replace('-', ' ')} requested (${kubectlEquivalent('rollout', rolloutName, namespace, patch)})\n`,
     );
     if (options.wait === false) return;
-    const timeoutMs = duration(options.wait);
     const done = await waitForChange(
       client,
       namespace,
