@@ -1,9 +1,10 @@
 // kubectl flotilla against the real cluster with the operator running as users run it: a canary of
 // `orders` driven end to end only through the plugin — set image, status (exit codes 0, 1, 2, 3),
-// promote, abort, retry, promote --full — while `get --watch` redraws as the weights change, and
-// the kubeconfig found as kubectl finds it (several KUBECONFIG files, --context).
+// promote, abort, retry, promote --full — while `get --watch` redraws as the weights change; the
+// single executable against the same cluster; and the kubeconfig found as kubectl finds it
+// (several KUBECONFIG files, --context).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import type { ServiceView } from '../../operator/src/plugin/view.ts';
+import { buildExecutable } from '../../scripts/plugin.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
@@ -164,6 +166,22 @@ describe('kubectl flotilla, on the real cluster with the operator running', { ti
       const list = await expectExit(inNamespace('list'), 0, 'list');
       assert.match(list.stdout, /^orders +Healthy +\w+ +- +2\/2/m);
     });
+  });
+
+  it('works the same as a single executable: get, and status of a released service', { timeout: 120_000 }, async () => {
+    const executable = await buildExecutable(join(dir, 'kubectl-flotilla'));
+    const run = (args: string[]) =>
+      new Promise<Run>((resolve) => {
+        execFile(
+          executable,
+          [...args, '--kubeconfig', cluster.kubeconfigPath, '-n', namespace],
+          { env: { PATH: '', HOME: dir } },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+        );
+      });
+    const tree = await expectExit(run(['get', 'rollout', 'orders']), 0, 'get from the single executable');
+    assert.match(tree.stdout, /Rollout orders {2}Canary {2}Healthy/);
+    await expectExit(run(['status', 'orders', '--timeout', '30s']), 0, 'status from the single executable');
   });
 
   it('finds the cluster as kubectl does: several KUBECONFIG files merged, --context picks one', async () => {
