@@ -366,3 +366,12 @@ export async function breakPodsOf(cluster: TestCluster, namespace: string, deplo
     JSON.stringify(patch),
   ]);
 }
+
+/** Applies Istio's VirtualService and DestinationRule CRDs (server-side) and waits until they are served. */
+export async function installIstioCrds(cluster: TestCluster): Promise<void> {
+  const { crds } = istioCrds();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }),
+  });
+  await waitEstablished(cluster, ISTIO_CRD_NAMES);
+}
