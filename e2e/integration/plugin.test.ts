@@ -18,6 +18,7 @@ import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
   freshNamespace,
+  getJson,
   installIstioCrds,
   kubectlApply,
   microServiceManifest,
@@ -166,6 +167,28 @@ describe('kubectl flotilla, on the real cluster with the operator running', { ti
       const list = await expectExit(inNamespace('list'), 0, 'list');
       assert.match(list.stdout, /^orders +Healthy +\w+ +- +2\/2/m);
     });
+  });
+
+  it('restart releases a new revision of the same image through the Rollout', async () => {
+    const before = await getJson<{ status?: { stableRevision?: string } }>(cluster, [
+      '-n',
+      namespace,
+      'rollout.flotilla.dev',
+      'orders',
+    ]);
+    const restarted = await expectExit(inNamespace('restart', 'orders'), 0, 'restart');
+    assert.match(restarted.stdout, /microservice orders: restart requested at \S+Z/);
+    await expectExit(inNamespace('status', 'orders', '--until', 'Paused', '--timeout', '2m'), 0, 'the restart paused');
+    const rollout = await getJson<{ status?: { stableRevision?: string; canaryRevision?: string } }>(cluster, [
+      '-n',
+      namespace,
+      'rollout.flotilla.dev',
+      'orders',
+    ]);
+    assert.equal(rollout.status?.stableRevision, before.status?.stableRevision);
+    assert.ok(rollout.status?.canaryRevision && rollout.status.canaryRevision !== before.status?.stableRevision);
+    await expectExit(inNamespace('promote', 'orders', '--full'), 0, 'promote the restart');
+    await expectExit(inNamespace('status', 'orders', '--timeout', '2m'), 0, 'the restart released');
   });
 
   it('works the same as a single executable: get, and status of a released service', { timeout: 120_000 }, async () => {

@@ -26,6 +26,11 @@ export function imagePatch(image: string): { spec: Pick<MicroService['spec'], 'i
   return { spec: { image } };
 }
 
+/** A restart: a new spec.restartedAt (whole seconds), so the pod template, and with it the revision, changes. */
+export function restartPatch(now: Date): { spec: Pick<MicroService['spec'], 'restartedAt'> } {
+  return { spec: { restartedAt: now.toISOString().replace(/\.\d+Z$/, 'Z') } };
+}
+
 /** The same patch as the kubectl command a person could have typed, for `--dry-run` and the README. */
 export function kubectlEquivalent(kind: string, name: string, namespace: string, patch: object): string {
   return `kubectl patch ${kind} ${name} -n ${namespace} --type merge -p '${JSON.stringify(patch)}'`;

@@ -20,6 +20,7 @@ import {
   imagePatch,
   kubectlEquivalent,
   type RolloutAction,
+  restartPatch,
   rolloutPatch,
 } from './actions.ts';
 import { completeWords, completionScript, flagsIn, SHELLS, type Shell } from './completion.ts';
@@ -369,6 +370,25 @@ program
         .catch(notFound('microservice', name, namespace));
       out(
         `microservice ${name}: image set to ${value} (${kubectlEquivalent('microservice', name, namespace, patch)})\n`,
+      );
+    });
+  });
+
+program
+  .command('restart')
+  .description(
+    'Restart every pod of a MicroService (spec.restartedAt): a new revision of the same image, released ' +
+      'like any other — through its Rollout when it has one.',
+  )
+  .argument('<name>', 'the MicroService')
+  .action(async (name: string, _options: object, command: Command) => {
+    await withClient(command, async (client, namespace) => {
+      const patch = restartPatch(new Date());
+      await client
+        .mergePatch(microServiceType, name, namespace, patch)
+        .catch(notFound('microservice', name, namespace));
+      out(
+        `microservice ${name}: restart requested at ${patch.spec.restartedAt} (${kubectlEquivalent('microservice', name, namespace, patch)})\n`,
       );
     });
   });

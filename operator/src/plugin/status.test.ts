@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MicroService } from '../api/microservice.ts';
 import type { Rollout } from '../api/rollout.ts';
-import { actedOn, describeOutcome, rolloutPatch } from './actions.ts';
+import { actedOn, describeOutcome, restartPatch, rolloutPatch } from './actions.ts';
 import { type Awaited, decideServiceStatus, decideStatus, EXIT } from './status.ts';
 
 type Status = NonNullable<Rollout['status']>;
@@ -248,6 +248,17 @@ describe('actions', () => {
       );
     }
     assert.deepEqual(rolloutPatch('resume'), { spec: { paused: false } });
+  });
+
+  it('restart sends the spec.restartedAt patch the README documents, in whole seconds', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const patch = restartPatch(new Date('2026-11-30T12:00:00.123Z'));
+    assert.deepEqual(patch, { spec: { restartedAt: '2026-11-30T12:00:00Z' } });
+    assert.ok(
+      readme.includes(`kubectl patch microservice orders -n shop --type merge -p '${JSON.stringify(patch)}'`),
+      'the README shows the same patch for plain kubectl',
+    );
   });
 
   it('wait until the controller has cleared and carried out a one-shot request', () => {
