@@ -236,7 +236,7 @@ async function installedRouters(client: KubeClient) {
       if (!isNotFound(error)) throw error;
     }
   }
-  return discoverRouters(crds);
+  return discoverRouters((name) => crds.get(name));
 }
 
 interface ChildToCreate {

@@ -3,8 +3,10 @@
 //      p50 and p99 over 100 promotions (goal p99 ≤ 200 ms)
 //   2. 50 canaries progressing at once: the time each step takes beyond its configured pause,
 //      p50 and p99 (goal p99 ≤ 1 s); setWeight steps (which wait for the canary's pods) apart
+//   In both, "weight on unready pods": at every VirtualService change, the weight on a canary with
+//   no Ready pod (goal: 0)
 import type { KubeClient } from '../../operator/src/kube/client.ts';
-import type { KubeObject, ResourceType } from '../../operator/src/kube/objects.ts';
+import { deploymentType, type KubeObject, type ResourceType } from '../../operator/src/kube/objects.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import {
@@ -16,6 +18,7 @@ import {
 } from '../integration/microservice-support.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
+import { UnreadyWeightProbe } from './unready-weight.ts';
 
 export interface RolloutBenchOptions {
   cluster: TestCluster;
@@ -57,6 +60,7 @@ const namespaceType: ResourceType = {
 
 const GOAL_PROMOTE_P99_MS = 200;
 const GOAL_STEP_OVERHEAD_P99_MS = 1_000;
+const GOAL_UNREADY_WEIGHT = 0;
 const WAIT_MS = Number(process.env.FLOTILLA_BENCH_WAIT_MS ?? 180_000);
 /** Pairs of (setWeight, pause) per release: the API allows 32 steps. */
 const PAIRS = 16;
@@ -150,15 +154,20 @@ async function withOperator<T>(options: RolloutBenchOptions, namespace: string, 
 }
 
 /** 1. From each promote patch to the VirtualService carrying the next weight. */
-async function promotionLatency(options: RolloutBenchOptions): Promise<number[]> {
+async function promotionLatency(
+  options: RolloutBenchOptions,
+): Promise<{ latencies: number[]; probe: UnreadyWeightProbe }> {
   const { client } = options;
   const namespace = `flotilla-bench-promote-${Date.now().toString(36)}`;
   const promotions = Math.max(4, Math.round(100 * options.scale));
   const steps = Array.from({ length: PAIRS }, (_, i) => [{ setWeight: (i + 1) * 3 }, { pause: {} }]).flat();
   return withOperator(options, namespace, async () => {
-    const rollouts = new Watched(client, rolloutType, namespace);
-    const routes = new Watched(client, virtualServiceType, namespace);
-    await Promise.all([rollouts.start(), routes.start()]);
+    const probe = new UnreadyWeightProbe();
+    const record = (object: KubeObject) => probe.record(object);
+    const rollouts = new Watched(client, rolloutType, namespace, record);
+    const routes = new Watched(client, virtualServiceType, namespace, record);
+    const deployments = new Watched(client, deploymentType, namespace, record);
+    await Promise.all([rollouts.start(), routes.start(), deployments.start()]);
     const latencies: number[] = [];
     const name = 'promoted';
     const current = () => rollouts.cache.get(`${namespace}/${name}`) as Rollout | undefined;
@@ -185,9 +194,9 @@ async function promotionLatency(options: RolloutBenchOptions): Promise<number[]>
         await client.mergePatch(rolloutType, name, namespace, { spec: { promote: 'full' } });
         await rollouts.until(`release ${release} Healthy`, () => current()?.status?.phase === 'Healthy');
       }
-      return latencies;
+      return { latencies, probe };
     } finally {
-      await Promise.all([rollouts.stop(), routes.stop()]);
+      await Promise.all([rollouts.stop(), routes.stop(), deployments.stop()]);
     }
   });
 }
@@ -196,6 +205,7 @@ interface StepFigures {
   pauseOverheads: number[];
   setWeightTimes: number[];
   totalMs: number;
+  probe: UnreadyWeightProbe;
 }
 
 /** 2. Canaries released at once; each step's time from the watch of the Rollouts, less its pause. */
@@ -213,8 +223,13 @@ async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFig
   /** When each Rollout was first seen at each step index (steps.length: released). */
   const reachedAt = new Map<string, Map<number, number>>();
   let releasing = false;
+  const probe = new UnreadyWeightProbe();
+  const record = (object: KubeObject) => probe.record(object);
   return withOperator(options, namespace, async () => {
+    const routes = new Watched(client, virtualServiceType, namespace, record);
+    const deployments = new Watched(client, deploymentType, namespace, record);
     const rollouts = new Watched(client, rolloutType, namespace, (object) => {
+      record(object);
       const index = (object as Rollout).status?.currentStepIndex;
       const name = object.metadata.name ?? '';
       if (!releasing || index === undefined) return;
@@ -222,7 +237,7 @@ async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFig
       if (!seen.has(index)) seen.set(index, performance.now());
       reachedAt.set(name, seen);
     });
-    await rollouts.start();
+    await Promise.all([rollouts.start(), routes.start(), deployments.start()]);
     const released = (name: string, revision?: string) => {
       const r = rollouts.cache.get(`${namespace}/${name}`) as Rollout | undefined;
       return r?.status?.phase === 'Healthy' && (revision === undefined || r.status.stableRevision !== revision);
@@ -250,7 +265,7 @@ async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFig
       const done = await rollouts.until('all released', () =>
         names.every((name) => released(name, firstRevision.get(name))),
       );
-      const figures: StepFigures = { pauseOverheads: [], setWeightTimes: [], totalMs: done - started };
+      const figures: StepFigures = { pauseOverheads: [], setWeightTimes: [], totalMs: done - started, probe };
       for (const name of names) {
         const seen = reachedAt.get(name) ?? new Map<number, number>();
         // Step 0 starts with the image patch; step i ends when step i+1 is first seen.
@@ -268,7 +283,7 @@ async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFig
       }
       return figures;
     } finally {
-      await rollouts.stop();
+      await Promise.all([rollouts.stop(), routes.stop(), deployments.stop()]);
     }
   });
 }
@@ -282,12 +297,13 @@ export async function rolloutBench(options: RolloutBenchOptions): Promise<void> 
   await waitEstablished(cluster, ISTIO_CRD_NAMES);
   print(`rollouts: the operator as a separate process, Istio's VirtualService/DestinationRule CRDs (${origin})`);
 
-  const latencies = await promotionLatency(options);
+  const { latencies, probe: promotionProbe } = await promotionLatency(options);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   print(`  promote patch → new weights in the VirtualService, ${latencies.length} promotions:`);
   print(`    p50 ${millis(p50)}, p99 ${millis(p99)}, max ${millis(Math.max(...latencies))}`);
   print(`    ${verdict(p99, GOAL_PROMOTE_P99_MS, millis)}`);
+  printUnreadyWeight(print, promotionProbe);
 
   const steps = await concurrentCanaries(options);
   const count = Math.max(2, Math.round(50 * options.scale));
@@ -304,4 +320,14 @@ export async function rolloutBench(options: RolloutBenchOptions): Promise<void> 
     `    setWeight steps (waiting for the canary's pods; ${steps.setWeightTimes.length}): p50 ${millis(percentile(steps.setWeightTimes, 50))}, ` +
       `p99 ${millis(percentile(steps.setWeightTimes, 99))}`,
   );
+  printUnreadyWeight(print, steps.probe);
+}
+
+function printUnreadyWeight(print: (line?: string) => void, probe: UnreadyWeightProbe): void {
+  const { routeVersions, worstWeight } = probe.result();
+  const percent = (value: number) => `${value} %`;
+  print(
+    `    weight on unready pods, at each of ${routeVersions} VirtualService changes: at most ${percent(worstWeight)}`,
+  );
+  print(`    ${verdict(worstWeight, GOAL_UNREADY_WEIGHT, percent)}`);
 }

@@ -23,6 +23,7 @@ import { configMapType, type KubeObject, type ResourceType } from '../../operato
 import { Controller } from '../../operator/src/runtime/controller.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
+import { installCrds } from '../integration/api-support.ts';
 import { ensureNamespace } from '../integration/runtime-helpers.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { benchDatabases } from './databases.ts';
@@ -46,6 +47,8 @@ const BENCH_LABEL = 'flotilla.dev/bench';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const execFileAsync = promisify(execFile);
 const cluster = await connectToCluster();
+// A cluster just made by `npm run cluster -- up` has none of Flotilla's CRDs yet.
+await installCrds(cluster);
 const client = await createKubeClient(cluster.kubeConfig);
 const namespace = `flotilla-bench-${Date.now().toString(36)}`;
 const logger = pino({ level: 'silent' });

@@ -321,13 +321,57 @@ export async function writesSoFar(metricsUrl: string): Promise<number> {
   return total;
 }
 export const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'];
+export const GATEWAY_API_CRD_NAMES = ['httproutes.gateway.networking.k8s.io'];
+
+/** The CRDs `names` of one project's route CRDs, as npm start gets them; and whether real. */
+function projectCrds(module: string, names: string[]): { crds: object[]; origin: string } {
+  const project = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === module);
+  assert.ok(project);
+  const docs = loadAll(readFileSync(project.file, 'utf8')) as { metadata?: { name?: string } }[];
+  const crds = docs.filter((doc) => names.includes(doc?.metadata?.name ?? ''));
+  assert.equal(crds.length, names.length);
+  return { crds, origin: project.origin };
+}
 
 /** Istio's CRDs of VirtualService and DestinationRule, as npm start gets them; and whether real. */
 export function istioCrds(): { crds: object[]; origin: string } {
-  const istio = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === 'istio.io/api');
-  assert.ok(istio);
-  const docs = loadAll(readFileSync(istio.file, 'utf8')) as { metadata?: { name?: string } }[];
-  const crds = docs.filter((doc) => ISTIO_CRD_NAMES.includes(doc?.metadata?.name ?? ''));
-  assert.equal(crds.length, 2);
-  return { crds, origin: istio.origin };
+  return projectCrds('istio.io/api', ISTIO_CRD_NAMES);
+}
+
+/** The Gateway API's HTTPRoute CRD, as npm start gets it. */
+export function gatewayApiCrds(): object[] {
+  return projectCrds('sigs.k8s.io/gateway-api', GATEWAY_API_CRD_NAMES).crds;
+}
+
+/**
+ * Makes a Deployment's pods start but never get Ready: kwok keeps pods labelled
+ * flotilla.dev/simulate=not-ready unready (e2e/cluster/stages). Recreate, so none of the old stays.
+ */
+export async function breakPodsOf(cluster: TestCluster, namespace: string, deployment: string): Promise<void> {
+  const patch = {
+    spec: {
+      strategy: { type: 'Recreate', rollingUpdate: null },
+      template: { metadata: { labels: { 'flotilla.dev/simulate': 'not-ready' } } },
+    },
+  };
+  await cluster.kubectl([
+    '-n',
+    namespace,
+    'patch',
+    'deployment',
+    deployment,
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify(patch),
+  ]);
+}
+
+/** Applies Istio's VirtualService and DestinationRule CRDs (server-side) and waits until they are served. */
+export async function installIstioCrds(cluster: TestCluster): Promise<void> {
+  const { crds } = istioCrds();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }),
+  });
+  await waitEstablished(cluster, ISTIO_CRD_NAMES);
 }

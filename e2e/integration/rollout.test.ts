@@ -11,6 +11,7 @@ import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
 import {
+  breakPodsOf,
   freshNamespace,
   getJson,
   ISTIO_CRD_NAMES,
@@ -285,23 +286,7 @@ describe('Rollouts, driven by kubectl, with the operator as a separate process',
       canary = (await rolloutOf('reviews')).status?.canaryRevision ?? '';
       assert.ok(canary);
     });
-    // kwok keeps pods labelled flotilla.dev/simulate=not-ready unready (e2e/cluster/stages).
-    await eventually('canary pods broken', async () => {
-      await kubectl(
-        'patch',
-        'deployment',
-        `reviews-${canary}`,
-        '--type',
-        'merge',
-        '-p',
-        JSON.stringify({
-          spec: {
-            strategy: { type: 'Recreate', rollingUpdate: null },
-            template: { metadata: { labels: { 'flotilla.dev/simulate': 'not-ready' } } },
-          },
-        }),
-      );
-    });
+    await eventually('canary pods broken', () => breakPodsOf(cluster, namespace, `reviews-${canary}`));
     await waitFor('reviews', 'Aborted');
     const r = await rolloutOf('reviews');
     assert.equal(r.status?.phase, 'Degraded');

@@ -551,6 +551,15 @@ export const MicroServiceSpecSchema = Type.Object(
     cache: Type.Optional(Cache),
     traffic: Type.Optional(Traffic),
     expose: Type.Optional(Expose),
+    restartedAt: Type.Optional(
+      Type.String({
+        description:
+          'Set to the current time to restart every pod (kubectl flotilla restart does): the pod template ' +
+          'carries it, so a new value is a new revision, released like an image change (through the ' +
+          "service's Rollout when it has one).",
+        format: 'date-time',
+      }),
+    ),
     dependsOn: Type.Optional(
       Type.Array(DnsLabel('Name of a MicroService in the same namespace.'), {
         description:

@@ -218,7 +218,13 @@ export const RolloutStatusSchema = Type.Object(
     stableRevision: Type.Optional(Type.String({ description: 'Revision hash of the version that serves traffic.' })),
     canaryRevision: Type.Optional(Type.String({ description: 'Revision hash of the version being released.' })),
     canaryWeight: Type.Optional(
-      Type.Integer({ description: 'Percent of traffic the new version receives.', minimum: 0, maximum: 100 }),
+      Type.Integer({
+        description:
+          'Percent of traffic the new version receives now: the step asks for a weight, and the new ' +
+          'version gets it only as far as its Ready pods can carry it (0 while none is Ready).',
+        minimum: 0,
+        maximum: 100,
+      }),
     ),
     message: Type.Optional(Type.String({ description: 'Why the rollout is in its phase, for people.' })),
     pauseStartTime: Type.Optional(

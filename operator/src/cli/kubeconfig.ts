@@ -1,9 +1,9 @@
 // Which cluster `flotilla run` talks to: --kubeconfig; else in-cluster (a ServiceAccount token is
-// mounted); else $KUBECONFIG; else ~/.kube/config; else the local cluster `npm run cluster -- up`
+// mounted); else $KUBECONFIG (its files merged, as kubectl merges them); else ~/.kube/config; else the local cluster `npm run cluster -- up`
 // brought up (its kubeconfig path is in $XDG_CACHE_HOME/flotilla/current-kubeconfig).
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { Kubeconfig } from '../kube/kubeconfig.ts';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -15,11 +15,14 @@ export interface LoadedKubeConfig {
   inCluster: boolean;
 }
 
-/** The kubeconfig files to try, in order, when none is named. */
+/** $KUBECONFIG's files that exist, in order: kubectl merges them all. */
+export function kubeconfigFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.KUBECONFIG ?? '').split(delimiter).filter((file) => file && existsSync(file));
+}
+
+/** The kubeconfig files to try, one by one, when none is named and $KUBECONFIG has none. */
 export function kubeconfigCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const candidates: string[] = [];
-  if (env.KUBECONFIG) candidates.push(...env.KUBECONFIG.split(':').filter(Boolean));
-  candidates.push(join(homedir(), '.kube', 'config'));
+  const candidates = [join(homedir(), '.kube', 'config')];
   const pointer = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'flotilla', 'current-kubeconfig');
   if (existsSync(pointer)) candidates.push(readFileSync(pointer, 'utf8').trim());
   return candidates;
@@ -39,6 +42,10 @@ export function podNamespace(env: NodeJS.ProcessEnv = process.env): string | und
 export function loadKubeConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
   if (explicit) return { kubeConfig: Kubeconfig.fromFile(explicit), source: explicit, inCluster: false };
   if (isInCluster(env)) return { kubeConfig: Kubeconfig.inCluster(env), source: 'in-cluster', inCluster: true };
+  const fromEnv = kubeconfigFromEnv(env);
+  if (fromEnv.length > 0) {
+    return { kubeConfig: Kubeconfig.fromFiles(fromEnv), source: fromEnv.join(delimiter), inCluster: false };
+  }
   const found = kubeconfigCandidates(env).find((path) => existsSync(path));
   if (!found) {
     throw new Error(

@@ -258,12 +258,26 @@ describe('computeRevision', () => {
     { name: 'the env', modifier: withEnv({ name: 'A', value: '1' }) },
     { name: 'the resources', modifier: withResources({ requests: { cpu: '200m' } }) },
     { name: 'a database', modifier: withDatabase() },
+    {
+      name: 'a restart (spec.restartedAt)',
+      modifier: (ms) => {
+        ms.spec.restartedAt = '2026-11-30T12:00:00Z';
+      },
+    },
   ];
   for (const c of changes) {
     it(`changes with ${c.name}`, () => {
       assert.notEqual(computeRevision(template(c.modifier)), computeRevision(template()));
     });
   }
+
+  it('carries spec.restartedAt as the pod annotation flotilla.dev/restartedAt', () => {
+    const restarted = template((ms) => {
+      ms.spec.restartedAt = '2026-11-30T12:00:00Z';
+    });
+    assert.equal(restarted.metadata?.annotations?.['flotilla.dev/restartedAt'], '2026-11-30T12:00:00Z');
+    assert.equal(template().metadata?.annotations?.['flotilla.dev/restartedAt'], undefined);
+  });
 
   it('does not change with replicas or autoscaling, which are not in the pod template', () => {
     assert.equal(computeRevision(template(withReplicas(7))), computeRevision(template()));

@@ -134,6 +134,8 @@ export function buildScrapeAnnotations(ports: readonly ServicePortSpec[]): Recor
 
 /** The pod-template annotation holding a hash of the database credentials: new credentials roll the pods. */
 export const CREDENTIALS_HASH_ANNOTATION = 'flotilla.dev/database-credentials';
+/** The pod-template annotation of spec.restartedAt: a restart is a new revision. */
+export const RESTARTED_AT_ANNOTATION = 'flotilla.dev/restartedAt';
 
 export interface PodTemplateOptions {
   /** A hash of the service's database credentials (never the credentials themselves). */
@@ -167,11 +169,12 @@ export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions =
   if (probes.liveness) container.livenessProbe = buildProbe(probes.liveness, ports, 'liveness');
   if (probes.startup) container.startupProbe = buildProbe(probes.startup, ports, 'startup');
 
+  const extra = {
+    ...(options.credentialsHash === undefined ? {} : { [CREDENTIALS_HASH_ANNOTATION]: options.credentialsHash }),
+    ...(spec.restartedAt === undefined ? {} : { [RESTARTED_AT_ANNOTATION]: spec.restartedAt }),
+  };
   const scrape = buildScrapeAnnotations(ports);
-  const annotations =
-    options.credentialsHash === undefined
-      ? scrape
-      : { ...scrape, [CREDENTIALS_HASH_ANNOTATION]: options.credentialsHash };
+  const annotations = Object.keys(extra).length === 0 ? scrape : { ...scrape, ...extra };
   return {
     metadata: { labels: childLabels(name), ...(annotations ? { annotations } : {}) },
     spec: {

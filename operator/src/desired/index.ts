@@ -42,27 +42,7 @@ export {
 } from './deployment.ts';
 export { parseDuration, toGatewayDuration, toProtoDuration } from './duration.ts';
 export { InvalidSpecError, InvalidSpecReason } from './errors.ts';
-export {
-  buildHttpRoute,
-  GATEWAY_API_GROUP,
-  GATEWAY_API_VERSION,
-  type GatewayApiOptions,
-  gatewayApiOptionsFromCrd,
-  type HttpRoute,
-  retryCodes,
-  type WeightedBackend,
-} from './gateway-api.ts';
 export { buildHorizontalPodAutoscaler, DEFAULT_CPU_UTILIZATION, type HpaOptions } from './hpa.ts';
-export {
-  buildDestinationRule,
-  buildVirtualService,
-  type DestinationRule,
-  ISTIO_API_VERSION,
-  type IstioOptions,
-  MESH_GATEWAY,
-  type TrafficSplit,
-  type VirtualService,
-} from './istio.ts';
 export {
   type ChildMeta,
   childLabels,
@@ -91,19 +71,4 @@ export {
   type NetworkPolicyInputs,
 } from './network-policy.ts';
 export { parseGatewayRef, routedPort } from './ports.ts';
-export {
-  buildRoutes,
-  chooseRouter,
-  computeUrl,
-  type InstalledApis,
-  type RouteObject,
-  type RouteOptions,
-  type Router,
-  type RoutesCondition,
-  type RoutesPlan,
-  RoutesReadyReason,
-  routerFor,
-  splitServiceName,
-  type TrafficRouter,
-} from './routes.ts';
 export { buildService, type ServiceOptions } from './service.ts';

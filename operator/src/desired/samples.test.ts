@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { API_VERSION } from '../api/common.ts';
 import { readManifestDir } from '../api/manifests.ts';
 import type { MicroService } from '../api/microservice.ts';
+import { buildRoutes, type TrafficRouter } from '../traffic/index.ts';
 import { buildDeployment } from './deployment.ts';
 import { buildHorizontalPodAutoscaler } from './hpa.ts';
 import { buildNetworkPolicy, ISTIOD } from './network-policy.ts';
-import { buildRoutes, type TrafficRouter } from './routes.ts';
 import { buildService } from './service.ts';
 import { validChild } from './testing.ts';
 

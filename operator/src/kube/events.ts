@@ -2,7 +2,7 @@
 // Event, the next ones within the window bump its count, message and lastTimestamp instead of
 // creating new ones. Recording is best effort: a failure is reported to `onError`, never thrown
 // into the reconcile.
-import { type Clock, systemClock } from '../runtime/clock.ts';
+import { type Clock, systemClock } from '../common/clock.ts';
 import { formatKubeTime } from './canonical.ts';
 import type { KubeClient } from './client.ts';
 import { isNotFound } from './errors.ts';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import { type HttpsOptions, Kubeconfig } from './kubeconfig.ts';
 
@@ -139,5 +140,139 @@ describe('Kubeconfig', () => {
     );
     const noServer = kubeconfigText({}).replace('server: https://127.0.0.1:6443', 'insecure-skip-tls-verify: true');
     assert.throws(() => Kubeconfig.fromString(noServer, '/'), /names cluster dev-cluster, which has no server/);
+  });
+});
+
+describe('Kubeconfig.fromFiles: $KUBECONFIG with several files, against @kubernetes/client-node', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-kubeconfigs-'));
+  const write = (folder: string, name: string, content: string | object) => {
+    mkdirSync(join(dir, folder), { recursive: true });
+    const file = join(dir, folder, name);
+    writeFileSync(file, typeof content === 'string' ? content : dump(content));
+    return file;
+  };
+  write('b', 'ca.crt', 'the CA of b');
+  write('b', 'client.crt', 'the client certificate of b');
+  write('b', 'client.key', 'the client key of b');
+  write('a', 'client.crt', 'the client certificate of a');
+  write('a', 'client.key', 'the client key of a');
+  const config = (current: string | undefined, clusters: object[], users: object[], contexts: object[]) => ({
+    apiVersion: 'v1',
+    kind: 'Config',
+    ...(current ? { 'current-context': current } : {}),
+    clusters,
+    users,
+    contexts,
+  });
+  const cases: { name: string; files: string[] }[] = [
+    {
+      name: 'one file, a token user',
+      files: [
+        write(
+          'one',
+          'config',
+          config(
+            'dev',
+            [{ name: 'c', cluster: { server: 'https://10.0.0.1:6443' } }],
+            [{ name: 'u', user: { token: 't0k3n' } }],
+            [{ name: 'dev', context: { cluster: 'c', user: 'u' } }],
+          ),
+        ),
+      ],
+    },
+    {
+      name: 'the current context in the first file, its cluster and user (relative paths) in the second',
+      files: [
+        write(
+          'a',
+          'config',
+          config('prod', [], [], [{ name: 'prod', context: { cluster: 'prod-cluster', user: 'prod-user' } }]),
+        ),
+        write(
+          'b',
+          'config',
+          config(
+            undefined,
+            [{ name: 'prod-cluster', cluster: { server: 'https://10.0.0.2:6443', 'certificate-authority': 'ca.crt' } }],
+            [{ name: 'prod-user', user: { 'client-certificate': 'client.crt', 'client-key': 'client.key' } }],
+            [],
+          ),
+        ),
+      ],
+    },
+    {
+      name: 'a client certificate relative to the first file, the cluster of the second, another context there too',
+      files: [
+        write(
+          'a',
+          'tokens',
+          config(
+            'dev',
+            [],
+            [{ name: 'dev-user', user: { 'client-certificate': 'client.crt', 'client-key': 'client.key' } }],
+            [{ name: 'dev', context: { cluster: 'dev-cluster', user: 'dev-user' } }],
+          ),
+        ),
+        write(
+          'b',
+          'clusters',
+          config(
+            'other',
+            [{ name: 'dev-cluster', cluster: { server: 'https://10.0.0.3:6443', 'insecure-skip-tls-verify': true } }],
+            [{ name: 'other-user', user: { username: 'u', password: 'p' } }],
+            [{ name: 'other', context: { cluster: 'dev-cluster', user: 'other-user' } }],
+          ),
+        ),
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const ours = Kubeconfig.fromFiles(c.files);
+      const library = new KubeConfig();
+      const saved = process.env.KUBECONFIG;
+      process.env.KUBECONFIG = c.files.join(delimiter);
+      try {
+        library.loadFromDefault(undefined, true);
+      } finally {
+        if (saved === undefined) delete process.env.KUBECONFIG;
+        else process.env.KUBECONFIG = saved;
+      }
+      assert.equal(ours.getCurrentCluster().server, library.getCurrentCluster()?.server);
+      const theirs: HttpsOptions = {};
+      await library.applyToHTTPSOptions(theirs as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+      const mine = await optionsOf(ours);
+      for (const field of ['ca', 'cert', 'key', 'auth', 'rejectUnauthorized'] as const) {
+        assert.deepEqual(mine[field]?.toString(), theirs[field]?.toString(), field);
+      }
+      assert.equal(mine.headers?.Authorization, (theirs.headers as Record<string, string> | undefined)?.Authorization);
+    });
+  }
+
+  it('a name in two files: the first wins, as kubectl has it (client-node refuses the pair)', async () => {
+    const first = write(
+      'dup',
+      'first',
+      config(
+        'dev',
+        [{ name: 'c', cluster: { server: 'https://10.0.0.4:6443' } }],
+        [{ name: 'u', user: { token: 'first' } }],
+        [{ name: 'dev', context: { cluster: 'c', user: 'u' } }],
+      ),
+    );
+    const second = write(
+      'dup',
+      'second',
+      config(
+        'later',
+        [{ name: 'c', cluster: { server: 'https://10.9.9.9:6443' } }],
+        [{ name: 'u', user: { token: 'second' } }],
+        [{ name: 'later', context: { cluster: 'c', user: 'u' } }],
+      ),
+    );
+    const ours = Kubeconfig.fromFiles([first, second]);
+    assert.equal(ours.getCurrentCluster().server, 'https://10.0.0.4:6443');
+    assert.equal((await optionsOf(ours)).headers?.Authorization, 'Bearer first');
+    assert.equal(Kubeconfig.fromFiles([first, second], 'later').getCurrentCluster().server, 'https://10.0.0.4:6443');
   });
 });

@@ -6,8 +6,8 @@
 // imported, more than the operator's whole cache of a large cluster.
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { dirname, isAbsolute, join } from 'node:path';
-import { load } from 'js-yaml';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { dump, load } from 'js-yaml';
 
 /** What the transport reads of the current cluster. */
 export interface KubeCluster {
@@ -56,7 +56,7 @@ interface UserEntry {
   'auth-provider'?: unknown;
 }
 
-interface KubeconfigDocument {
+export interface KubeconfigDocument {
   'current-context'?: string;
   clusters?: { name: string; cluster?: ClusterEntry }[];
   users?: { name: string; user?: UserEntry }[];
@@ -93,6 +93,14 @@ export class Kubeconfig implements KubeAccess {
 
   static fromFile(path: string): Kubeconfig {
     return Kubeconfig.fromString(readFileSync(path, 'utf8'), dirname(path), path);
+  }
+
+  /** Several kubeconfig files merged as kubectl merges $KUBECONFIG (mergeKubeconfigFiles); `context` overrides. */
+  static fromFiles(files: readonly string[], context?: string): Kubeconfig {
+    if (files.length === 1 && context === undefined) return Kubeconfig.fromFile(files[0] as string);
+    const merged = mergeKubeconfigFiles(files);
+    const current = context ?? merged['current-context'];
+    return Kubeconfig.fromString(dump({ ...merged, 'current-context': current }), '/', files.join(delimiter));
   }
 
   /** `text` is a kubeconfig; relative file paths in it are relative to `baseDir`. */
@@ -180,4 +188,44 @@ export class Kubeconfig implements KubeAccess {
     }
     return library as KubeAccess;
   }
+}
+
+/** Fields holding file paths, relative to the kubeconfig that holds them. */
+const PATH_FIELDS = {
+  clusters: { entry: 'cluster', fields: ['certificate-authority'] },
+  users: { entry: 'user', fields: ['client-certificate', 'client-key', 'tokenFile'] },
+} as const;
+
+type Named = { name: string; [key: string]: unknown };
+
+function withAbsolutePaths(section: keyof typeof PATH_FIELDS, item: Named, baseDir: string): Named {
+  const { entry, fields } = PATH_FIELDS[section];
+  const body = { ...((item[entry] as Record<string, unknown> | undefined) ?? {}) };
+  for (const field of fields) {
+    const value = body[field];
+    if (typeof value === 'string' && value) body[field] = absolute(baseDir, value);
+  }
+  return { ...item, [entry]: body };
+}
+
+/**
+ * Kubeconfig files merged as kubectl merges $KUBECONFIG: the first file to name a cluster, user or
+ * context wins, and the first current-context set wins. (@kubernetes/client-node differs: a later
+ * file's current-context wins and a name in two files is an error.) Relative paths become absolute
+ * against the folder of the file that holds them, so the merged document reads from anywhere.
+ */
+export function mergeKubeconfigFiles(files: readonly string[]): KubeconfigDocument {
+  const merged = { 'current-context': '', clusters: [] as Named[], users: [] as Named[], contexts: [] as Named[] };
+  for (const file of files) {
+    const document = (load(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    const current = document['current-context'];
+    if (!merged['current-context'] && typeof current === 'string') merged['current-context'] = current;
+    for (const section of ['clusters', 'users', 'contexts'] as const) {
+      for (const item of (document[section] as Named[] | undefined) ?? []) {
+        if (merged[section].some((existing) => existing.name === item.name)) continue;
+        merged[section].push(section === 'contexts' ? item : withAbsolutePaths(section, item, dirname(file)));
+      }
+    }
+  }
+  return merged as KubeconfigDocument;
 }

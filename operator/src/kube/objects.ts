@@ -107,3 +107,6 @@ export function splitKey(key: string): { namespace: string | undefined; name: st
     ? { namespace: undefined, name: key }
     : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
+
+/** The CustomResourceDefinition name of a custom kind: `<plural>.<group>`. */
+export const crdName = (type: ResourceType): string => `${type.plural}.${type.group}`;

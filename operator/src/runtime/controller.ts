@@ -3,9 +3,9 @@
 // cache has synced; every key of the primary cache is re-queued periodically as a safety net.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../common/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { type KubeObject, objectKey, type ResourceType } from '../kube/objects.ts';
-import { type Clock, systemClock } from './clock.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { ObjectCache } from './object-cache.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';

@@ -2,10 +2,10 @@
 // real processes on a real Lease is in e2e/integration/runtime-leader-election.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FakeClock } from '../common/fake-clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { FakeClock } from './fake-clock.ts';
 import { LeaderElector } from './leader-election.ts';
 
 /** One Lease in memory, with optimistic concurrency; `down` makes every request fail. */

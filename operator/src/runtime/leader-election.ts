@@ -4,10 +4,11 @@
 // stops them, and the deadline ends leadership, well before another candidate may take the Lease
 // (it waits a whole lease duration from when it last saw the record change). stop() gives the
 // Lease up so that the next candidate takes it at its next try.
+
+import { type Clock, sleep, systemClock } from '../common/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { classifyError } from '../kube/errors.ts';
 import { type KubeObject, leaseType } from '../kube/objects.ts';
-import { type Clock, sleep, systemClock } from './clock.ts';
 import { decideLease, type LeaseSpec, type ObservedLease, releasedLease } from './lease-decision.ts';
 
 export interface LeaderElectionOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { settle } from '../common/fake-clock.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { settle } from './fake-clock.ts';
 import { type CacheEvent, ObjectCache } from './object-cache.ts';
 
 const object = (

@@ -3,12 +3,12 @@
 // e2e/integration/runtime-reflector.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sleep } from '../common/clock.ts';
+import { FakeClock, settle } from '../common/fake-clock.ts';
 import type { KubeClient, ListPage, WatchOptions } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { configMapType, type KubeObject } from '../kube/objects.ts';
 import type { WatchEvent } from '../kube/watch-stream.ts';
-import { sleep } from './clock.ts';
-import { FakeClock, settle } from './fake-clock.ts';
 import { ObjectCache } from './object-cache.ts';
 import { Reflector } from './reflector.ts';
 

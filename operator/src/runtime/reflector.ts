@@ -4,11 +4,12 @@
 // (800 ms doubling to 30 s, jittered) and retries; 410 Gone or "too large resource version" relists.
 // The loop never ends by itself but on stop(): a failed list — even a 404 because the kind's CRD is
 // not installed yet — is retried until it works (KUBERNETES-CLIENT.md rows 1-3).
+
+import { type Clock, sleep, systemClock } from '../common/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { classifyError } from '../kube/errors.ts';
 import type { KubeObject, ResourceType } from '../kube/objects.ts';
 import { type BackoffPolicy, computeBackoffDelay, watchBackoff } from './backoff.ts';
-import { type Clock, sleep, systemClock } from './clock.ts';
 import type { ObjectCache } from './object-cache.ts';
 
 export interface ReflectorObserver {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock, settle } from './fake-clock.ts';
+import { FakeClock, settle } from '../common/fake-clock.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /** A reconcile whose calls stay open until the test releases them. */

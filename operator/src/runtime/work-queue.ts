@@ -3,8 +3,9 @@
 // bounded concurrency, per-key exponential backoff reset on success, and `requeueAfter`. A key
 // added from a cache listener starts in a microtask, never inside the caller's stack: the other
 // listeners of that same change (the write tracker) have run by the time the reconcile reads.
+
+import { type Clock, systemClock } from '../common/clock.ts';
 import { type BackoffPolicy, computeBackoffDelay, itemBackoff } from './backoff.ts';
-import { type Clock, systemClock } from './clock.ts';
 
 export interface ReconcileResult {
   /** Run this key again after this many milliseconds (a level-based poll, not an error). */

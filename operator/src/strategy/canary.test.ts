@@ -111,12 +111,12 @@ describe('canary: the steps', () => {
     pauseStartTime?: string;
   }[] = [
     {
-      name: 'a new revision starts a release at step 1 with its weight and at least one pod',
+      name: 'a new revision starts a release at step 1: one pod, and no traffic until it is Ready',
       modifiers: [withStatus(healthy), withRevisions('a:4/4'), withDesired('b')],
       phase: 'Progressing',
       reason: 'WaitingForCanary',
       index: 0,
-      weights: { a: 90, b: 10 },
+      weights: { a: 100, b: 0 },
       replicas: { a: 4, b: 1 },
       requeueAfterMs: seconds(600),
       events: ['Normal/ReleaseStarted'],
@@ -144,12 +144,12 @@ describe('canary: the steps', () => {
       pauseStartTime: at(T0),
     },
     {
-      name: 'setWeight 50 scales the canary to half the stable',
+      name: 'setWeight 50 scales the canary to half the stable; its one Ready pod carries 25 % meanwhile',
       modifiers: [withStatus(midCanary(2, 10)), withRevisions('a:4/4', 'b:1/1'), withDesired('b')],
       phase: 'Progressing',
       reason: 'WaitingForCanary',
       index: 2,
-      weights: { a: 50, b: 50 },
+      weights: { a: 75, b: 25 },
       replicas: { a: 4, b: 2 },
       requeueAfterMs: seconds(600),
     },
@@ -299,6 +299,111 @@ describe('canary: the steps', () => {
   });
 });
 
+describe('canary: traffic only as far as the Ready pods carry it', () => {
+  const cases: {
+    name: string;
+    modifiers: Modifier[];
+    weights: Record<string, number>;
+    replicas: Record<string, number>;
+    index: number;
+    message?: RegExp;
+  }[] = [
+    {
+      name: '0 of 1 canary pods Ready at a 20 % step: 100/0, and the status says what it waits for',
+      modifiers: [withSteps({ setWeight: 20 }, { pause: {} }), withReplicas(1), withRevisions('a:1/1', 'b:1/0')],
+      weights: { a: 100, b: 0 },
+      replicas: { a: 1, b: 1 },
+      index: 0,
+      message:
+        /^step 1 of 2: waiting for 1 of 1 canary pods to be Ready before sending 20% of traffic to b \(0% now\)$/,
+    },
+    {
+      name: 'the pod Ready: 80/20 and on to the next step',
+      modifiers: [withSteps({ setWeight: 20 }, { pause: {} }), withReplicas(1), withRevisions('a:1/1', 'b:1/1')],
+      weights: { a: 80, b: 20 },
+      replicas: { a: 1, b: 1 },
+      index: 1,
+    },
+    {
+      name: '1 of 2 canary pods Ready at a 50 % step: the one Ready pod carries 25 %',
+      modifiers: [withSteps({ setWeight: 50 }, { pause: {} }), withRevisions('a:4/4', 'b:2/1')],
+      weights: { a: 75, b: 25 },
+      replicas: { a: 4, b: 2 },
+      index: 0,
+      message: /waiting for 1 of 2 canary pods to be Ready before sending 50% of traffic to b \(25% now\)/,
+    },
+    {
+      name: 'an HPA-sized stable of 9 at a 30 % step: 3 canary pods, 2 Ready carry 22 %',
+      modifiers: [withSteps({ setWeight: 30 }, { pause: {} }), withReplicas(9), withRevisions('a:9/9', 'b:3/2')],
+      weights: { a: 78, b: 22 },
+      replicas: { a: 9, b: 3 },
+      index: 0,
+    },
+    {
+      name: 'after the last step the canary keeps the last weight its Ready pods carry until all are Ready',
+      modifiers: [withStatus(midCanary(4, 50)), withRevisions('a:4/4', 'b:4/3')],
+      weights: { a: 50, b: 50 },
+      replicas: { a: 4, b: 4 },
+      index: 4,
+      message: /growing to full size: waiting for 1 of 4 canary pods to be Ready before sending 100% of traffic to b/,
+    },
+    {
+      name: 'after the last step, a canary that lost pods while growing gives their share back',
+      modifiers: [withStatus(midCanary(4, 50)), withRevisions('a:4/4', 'b:4/1')],
+      weights: { a: 75, b: 25 },
+      replicas: { a: 4, b: 4 },
+      index: 4,
+    },
+    {
+      name: 'replicas routing: a Pending canary pod counts for nothing (0 %)',
+      modifiers: [
+        withSteps({ setWeight: 25 }, { pause: {} }),
+        (input) => {
+          input.trafficRouting = 'replicas';
+        },
+        withRevisions('a:4/4', 'b:2/0'),
+      ],
+      weights: { a: 100, b: 0 },
+      replicas: { a: 4, b: 2 },
+      index: 0,
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const result = plan(withStatus(midCanary(0, 0)), withDesired('b'), ...c.modifiers);
+      assert.deepEqual(weightsOf(result), c.weights);
+      assert.deepEqual(replicasOf(result), c.replicas);
+      assert.equal(result.status.canaryWeight, c.weights.b);
+      assert.equal(result.status.currentStepIndex, c.index);
+      if (c.message) assert.match(result.status.message ?? '', c.message);
+    });
+  }
+
+  test('an abort sends all traffic back to stable in the same plan that scales the canary to 0', () => {
+    const result = plan(
+      withStatus(midCanary(2, 50)),
+      withRevisions('a:4/4', 'b:2/2'),
+      withDesired('b'),
+      withRequests({ abort: true }),
+    );
+    assert.deepEqual(weightsOf(result), { a: 100, b: 0 });
+    assert.deepEqual(replicasOf(result), { a: 4, b: 0 });
+    assert.equal(result.status.canaryWeight, 0);
+  });
+
+  test('a canary never Ready is aborted at the deadline without ever having had a weight', () => {
+    let status: StrategyStatus = { ...healthy };
+    const weights: number[] = [];
+    for (let now = T0; now <= T0 + seconds(700); now += seconds(50)) {
+      const result = plan(withStatus(status), withRevisions('a:4/4', 'b:1/0'), withDesired('b'), atTime(now));
+      weights.push(weightsOf(result).b ?? 0);
+      status = result.status;
+    }
+    assert.equal(status.phase, 'Degraded');
+    assert.deepEqual(new Set(weights), new Set([0]));
+  });
+});
+
 describe('canary: requests', () => {
   test('promote: step goes past an indefinite pause', () => {
     const result = plan(
@@ -313,7 +418,11 @@ describe('canary: requests', () => {
     assert.equal(result.status.lastAction?.time, at(T0 + seconds(5)));
     assert.equal(result.status.currentStepIndex, 2);
     assert.equal(result.status.pauseStartTime, undefined);
-    assert.deepEqual(weightsOf(result), { a: 50, b: 50 });
+    assert.deepEqual(
+      weightsOf(result),
+      { a: 75, b: 25 },
+      'the one Ready canary pod carries 25 % until the second is Ready',
+    );
     assert.deepEqual(replicasOf(result), { a: 4, b: 2 });
     assert.deepEqual(eventReasons(result), ['Normal/Promoted']);
   });
@@ -435,7 +544,7 @@ describe('canary: requests', () => {
     assert.equal(result.status.abortedRevision, undefined);
     assert.equal(result.status.currentStepIndex, 0);
     assert.equal(result.status.phase, 'Progressing');
-    assert.deepEqual(weightsOf(result), { a: 90, b: 10 });
+    assert.deepEqual(weightsOf(result), { a: 100, b: 0 }, 'no traffic before the new pod is Ready');
     assert.deepEqual(replicasOf(result), { a: 4, b: 1 });
     assert.deepEqual(eventReasons(result), ['Normal/RetryStarted']);
   });
@@ -482,7 +591,7 @@ describe('canary: a new image mid-release', () => {
       assert.equal(result.status.canaryRevision, 'c');
       assert.equal(result.status.currentStepIndex, 0);
       assert.equal(result.status.pauseStartTime, undefined);
-      assert.deepEqual(weightsOf(result), { a: 90, c: 10 });
+      assert.deepEqual(weightsOf(result), { a: 100, c: 0 });
       assert.deepEqual(replicasOf(result), { a: 4, c: 1 });
       assert.deepEqual(eventReasons(result), ['Normal/ReleaseRestarted']);
     });
@@ -509,7 +618,7 @@ describe('canary: a new image mid-release', () => {
 });
 
 describe('canary: spec.paused freezes everything', () => {
-  const cases: { name: string; status: StrategyStatus; revisions: string[]; now?: number }[] = [
+  const cases: { name: string; status: StrategyStatus; revisions: string[]; now?: number; weight?: number }[] = [
     { name: 'at a setWeight step whose canary is Ready', status: midCanary(2, 10), revisions: ['a:4/4', 'b:2/2'] },
     { name: 'at a setWeight step not yet applied', status: midCanary(2, 10), revisions: ['a:4/4', 'b:1/1'] },
     {
@@ -519,10 +628,11 @@ describe('canary: spec.paused freezes everything', () => {
       now: T0 + seconds(600),
     },
     {
-      name: 'with a canary not Ready long past the deadline',
+      name: 'with a canary not Ready long past the deadline: no abort, but no weight on its unready pods either',
       status: midCanary(2, 50, { notReadySince: at(T0) }),
       revisions: ['a:4/4', 'b:2/0'],
       now: T0 + seconds(6000),
+      weight: 0,
     },
   ];
   for (const c of cases) {
@@ -538,7 +648,7 @@ describe('canary: spec.paused freezes everything', () => {
       assert.equal(result.status.phase, 'Paused');
       assert.deepEqual(conditionOf(result, 'Paused'), { status: 'True', reason: 'PausedByUser' });
       assert.equal(result.status.currentStepIndex, c.status.currentStepIndex);
-      assert.equal(result.status.canaryWeight, c.status.canaryWeight);
+      assert.equal(result.status.canaryWeight, c.weight ?? c.status.canaryWeight);
       assert.equal(result.requestHandled, undefined, 'promote waits in the spec');
       assert.equal(result.requeueAfterMs, undefined);
       assert.deepEqual(result.events, []);
@@ -607,15 +717,33 @@ describe('canary: the health gate', () => {
     assert.equal(result.status.phase, 'Paused');
   });
 
-  test('an indefinite pause waits only for the deadline while its canary is short of Ready pods', () => {
+  test('a pause whose canary lost its Ready pod: its weight goes back to stable while the deadline clock runs', () => {
     const result = plan(
       withStatus(midCanary(1, 10, { notReadySince: at(T0) })),
       withRevisions('a:4/4', 'b:1/0'),
       withDesired('b'),
       atTime(T0 + seconds(100)),
     );
-    assert.equal(result.status.phase, 'Paused');
+    assert.equal(result.status.phase, 'Progressing');
+    assert.equal(conditionOf(result, 'Progressing')?.reason, 'WaitingForCanary');
+    assert.deepEqual(weightsOf(result), { a: 100, b: 0 });
     assert.equal(result.requeueAfterMs, seconds(500));
+    assert.match(
+      result.status.message ?? '',
+      /step 2 of 4: waiting for 1 of 1 canary pods to be Ready before sending 10% of traffic to b \(0% now\)/,
+    );
+  });
+
+  test('a timed pause does not end while its canary is short of Ready pods', () => {
+    const result = plan(
+      withStatus(midCanary(3, 50, { pauseStartTime: at(T0), notReadySince: at(T0 + seconds(100)) })),
+      withRevisions('a:4/4', 'b:2/1'),
+      withDesired('b'),
+      atTime(T0 + seconds(300)),
+    );
+    assert.equal(result.status.currentStepIndex, 3);
+    assert.deepEqual(weightsOf(result), { a: 75, b: 25 });
+    assert.equal(result.requeueAfterMs, seconds(400));
   });
 });
 
@@ -696,10 +824,10 @@ describe('canary: a whole release, and a restart at every plan', () => {
     assert.equal(status.stableRevision, 'b');
     assert.deepEqual(revisions, [{ revision: 'b', replicas: 4, readyReplicas: 4 }]);
     assert.deepEqual(history, [
-      'Progressing@0:{"a":90,"b":10}',
+      'Progressing@0:{"a":100,"b":0}',
       'Progressing@1:{"a":90,"b":10}',
       'Paused@1:{"a":90,"b":10}',
-      'Progressing@2:{"a":50,"b":50}',
+      'Progressing@2:{"a":75,"b":25}',
       'Progressing@3:{"a":50,"b":50}',
       'Paused@3:{"a":50,"b":50}',
       'Progressing@4:{"a":50,"b":50}',

@@ -1,9 +1,20 @@
 // The canary state machine: the new revision receives a growing share of traffic, step by step,
 // while the stable revision keeps all its pods. One plan takes at most one step; the progress lives
-// in the status (currentStepIndex, canaryWeight, pauseStartTime), so a restarted operator resumes
-// where it stopped.
+// in the status (currentStepIndex, pauseStartTime), so a restarted operator resumes where it stopped.
+//
+// Traffic moves to the canary only as far as its Ready pods can carry it (computeCarriedWeight):
+// a step first scales the canary, and its weight is written once the pods are Ready. A canary pod
+// that stops being Ready takes its share back to stable at once; the health gate aborts the release
+// if the pods are not all Ready again within progressDeadlineSeconds. status.canaryWeight is the
+// weight actually sent.
 import { parseDuration } from '../desired/duration.ts';
-import { computeCanaryReplicas, computeReplicaShare, computeTimeLeft, computeWeights } from './compute.ts';
+import {
+  computeCanaryReplicas,
+  computeCarriedWeight,
+  computeReplicaShare,
+  computeTimeLeft,
+  computeWeights,
+} from './compute.ts';
 import { EventReason, type Outcome, Reason } from './conditions.ts';
 import {
   abortByRequest,
@@ -44,6 +55,7 @@ export function planCanary(input: CanaryInput): RolloutPlan {
   const layout = (canaryReplicas: number) => split(input, draft, canaryReplicas);
   if (draft.status.abortedRevision === canaryRevision) return planAborted(input, draft, layout);
   if (input.paused) {
+    carry(input, draft, draft.status.canaryWeight ?? 0);
     const where = `at ${stepLabel(input, draft.status.currentStepIndex ?? 0)} with ${draft.status.canaryWeight ?? 0}% of traffic on ${canaryRevision}`;
     return planFrozen(input, draft, where, canaryTarget(input, draft), layout);
   }
@@ -59,12 +71,33 @@ function weighted(input: CanaryInput, weights: { revision: string; weight: numbe
   return { kind: 'weighted', weights, approximatedByReplicas: routingOf(input) === 'replicas' };
 }
 
+function modeOf(input: CanaryInput): 'weighted' | 'replicas' {
+  return routingOf(input) === 'replicas' ? 'replicas' : 'weighted';
+}
+
+/**
+ * The weight the steps ask for at `index`: the last setWeight at or before it (a pause keeps the
+ * weight before it; past the last step, the last setWeight until the canary takes all traffic).
+ */
+export function stepWeight(steps: CanaryStep[], index: number): number {
+  for (let at = Math.min(index, steps.length - 1); at >= 0; at--) {
+    const weight = steps[at]?.setWeight;
+    if (weight !== undefined) return weight;
+  }
+  return 0;
+}
+
 /** Pods of the canary at the current step: its weight's share, or full size once the steps are done. */
 function canaryTarget(input: CanaryInput, draft: Draft): number {
   const index = draft.status.currentStepIndex ?? 0;
   if (index >= input.strategy.steps.length) return input.replicas;
-  const mode = routingOf(input) === 'replicas' ? 'replicas' : 'weighted';
-  return computeCanaryReplicas(draft.status.canaryWeight ?? 0, input.replicas, mode);
+  return computeCanaryReplicas(stepWeight(input.strategy.steps, index), input.replicas, modeOf(input));
+}
+
+/** The canary's weight: `wanted`, or less when its Ready pods cannot carry that much. */
+function carry(input: CanaryInput, draft: Draft, wanted: number): void {
+  const ready = readyOf(input, draft.status.canaryRevision);
+  draft.status.canaryWeight = Math.min(wanted, computeCarriedWeight(ready, input.replicas, modeOf(input)));
 }
 
 /** Stable at full size serving 100 − weight, the canary at `canaryReplicas` serving weight. */
@@ -122,20 +155,46 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
   const steps = input.strategy.steps;
   const index = status.currentStepIndex ?? 0;
   const step = steps[index];
-  if (step?.setWeight !== undefined) status.canaryWeight = step.setWeight;
   const target = canaryTarget(input, draft);
   const canary = status.canaryRevision as string;
   const deadline = input.strategy.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
   const health = checkHealth(input, draft, canary, target, deadline);
   if (health.failed) return planDegraded(input, draft, health.message, (pods) => split(input, draft, pods));
+  carry(input, draft, stepWeight(steps, index));
   if (!step) return planCompletion(input, draft, target);
 
   const ready = readyOf(input, canary) >= target;
-  if (step.setWeight !== undefined) {
-    if (ready) advance(input, draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
-    return finish(input, draft, progressing(input, draft), split(input, draft, target));
+  const kind = stepKind(step);
+  switch (kind) {
+    case 'setWeight':
+      if (ready) advance(input, draft, `${stepLabel(input, index)} done: ${step.setWeight}% of traffic on ${canary}`);
+      return finish(input, draft, progressing(input, draft), split(input, draft, target));
+    case 'pause':
+      // A pause holds only a canary that carries its weight: one that lost Ready pods waits for them.
+      if (!ready) return finish(input, draft, progressing(input, draft), split(input, draft, target));
+      return planPause(input, draft, step, target);
+    default:
+      return unhandledStep(kind);
   }
+}
 
+/** The kind of a step: the one field it sets (the API's CEL rule allows exactly one). */
+type StepKind = keyof CanaryStep;
+
+function stepKind(step: CanaryStep): StepKind {
+  return step.setWeight !== undefined ? 'setWeight' : 'pause';
+}
+
+/** A step kind added to the API and not handled above fails to compile here. */
+function unhandledStep(kind: never): never {
+  throw new Error(`unhandled canary step kind ${String(kind)}`);
+}
+
+/** At a pause: wait for spec.promote, or for the duration counted from when the pause began. */
+function planPause(input: CanaryInput, draft: Draft, step: CanaryStep, target: number): RolloutPlan {
+  const status = draft.status;
+  const index = status.currentStepIndex ?? 0;
+  const canary = status.canaryRevision as string;
   status.pauseStartTime ??= isoTime(input.now);
   const duration = step.pause?.duration;
   if (!duration) {
@@ -169,15 +228,24 @@ function advance(input: CanaryInput, draft: Draft, message: string): void {
   requeue(draft, 0);
 }
 
-/** Waiting for the canary's pods: at a step, or growing to full size after the last. */
+/**
+ * Waiting for the canary's pods: at a step, or growing to full size after the last. Until they are
+ * Ready, it says what they are waited for: "waiting for 1 of 1 canary pods to be Ready before
+ * sending 20% of traffic to b (0% now)".
+ */
 function progressing(input: CanaryInput, draft: Draft): Outcome {
   const { canaryRevision, canaryWeight = 0 } = draft.status;
   const index = draft.status.currentStepIndex ?? 0;
   const target = canaryTarget(input, draft);
+  const ready = readyOf(input, canaryRevision);
   const atStep = index < input.strategy.steps.length;
   const reason = atStep ? Reason.WaitingForCanary : Reason.Promoting;
   const where = atStep ? stepLabel(input, index) : 'last step done, growing to full size';
-  let message = `${where}: ${canaryWeight}% of traffic on ${canaryRevision}, ${readyOf(input, canaryRevision)} of ${target} pods Ready`;
+  const wanted = atStep ? stepWeight(input.strategy.steps, index) : 100;
+  let message =
+    ready < target
+      ? `${where}: waiting for ${target - ready} of ${target} canary pods to be Ready before sending ${wanted}% of traffic to ${canaryRevision} (${canaryWeight}% now)`
+      : `${where}: ${canaryWeight}% of traffic on ${canaryRevision}, ${ready} of ${target} pods Ready`;
   if (routingOf(input) === 'replicas') {
     message += ` (no mesh: ${computeReplicaShare(target, input.replicas)}% by pod count)`;
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   computeCanaryReplicas,
+  computeCarriedWeight,
   computeReplicaShare,
   computeRollingReplicas,
   computeTimeLeft,
@@ -44,6 +45,39 @@ describe('computeReplicaShare', () => {
   for (const [canary, stable, share] of cases) {
     test(`${canary} beside ${stable} → ${share}%`, () => assert.equal(computeReplicaShare(canary, stable), share));
   }
+});
+
+describe('computeCarriedWeight', () => {
+  const cases: [ready: number, stable: number, mode: 'weighted' | 'replicas', weight: number][] = [
+    [0, 1, 'weighted', 0],
+    [0, 4, 'weighted', 0],
+    [1, 4, 'weighted', 25],
+    [1, 2, 'weighted', 50],
+    [3, 10, 'weighted', 30],
+    [2, 3, 'weighted', 66],
+    [2, 2, 'weighted', 100],
+    [5, 2, 'weighted', 100],
+    [1, 0, 'weighted', 100],
+    [0, 4, 'replicas', 0],
+    [1, 9, 'replicas', 10],
+    [4, 4, 'replicas', 50],
+  ];
+  for (const [ready, stable, mode, weight] of cases) {
+    test(`${ready} Ready beside ${stable} (${mode}) carry ${weight}%`, () => {
+      assert.equal(computeCarriedWeight(ready, stable, mode), weight);
+    });
+  }
+
+  test('the pods computeCanaryReplicas asks for, all Ready, carry at least the weight asked for', () => {
+    for (const mode of ['weighted', 'replicas'] as const) {
+      for (let stable = 1; stable <= 12; stable++) {
+        for (let weight = 1; weight <= (mode === 'replicas' ? 50 : 100); weight++) {
+          const pods = computeCanaryReplicas(weight, stable, mode);
+          assert.ok(computeCarriedWeight(pods, stable, mode) >= weight, `${weight}% of ${stable} (${mode})`);
+        }
+      }
+    }
+  });
 });
 
 describe('computeWeights', () => {

@@ -34,6 +34,24 @@ export function computeReplicaShare(canaryReplicas: number, stableReplicas: numb
   return total === 0 ? 0 : Math.round((100 * canaryReplicas) / total);
 }
 
+/**
+ * The largest share of requests (percent) that `readyPods` Ready pods of a revision can carry beside
+ * a stable revision of `stableReplicas` pods. Traffic moves to a revision only this far.
+ *
+ * - `weighted`: each Ready pod carries what a stable pod does, floor(100 × ready / stable), at most
+ *   100. 0 Ready → 0; 1 beside 4 → 25; 3 beside 10 → 30; 2 beside 2 → 100.
+ * - `replicas`: the Service spreads requests over Ready pods only, so the share is
+ *   computeReplicaShare(ready, stable). 0 Ready → 0; 1 beside 9 → 10; 4 beside 4 → 50.
+ *
+ * At the pods computeCanaryReplicas asks for, all Ready, this is at least the weight asked for.
+ */
+export function computeCarriedWeight(readyPods: number, stableReplicas: number, mode: 'weighted' | 'replicas'): number {
+  if (readyPods <= 0) return 0;
+  if (stableReplicas <= 0) return 100;
+  if (mode === 'replicas') return computeReplicaShare(readyPods, stableReplicas);
+  return Math.min(100, Math.floor((100 * readyPods) / stableReplicas));
+}
+
 /** Stable and canary weights for a canary at `canaryWeight` percent: always two entries summing to 100. */
 export function computeWeights(stable: string, canary: string, canaryWeight: number): TrafficWeight[] {
   const weight = clampPercent(canaryWeight);

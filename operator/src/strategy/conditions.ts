@@ -1,5 +1,6 @@
 // The Rollout's phase, and the four conditions derived from it, so that
 // `kubectl wait --for=condition=Paused|Ready|Aborted` works. Reasons are CamelCase constants.
+import { nextCondition } from '../common/conditions.ts';
 import type { RolloutCondition, RolloutPhase } from './types.ts';
 
 export const Reason = {
@@ -77,22 +78,3 @@ export function buildConditions(
     ),
   );
 }
-
-/** `wanted` as a condition whose lastTransitionTime is kept from `previous` while its status does not flip. */
-export function nextCondition(
-  previous: RolloutCondition[] | undefined,
-  wanted: Pick<RolloutCondition, 'type' | 'status' | 'reason' | 'message'>,
-  now: string,
-  generation?: number,
-): RolloutCondition {
-  const before = previous?.find((condition) => condition.type === wanted.type);
-  const condition: RolloutCondition = {
-    ...wanted,
-    lastTransitionTime: before && before.status === wanted.status ? before.lastTransitionTime : wholeSeconds(now),
-  };
-  if (generation !== undefined) condition.observedGeneration = generation;
-  return condition;
-}
-
-/** metav1.Condition times are RFC 3339 in whole seconds. */
-const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');

@@ -1,6 +1,7 @@
 // Builders for the strategy tests: an input from defaults and modifiers, a tiny simulated cluster
 // that makes planned pods Ready, and the invariants every plan must keep.
 import assert from 'node:assert/strict';
+import { computeCarriedWeight } from './compute.ts';
 import type {
   BlueGreenInput,
   BlueGreenStrategy,
@@ -143,8 +144,9 @@ export function conditionOf(plan: RolloutPlan, type: string) {
 }
 
 /**
- * What every plan keeps: weights that sum to 100, at most two revisions, the serving revision at
- * full size, the four conditions agreeing with the phase.
+ * What every plan keeps: weights that sum to 100, no weight on a revision beyond what its Ready
+ * pods carry, at most two revisions, the serving revision at full size, the four conditions
+ * agreeing with the phase.
  */
 export function assertInvariants(plan: RolloutPlan, input: StrategyInput<unknown>): void {
   assert.ok(plan.revisions.length <= 2, `at most two revisions live: ${JSON.stringify(plan.revisions)}`);
@@ -154,6 +156,13 @@ export function assertInvariants(plan: RolloutPlan, input: StrategyInput<unknown
       100,
       'weights sum to 100',
     );
+    const mode = plan.traffic.approximatedByReplicas ? 'replicas' : 'weighted';
+    for (const { revision, weight } of plan.traffic.weights) {
+      if (revision === plan.scaleTarget) continue;
+      const ready = input.revisions.find((observed) => observed.revision === revision)?.readyReplicas ?? 0;
+      const carried = computeCarriedWeight(ready, input.replicas, mode);
+      assert.ok(weight <= carried, `${weight}% on ${revision}, whose ${ready} Ready pods carry ${carried}%`);
+    }
   }
   const serving = plan.revisions.find(({ role }) => role === 'stable' || role === 'active');
   if (plan.traffic.kind !== 'selector') {

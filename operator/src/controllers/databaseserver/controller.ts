@@ -7,13 +7,13 @@
 import type { Logger } from 'pino';
 import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
 import type { MicroService } from '../../api/microservice.ts';
+import { type Clock, systemClock } from '../../common/clock.ts';
 import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
 import { type KubeObject, namespaceType, objectKey, secretType } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
-import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { type Condition, type ConditionFact, computeConditions } from '../microservice/conditions.ts';

@@ -87,9 +87,27 @@ async function deleteChild(deps: ApplyDeps, child: KubeObject): Promise<string |
   }
 }
 
+/** The kinds that decide where requests go: Services (blue-green's selector) and mesh routes. */
+const TRAFFIC_KINDS = new Set(['Service', 'VirtualService', 'DestinationRule', 'HTTPRoute']);
+
+/**
+ * Traffic first, then workloads: an abort or a step back takes the weight off a revision before its
+ * pods are scaled down, and a weight is only ever given to pods already Ready (strategy/), so no
+ * request is sent to a pod that is going or not yet there.
+ */
+async function applyInOrder(deps: ApplyDeps, changes: ChildApply[]): Promise<(string | undefined)[]> {
+  const results = new Map<ChildApply, string | undefined>();
+  const isTraffic = (change: ChildApply) => TRAFFIC_KINDS.has(change.object.kind ?? '');
+  for (const wave of [changes.filter(isTraffic), changes.filter((change) => !isTraffic(change))]) {
+    const outcomes = await Promise.all(wave.map(async (change) => [change, await applyChild(deps, change)] as const));
+    for (const [change, outcome] of outcomes) results.set(change, outcome);
+  }
+  return changes.map((change) => results.get(change));
+}
+
 /** Writes the plan's children and deletions; returns the failures and the Events to record. */
 export async function applyPlan(deps: ApplyDeps, plan: Plan): Promise<ApplyOutcome> {
-  const applied = await Promise.all(plan.apply.map((change) => applyChild(deps, change)));
+  const applied = await applyInOrder(deps, plan.apply);
   const deleted = await Promise.all(plan.delete.map((child) => deleteChild(deps, child)));
 
   const byReason = new Map<string, string[]>();

@@ -1,16 +1,10 @@
 // The MicroService's conditions: types, reasons (CamelCase constants) and the one rule that keeps
-// lastTransitionTime while a condition's status does not flip.
+// lastTransitionTime while a condition's status does not flip (common/conditions.ts).
+import { type ConditionLike, nextCondition } from '../../common/conditions.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+export type Condition = ConditionLike;
 
 /** A condition before it is stamped with a transition time and generation. */
 export interface ConditionFact {
@@ -70,13 +64,5 @@ export function computeConditions(
   now: string,
   generation: number | undefined,
 ): Condition[] {
-  return facts.map((fact) => {
-    const before = previous?.find((condition) => condition.type === fact.type);
-    const condition: Condition = {
-      ...fact,
-      lastTransitionTime: before && before.status === fact.status ? before.lastTransitionTime : now,
-    };
-    if (generation !== undefined) condition.observedGeneration = generation;
-    return condition;
-  });
+  return facts.map((fact) => nextCondition(previous, fact, now, generation));
 }

@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import { type Clock, systemClock } from '../../common/clock.ts';
 import type { EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -15,12 +16,12 @@ import {
   objectKey,
   secretType,
 } from '../../kube/objects.ts';
-import { type Clock, systemClock } from '../../runtime/clock.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
+import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { isServed } from '../../traffic/index.ts';
 import { CacheStep } from './cache.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
-import { isServed } from './gather.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { planReleaseWorkload } from './release.ts';
 import {
@@ -31,7 +32,6 @@ import {
   rolloutType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
-import { RouteWatches } from './route-watches.ts';
 import { WriteTracker } from './tracker.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
@@ -57,7 +57,7 @@ const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
 
 /** The runtime's Controller, plus the route watches it starts as route kinds appear. */
 export class MicroServiceController extends Controller {
-  routeWatches: RouteWatches | undefined;
+  routeWatches: DynamicWatches | undefined;
 
   override async stop(): Promise<void> {
     await super.stop();
@@ -180,7 +180,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     controller.cache(type).subscribe((event) => tracker.observe(event, type.kind));
   }
   const ownerKeys = controllerOwnerKeys(microServiceType.kind);
-  const routeWatches = new RouteWatches({
+  const routeWatches = new DynamicWatches({
     client,
     labelSelector: managed,
     logger,
@@ -195,7 +195,11 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
   const crdCache = controller.cache(customResourceDefinitionType);
   crdCache.subscribe((event) => {
     const type = ROUTE_CHILD_TYPES.find((t) => crdName(t) === event.object.metadata.name);
-    if (type) routeWatches.ensure(type, isServed(crdCache, crdName(type), type.version));
+    if (type)
+      routeWatches.ensure(
+        type,
+        isServed((name) => crdCache.get(name), crdName(type), type.version),
+      );
   });
   return controller;
 }

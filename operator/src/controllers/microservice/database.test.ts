@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import { FakeClock } from '../../common/fake-clock.ts';
 import {
   type DatabaseEngine,
   type DatabaseRequest,
@@ -18,7 +19,6 @@ import type { KubeClient } from '../../kube/client.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import type { KubeObject, ResourceType } from '../../kube/objects.ts';
-import { FakeClock } from '../../runtime/fake-clock.ts';
 import { ObjectCache } from '../../runtime/object-cache.ts';
 import { DatabaseStep } from './database.ts';
 import { DATABASE_FINALIZER } from './database-plan.ts';

@@ -10,6 +10,7 @@
 // is carried out, with bounded retries measured from metadata.deletionTimestamp.
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import type { Clock } from '../../common/clock.ts';
 import {
   type AdminConnection,
   buildDatabaseSecretData,
@@ -37,7 +38,6 @@ import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, secretType, splitKey } from '../../kube/objects.ts';
 import { computeBackoffDelay } from '../../runtime/backoff.ts';
-import type { Clock } from '../../runtime/clock.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import type { ReconcileResult } from '../../runtime/work-queue.ts';
 import {

@@ -2,28 +2,16 @@
 // watched, one GET each). Nothing here writes.
 
 import type { MicroService } from '../../api/microservice.ts';
+import type { TrafficRouting } from '../../api/rollout.ts';
 import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
-import {
-  chooseRouter,
-  type GatewayApiOptions,
-  gatewayApiOptionsFromCrd,
-  type InstalledApis,
-  LABEL_MANAGED_BY,
-  MANAGED_BY,
-} from '../../desired/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
+import { discoverRouters, type InstalledApis, installedRouteTypes, routeKindsInUse } from '../../traffic/index.ts';
 import { childId, type PlanInput } from './plan.ts';
-import {
-  crdName,
-  destinationRuleType,
-  httpRouteType,
-  microServiceType,
-  rolloutType,
-  virtualServiceType,
-  WORKLOAD_CHILD_TYPES,
-} from './resources.ts';
+import { requestedRouting } from './release.ts';
+import { microServiceType, rolloutType, WORKLOAD_CHILD_TYPES } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
 
 export interface GatherSources {
@@ -38,42 +26,6 @@ export interface GatherSources {
 }
 
 export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
-
-/** Whether the CRD `name` is Established and serves `version`. */
-export function isServed(crds: ObjectCache, name: string, version: string): boolean {
-  const crd = crds.get(name) as
-    | {
-        spec?: { versions?: { name: string; served?: boolean }[] };
-        status?: { conditions?: { type: string; status: string }[] };
-      }
-    | undefined;
-  if (!crd) return false;
-  const established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  return Boolean(established) && (crd.spec?.versions ?? []).some((v) => v.name === version && v.served !== false);
-}
-
-/** Which routers are installed, from the CRDs in the cache (re-checked on every reconcile). */
-export function discoverRouters(crds: ObjectCache): { installed: InstalledApis; gatewayAPI?: GatewayApiOptions } {
-  const istio =
-    isServed(crds, crdName(virtualServiceType), virtualServiceType.version) &&
-    isServed(crds, crdName(destinationRuleType), destinationRuleType.version);
-  const gatewayAPI = isServed(crds, crdName(httpRouteType), httpRouteType.version);
-  const httpRouteCrd = crds.get(crdName(httpRouteType));
-  return {
-    installed: { istio, gatewayAPI },
-    ...(gatewayAPI && httpRouteCrd
-      ? { gatewayAPI: gatewayApiOptionsFromCrd(httpRouteCrd as Parameters<typeof gatewayApiOptionsFromCrd>[0]) }
-      : {}),
-  };
-}
-
-/** The route kinds the chosen router writes; a foreign object of any other kind is no conflict. */
-export function routeKindsInUse(installed: InstalledApis): ResourceType[] {
-  const router = chooseRouter(installed);
-  if (router === 'istio') return [virtualServiceType, destinationRuleType];
-  if (router === 'gatewayAPI') return [httpRouteType];
-  return [];
-}
 
 /**
  * The Rollouts that name the service `namespace/name`, oldest first (then by name): the first one
@@ -104,13 +56,11 @@ async function gatherRoutes(
   sources: GatherSources,
   ms: MicroService,
   installed: InstalledApis,
+  requested: TrafficRouting | undefined,
 ): Promise<{ ours: KubeObject[]; foreign: string[] }> {
   const { name = '', namespace = '', uid = '' } = ms.metadata;
-  const types = [
-    ...(installed.istio ? [virtualServiceType, destinationRuleType] : []),
-    ...(installed.gatewayAPI ? [httpRouteType] : []),
-  ];
-  const inUse = routeKindsInUse(installed);
+  const types = installedRouteTypes(installed);
+  const inUse = routeKindsInUse(installed, requested);
   const found = await Promise.all(
     types.map(async (type) => {
       const watched = sources.routeCache(type);
@@ -156,16 +106,16 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     if (fresh && fresh.metadata.namespace === namespace) children.set(id, fresh);
   }
 
-  const { installed, gatewayAPI } = discoverRouters(sources.crdCache);
-  const routes = await gatherRoutes(sources, ms, installed);
-  for (const route of routes.ours) children.set(childId(route), route);
-
-  const deletedByOthers = tracker.deletedByOthersIn(namespace);
-
   const cachedRollout = rolloutsOf(sources.rolloutCache, namespace, name)[0];
   // The Rollout as last written, if the cache has not seen that write yet: its status is the release's memory.
   const rollout =
     cachedRollout && tracker.freshest(cachedRollout, rolloutType.kind, namespace, cachedRollout.metadata.name ?? '');
+
+  const { installed, gatewayAPI } = discoverRouters((name) => sources.crdCache.get(name));
+  const routes = await gatherRoutes(sources, ms, installed, requestedRouting(rollout));
+  for (const route of routes.ours) children.set(childId(route), route);
+
+  const deletedByOthers = tracker.deletedByOthersIn(namespace);
   const dependents = msCache
     .list({ namespace })
     .filter((other) => (other.spec.dependsOn ?? []).includes(name))

@@ -1,4 +1,6 @@
 // The MicroService reconciler: gather → plan (pure) → apply (server-side) → syncStatus.
+
+export { discoverRouters } from '../../traffic/index.ts';
 export { type ApplyOutcome, applyPlan } from './apply.ts';
 export { type Condition, ConditionType, computeConditions, EventReason, Reason } from './conditions.ts';
 export {
@@ -7,7 +9,7 @@ export {
   type MicroServiceControllerOptions,
 } from './controller.ts';
 export { computeDrift, DESIRED_HASH_ANNOTATION, isContainedIn } from './drift.ts';
-export { discoverRouters, gather, type Observed } from './gather.ts';
+export { gather, type Observed } from './gather.ts';
 export { type ChildApply, childId, type Plan, type PlanInput, plan, withApplyFailures } from './plan.ts';
 export { ChildWriteError, createMicroServiceReconciler } from './reconcile.ts';
 export * from './resources.ts';

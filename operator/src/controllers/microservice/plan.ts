@@ -7,21 +7,22 @@ import {
   buildDedicatedDatabase,
   buildHorizontalPodAutoscaler,
   buildNetworkPolicy,
-  buildRoutes,
   buildService,
+  InvalidSpecError,
+  identityOf,
+  selectorLabels,
+} from '../../desired/index.ts';
+import type { EventRecord } from '../../kube/events.ts';
+import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+import {
+  buildRoutes,
   chooseRouter,
   computeUrl,
   type GatewayApiOptions,
   type InstalledApis,
-  InvalidSpecError,
-  ISTIOD,
-  identityOf,
-  selectorLabels,
-  splitServiceName,
-  type TrafficRouter,
-} from '../../desired/index.ts';
-import type { EventRecord } from '../../kube/events.ts';
-import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+  type Router,
+  routerFor,
+} from '../../traffic/index.ts';
 import type { CachePlanInput } from './cache.ts';
 import {
   type Condition,
@@ -33,6 +34,7 @@ import {
 } from './conditions.ts';
 import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
+import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
 
@@ -111,15 +113,15 @@ function planValid(input: PlanInput): Plan {
     ...credentialsHashOf(input),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
-  const router = chooseRouter(input.installed);
-  const routes = buildRoutes(ms, router, {
+  const router = routerFor(chooseRouter(input.installed, requestedRouting(input.rollout)));
+  const routes = buildRoutes(ms, router.name, {
     ...(input.gatewayAPI ? { gatewayAPI: input.gatewayAPI } : {}),
     ...(traffic.kind === 'split' ? { split: traffic.split } : {}),
   });
   const networkPolicy = buildNetworkPolicy(ms, {
     dependents: input.dependents,
     ...(input.databasePort !== undefined ? { databasePort: input.databasePort } : {}),
-    ...(router === 'istio' ? { meshControlPlane: ISTIOD } : {}),
+    ...(router.meshControlPlane ? { meshControlPlane: router.meshControlPlane } : {}),
   });
   const wanted: KubeObject[] = [
     ...workloads.deployments,
@@ -179,7 +181,7 @@ function planValid(input: PlanInput): Plan {
  * The service's Service, selecting every pod or, in blue-green, the active revision; beside it the
  * preview Service (blue-green) or, for the Gateway API's weighted backends, one per revision.
  */
-function buildServices(ms: MicroService, traffic: ReleaseTraffic, router: TrafficRouter): (V1Service | undefined)[] {
+function buildServices(ms: MicroService, traffic: ReleaseTraffic, router: Router): (V1Service | undefined)[] {
   const { name } = identityOf(ms);
   if (traffic.kind === 'blueGreen') {
     return [
@@ -187,12 +189,7 @@ function buildServices(ms: MicroService, traffic: ReleaseTraffic, router: Traffi
       buildService(ms, { name: previewServiceName(name), revision: traffic.preview }),
     ];
   }
-  if (traffic.kind === 'split' && router === 'gatewayAPI') {
-    return [
-      buildService(ms),
-      ...traffic.split.map((s) => buildService(ms, { name: splitServiceName(name, s.role), revision: s.revision })),
-    ];
-  }
+  if (traffic.kind === 'split') return [buildService(ms), ...router.buildSplitServices(ms, traffic.split)];
   return [buildService(ms)];
 }
 

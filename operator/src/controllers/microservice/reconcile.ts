@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
+import type { Clock } from '../../common/clock.ts';
 import { dedicatedDatabaseName } from '../../desired/dedicated-database.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -10,7 +11,6 @@ import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { hasFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, splitKey } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
-import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { applyPlan } from './apply.ts';
 import { CACHE_FINALIZER, type CacheStep } from './cache.ts';

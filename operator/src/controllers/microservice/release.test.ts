@@ -9,7 +9,7 @@ import { microService, withAutoscaling, withHttpPort, withImage, withReplicas } 
 import type { KubeObject } from '../../kube/objects.ts';
 import { replicasToHold } from './apply.ts';
 import { type Plan, plan } from './plan.ts';
-import { planReleaseWorkload, planUntilSettled, releaseTraffic, resolveTrafficRouting } from './release.ts';
+import { planReleaseWorkload, planUntilSettled, releaseTraffic } from './release.ts';
 import { planIntake, requestsIn } from './rollout-status.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -111,23 +111,6 @@ const revisionOf = (ms: MicroService) => computeRevision(buildPodTemplate(ms));
 const canary: RolloutSpec['strategy'] = {
   canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '1m' } }] },
 };
-
-describe('resolveTrafficRouting', () => {
-  const cases = [
-    { requested: 'auto', istio: true, gatewayAPI: true, routing: 'istio' },
-    { requested: 'auto', istio: false, gatewayAPI: true, routing: 'gatewayAPI' },
-    { requested: 'auto', istio: false, gatewayAPI: false, routing: 'replicas' },
-    { requested: undefined, istio: true, gatewayAPI: false, routing: 'istio' },
-    { requested: 'gatewayAPI', istio: true, gatewayAPI: true, routing: 'gatewayAPI' },
-    { requested: 'istio', istio: false, gatewayAPI: true, routing: 'replicas' },
-    { requested: 'replicas', istio: true, gatewayAPI: true, routing: 'replicas' },
-  ] as const;
-  for (const c of cases) {
-    it(`${c.requested} with istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.routing}`, () => {
-      assert.equal(resolveTrafficRouting(c.requested, c), c.routing);
-    });
-  }
-});
 
 describe('planIntake', () => {
   const spec = { serviceRef: { name: 'orders' }, strategy: canary, promote: 'step' } as RolloutSpec;
@@ -272,6 +255,33 @@ describe('a canary released through the MicroService plan (Istio installed)', ()
       3,
       'no drop in capacity',
     );
+  });
+});
+
+describe('a canary asking for the Gateway API with Istio installed too', () => {
+  it('is routed by an HTTPRoute over per-revision Services, never by a VirtualService, before, during and after', () => {
+    const w = world(microService('orders', withHttpPort(), withReplicas(2)), {
+      canary: { steps: [{ setWeight: 50 }, { pause: {} }], trafficRouting: 'gatewayAPI' },
+    });
+    w.installed = { istio: true, gatewayAPI: true };
+    type Backend = { name: string; weight?: number };
+    const backends = () =>
+      ((child(w, 'HTTPRoute/orders')?.spec.rules as { backendRefs: Backend[] }[] | undefined)?.[0]?.backendRefs ?? [])
+        .map((b) => `${b.name}:${b.weight ?? '-'}`)
+        .sort();
+    const kinds = () => [...w.children.keys()].map((id) => id.split('/')[0]);
+    step(w);
+    step(w);
+    assert.deepEqual(backends(), ['orders-stable:100']);
+    w.ms = microService('orders', withHttpPort(), withReplicas(2), withImage('registry.example.com/shop/orders:2.0.0'));
+    for (let i = 0; i < 3; i++) step(w);
+    assert.equal(status(w).phase, 'Paused');
+    assert.deepEqual(backends(), ['orders-canary:50', 'orders-stable:50']);
+    assert.ok(w.children.has('Service/orders-canary') && w.children.has('Service/orders-stable'));
+    request(w, { promote: 'full' });
+    for (let i = 0; i < 4; i++) step(w);
+    assert.equal(status(w).phase, 'Healthy');
+    assert.ok(!kinds().includes('VirtualService') && !kinds().includes('DestinationRule'), kinds().join(', '));
   });
 });
 

@@ -10,13 +10,13 @@ import {
   buildPodTemplate,
   childMeta,
   computeRevision,
-  type InstalledApis,
   identityOf,
   REVISION_LABEL,
   revisionName,
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
+import { type InstalledApis, resolveTrafficRouting } from '../../traffic/index.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
 import { requestsIn } from './rollout-status.ts';
 import {
@@ -40,22 +40,9 @@ export const ReleaseReason = {
   Idle: 'Idle',
 } as const;
 
-/** A routing the Rollout asked for, resolved against what is installed. */
-export type ResolvedRouting = Exclude<TrafficRouting, 'auto'>;
-
-/**
- * `auto` is Istio when installed, else the Gateway API, else replica counts. A router asked for by
- * name but not installed falls back to replica counts too (the Rollout's message says so).
- */
-export function resolveTrafficRouting(
-  requested: TrafficRouting | undefined,
-  installed: InstalledApis,
-): ResolvedRouting {
-  const mode = requested ?? 'auto';
-  if (mode === 'istio' && installed.istio) return 'istio';
-  if (mode === 'gatewayAPI' && installed.gatewayAPI) return 'gatewayAPI';
-  if (mode === 'auto') return installed.istio ? 'istio' : installed.gatewayAPI ? 'gatewayAPI' : 'replicas';
-  return 'replicas';
+/** The trafficRouting a Rollout asks for (canary only), for the one choice of router. */
+export function requestedRouting(rollout: KubeObject | undefined): TrafficRouting | undefined {
+  return (rollout?.spec as RolloutSpec | undefined)?.strategy?.canary?.trafficRouting;
 }
 
 /** The revision a Deployment runs, from its label; undefined for one that predates revision labels. */

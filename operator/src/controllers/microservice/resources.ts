@@ -3,6 +3,9 @@ import { GROUP, VERSION } from '../../api/common.ts';
 import { MICROSERVICE_KIND, MICROSERVICE_PLURAL } from '../../api/microservice.ts';
 import { ROLLOUT_KIND, ROLLOUT_PLURAL } from '../../api/rollout.ts';
 import { deploymentType, type ResourceType, serviceType } from '../../kube/objects.ts';
+import { ROUTE_TYPES } from '../../traffic/index.ts';
+
+export { crdName } from '../../kube/objects.ts';
 
 const namespaced = (group: string, version: string, kind: string, plural: string): ResourceType => ({
   group,
@@ -30,9 +33,6 @@ export const horizontalPodAutoscalerType = namespaced(
 /** A dedicated database's server (spec.database.instance: dedicated). */
 export const statefulSetType = namespaced('apps', 'v1', 'StatefulSet', 'statefulsets');
 export const networkPolicyType = namespaced('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies');
-export const virtualServiceType = namespaced('networking.istio.io', 'v1', 'VirtualService', 'virtualservices');
-export const destinationRuleType = namespaced('networking.istio.io', 'v1', 'DestinationRule', 'destinationrules');
-export const httpRouteType = namespaced('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');
 
 /** Children of built-in kinds: always served, watched through caches. */
 export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
@@ -43,11 +43,8 @@ export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
   statefulSetType,
 ];
 
-/** Route children: served only when Istio or the Gateway API is installed. */
-export const ROUTE_CHILD_TYPES: readonly ResourceType[] = [virtualServiceType, destinationRuleType, httpRouteType];
-
-/** The CustomResourceDefinition name of a custom kind: `<plural>.<group>`. */
-export const crdName = (type: ResourceType): string => `${type.plural}.${type.group}`;
+/** Route children: the kinds of every router in the traffic registry, watched once served. */
+export const ROUTE_CHILD_TYPES: readonly ResourceType[] = ROUTE_TYPES;
 
 /** Every kind a MicroService may have as a child, by kind name. */
 export function childTypeOf(kind: string | undefined): ResourceType | undefined {

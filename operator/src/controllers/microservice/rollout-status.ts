@@ -7,12 +7,12 @@
 // and asks again makes a new request, not a no-op patch of one still pending.
 import type { Logger } from 'pino';
 import type { RolloutSpec, RolloutStatus } from '../../api/rollout.ts';
+import { nextCondition } from '../../common/conditions.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
-import { nextCondition } from '../../strategy/conditions.ts';
 import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
 import { rolloutType } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';

@@ -9,13 +9,12 @@ import {
   buildDeployment,
   buildPodTemplate,
   computeRevision,
-  type InstalledApis,
   identityOf,
   type PodTemplateOptions,
-  type TrafficSplit,
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { PlannedEvent } from '../../strategy/index.ts';
+import type { InstalledApis, TrafficSplit } from '../../traffic/index.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
 

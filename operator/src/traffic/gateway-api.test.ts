@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildHttpRoute, gatewayApiOptionsFromCrd, type HttpRoute, retryCodes } from './gateway-api.ts';
-import { childMeta } from './meta.ts';
+import { childMeta } from '../desired/meta.ts';
 import {
   type Modifier,
   microService,
@@ -10,7 +9,8 @@ import {
   withHttpPort,
   withPorts,
   withTraffic,
-} from './testing.ts';
+} from '../desired/testing.ts';
+import { buildHttpRoute, gatewayApiOptionsFromCrd, type HttpRoute, retryCodes } from './gateway-api.ts';
 
 const backend = { group: '', kind: 'Service', name: 'orders', port: 80 };
 const everything = { path: { type: 'PathPrefix' as const, value: '/' } };

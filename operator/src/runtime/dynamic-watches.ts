@@ -1,22 +1,23 @@
-// Watches of the route kinds (VirtualService, DestinationRule, HTTPRoute), started when their CRD
-// is served and stopped when it goes: the controller's own watches are fixed at start, and a
-// reflector of a kind that is not installed would never sync. Only objects labelled managed-by
-// flotilla are cached; their changes re-queue the owning MicroService, so a hand edit of a route is
-// repaired within a second, like any other child.
+// Watches of kinds that may come and go with their CRDs (the route kinds of Istio and the Gateway
+// API), started when the CRD is served and stopped when it goes: a controller's own watches are
+// fixed at start, and a reflector of a kind that is not installed would never sync. Only objects
+// matching the label selector are cached; each change goes to `onChange`, which should only
+// enqueue (the MicroService controller re-queues the owner, so a hand-edited route is repaired
+// like any other child).
 import type { Logger } from 'pino';
-import type { KubeClient } from '../../kube/client.ts';
-import type { ResourceType } from '../../kube/objects.ts';
-import type { ControllerOptions } from '../../runtime/controller.ts';
-import { type CacheListener, ObjectCache } from '../../runtime/object-cache.ts';
-import { Reflector } from '../../runtime/reflector.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { ResourceType } from '../kube/objects.ts';
+import type { ControllerOptions } from './controller.ts';
+import { type CacheListener, ObjectCache } from './object-cache.ts';
+import { Reflector } from './reflector.ts';
 
-export interface RouteWatchesOptions {
+export interface DynamicWatchesOptions {
   client: KubeClient;
   namespace?: string;
   labelSelector: string;
   logger: Logger;
   reflector?: ControllerOptions['reflector'];
-  /** Called for every change of a watched route object (it should only enqueue). */
+  /** Called for every change of a watched object (it should only enqueue). */
   onChange: (type: ResourceType) => CacheListener;
 }
 
@@ -25,11 +26,11 @@ interface Watch {
   cache: ObjectCache;
 }
 
-export class RouteWatches {
-  private readonly options: RouteWatchesOptions;
+export class DynamicWatches {
+  private readonly options: DynamicWatchesOptions;
   private readonly watches = new Map<string, Watch>();
 
-  constructor(options: RouteWatchesOptions) {
+  constructor(options: DynamicWatchesOptions) {
     this.options = options;
   }
 
@@ -39,7 +40,7 @@ export class RouteWatches {
     if (served && !watch) this.start(type);
     if (!served && watch) {
       this.watches.delete(type.kind);
-      this.options.logger.info({ kind: type.kind }, 'route kind no longer served; watch stopped');
+      this.options.logger.info({ kind: type.kind }, 'kind no longer served; watch stopped');
       void watch.reflector.stop();
     }
   }
@@ -77,7 +78,7 @@ export class RouteWatches {
       },
     });
     this.watches.set(type.kind, { reflector, cache });
-    logger.info({ kind: type.kind }, 'route kind served; watching it');
+    logger.info({ kind: type.kind }, 'kind served; watching it');
     reflector.start();
   }
 }

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidSpecError } from './errors.ts';
-import { buildDestinationRule, buildVirtualService, type DestinationRule, type VirtualService } from './istio.ts';
-import { childMeta } from './meta.ts';
+import { InvalidSpecError } from '../desired/errors.ts';
+import { childMeta } from '../desired/meta.ts';
 import {
   type Modifier,
   microService,
@@ -11,7 +10,8 @@ import {
   withHttpPort,
   withPorts,
   withTraffic,
-} from './testing.ts';
+} from '../desired/testing.ts';
+import { buildDestinationRule, buildVirtualService, type DestinationRule, type VirtualService } from './istio.ts';
 
 const host = 'orders.shop.svc.cluster.local';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRoutes, chooseRouter, computeUrl, type RoutesCondition, type TrafficRouter } from './routes.ts';
-import { type Modifier, microService, withExpose, withHttpPort, withTraffic } from './testing.ts';
+import { type Modifier, microService, withExpose, withHttpPort, withTraffic } from '../desired/testing.ts';
+import { buildRoutes, chooseRouter, computeUrl, resolveTrafficRouting, routeKindsInUse } from './registry.ts';
+import type { RoutesCondition, TrafficRouter } from './router.ts';
 
 describe('chooseRouter', () => {
   const cases: { istio: boolean; gatewayAPI: boolean; router: TrafficRouter }[] = [
@@ -13,6 +14,22 @@ describe('chooseRouter', () => {
   for (const c of cases) {
     it(`istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.router}`, () => {
       assert.equal(chooseRouter(c), c.router);
+    });
+  }
+  const asked: {
+    requested: 'istio' | 'gatewayAPI' | 'replicas';
+    istio: boolean;
+    gatewayAPI: boolean;
+    router: TrafficRouter;
+  }[] = [
+    { requested: 'gatewayAPI', istio: true, gatewayAPI: true, router: 'gatewayAPI' },
+    { requested: 'istio', istio: true, gatewayAPI: true, router: 'istio' },
+    { requested: 'gatewayAPI', istio: true, gatewayAPI: false, router: 'istio' },
+    { requested: 'replicas', istio: false, gatewayAPI: true, router: 'gatewayAPI' },
+  ];
+  for (const c of asked) {
+    it(`a Rollout asking for ${c.requested}, istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.router}`, () => {
+      assert.equal(chooseRouter(c, c.requested), c.router);
     });
   }
 });
@@ -160,6 +177,49 @@ describe('computeUrl', () => {
   for (const c of cases) {
     it(c.name, () => {
       assert.equal(computeUrl(microService('orders', ...c.modifiers), c.scheme), c.url);
+    });
+  }
+});
+
+describe('routeKindsInUse', () => {
+  const cases: [string, { istio: boolean; gatewayAPI: boolean }, string[]][] = [
+    ['Istio alone', { istio: true, gatewayAPI: false }, ['VirtualService', 'DestinationRule']],
+    [
+      'both: Istio is chosen, so a hand-made HTTPRoute is no conflict',
+      { istio: true, gatewayAPI: true },
+      ['VirtualService', 'DestinationRule'],
+    ],
+    ['the Gateway API alone', { istio: false, gatewayAPI: true }, ['HTTPRoute']],
+    ['neither', { istio: false, gatewayAPI: false }, []],
+  ];
+  for (const [name, installed, kinds] of cases) {
+    it(name, () =>
+      assert.deepEqual(
+        routeKindsInUse(installed).map((type) => type.kind),
+        kinds,
+      ),
+    );
+  }
+  it('both, with a Rollout asking for the Gateway API: the HTTPRoute is in use', () =>
+    assert.deepEqual(
+      routeKindsInUse({ istio: true, gatewayAPI: true }, 'gatewayAPI').map((type) => type.kind),
+      ['HTTPRoute'],
+    ));
+});
+
+describe('resolveTrafficRouting', () => {
+  const cases = [
+    { requested: 'auto', istio: true, gatewayAPI: true, routing: 'istio' },
+    { requested: 'auto', istio: false, gatewayAPI: true, routing: 'gatewayAPI' },
+    { requested: 'auto', istio: false, gatewayAPI: false, routing: 'replicas' },
+    { requested: undefined, istio: true, gatewayAPI: false, routing: 'istio' },
+    { requested: 'gatewayAPI', istio: true, gatewayAPI: true, routing: 'gatewayAPI' },
+    { requested: 'istio', istio: false, gatewayAPI: true, routing: 'replicas' },
+    { requested: 'replicas', istio: true, gatewayAPI: true, routing: 'replicas' },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.requested} with istio ${c.istio}, Gateway API ${c.gatewayAPI} → ${c.routing}`, () => {
+      assert.equal(resolveTrafficRouting(c.requested, c), c.routing);
     });
   }
 });

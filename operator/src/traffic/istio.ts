@@ -3,9 +3,19 @@
 import type { IDestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import type { MicroService } from '../api/microservice.ts';
-import { toProtoDuration } from './duration.ts';
-import { type ChildMeta, childMeta, clusterLocalHost, DEFAULT_CLUSTER_DOMAIN, REVISION_LABEL } from './meta.ts';
-import { routedPort } from './ports.ts';
+import { toProtoDuration } from '../desired/duration.ts';
+import {
+  type ChildMeta,
+  childMeta,
+  clusterLocalHost,
+  DEFAULT_CLUSTER_DOMAIN,
+  identityOf,
+  REVISION_LABEL,
+} from '../desired/meta.ts';
+import { ISTIOD } from '../desired/network-policy.ts';
+import { routedPort } from '../desired/ports.ts';
+import type { ResourceType } from '../kube/objects.ts';
+import { type Router, routesConfigured, type TrafficSplit } from './router.ts';
 
 export const ISTIO_API_VERSION = 'networking.istio.io/v1';
 /** The reserved gateway name that means "every sidecar in the mesh". */
@@ -34,14 +44,6 @@ export interface IstioOptions {
   clusterDomain?: string;
   /** A Rollout's traffic split: one subset per revision (named after its role), weighted in the routes. */
   split?: readonly TrafficSplit[];
-}
-
-/** A share of the traffic for one revision of a service while a Rollout releases it. */
-export interface TrafficSplit {
-  role: 'stable' | 'canary';
-  revision: string;
-  /** Percent; the weights of a split sum to 100. */
-  weight: number;
 }
 
 function buildTrafficPolicy(ms: MicroService): TrafficPolicy | undefined {
@@ -157,3 +159,31 @@ export function buildVirtualService(ms: MicroService, options: IstioOptions = {}
     },
   };
 }
+
+const istioKind = (kind: string, plural: string): ResourceType => ({
+  group: 'networking.istio.io',
+  version: 'v1',
+  kind,
+  plural,
+  namespaced: true,
+});
+export const virtualServiceType = istioKind('VirtualService', 'virtualservices');
+export const destinationRuleType = istioKind('DestinationRule', 'destinationrules');
+
+/** Istio: a DestinationRule with a subset per revision, and a VirtualService that weights them. */
+export const istioRouter: Router = {
+  name: 'istio',
+  kinds: [virtualServiceType, destinationRuleType],
+  meshControlPlane: ISTIOD,
+  buildRoutes(ms, options) {
+    const istio = {
+      ...(options.clusterDomain ? { clusterDomain: options.clusterDomain } : {}),
+      ...(options.split ? { split: options.split } : {}),
+    };
+    return {
+      objects: [buildDestinationRule(ms, istio), buildVirtualService(ms, istio)],
+      condition: routesConfigured(ms, `Istio DestinationRule and VirtualService ${identityOf(ms).name}`),
+    };
+  },
+  buildSplitServices: () => [],
+};

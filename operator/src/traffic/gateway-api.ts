@@ -3,9 +3,12 @@
 // that implement the Gateway API).
 import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import type { MicroService } from '../api/microservice.ts';
-import { parseDuration, toGatewayDuration } from './duration.ts';
-import { type ChildMeta, childMeta, identityOf } from './meta.ts';
-import { parseGatewayRef, routedPort } from './ports.ts';
+import { parseDuration, toGatewayDuration } from '../desired/duration.ts';
+import { type ChildMeta, childMeta, identityOf } from '../desired/meta.ts';
+import { parseGatewayRef, routedPort } from '../desired/ports.ts';
+import { buildService } from '../desired/service.ts';
+import type { ResourceType } from '../kube/objects.ts';
+import { type Router, RoutesReadyReason, routesConfigured, type TrafficSplit } from './router.ts';
 
 export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
@@ -128,3 +131,44 @@ export function gatewayApiOptionsFromCrd(crd: { spec?: { versions?: CrdVersionLi
   const rule = v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.rules?.items;
   return { httpRouteRetry: rule?.properties?.retry !== undefined };
 }
+
+export const httpRouteType: ResourceType = {
+  group: GATEWAY_API_GROUP,
+  version: 'v1',
+  kind: 'HTTPRoute',
+  plural: 'httproutes',
+  namespaced: true,
+};
+
+/** The Service that selects one revision of a split for the Gateway API: `<name>-stable`, `<name>-canary`. */
+export const splitServiceName = (name: string, role: TrafficSplit['role']): string => `${name}-${role}`;
+
+/** The Gateway API: one HTTPRoute, weighted across a Service per revision during a release. */
+export const gatewayApiRouter: Router = {
+  name: 'gatewayAPI',
+  kinds: [httpRouteType],
+  buildRoutes(ms, options) {
+    const { name } = identityOf(ms);
+    const gatewayAPI = options.gatewayAPI ?? { httpRouteRetry: false };
+    const split = options.split?.map((s) => ({ service: splitServiceName(name, s.role), weight: s.weight }));
+    const route = buildHttpRoute(ms, gatewayAPI, split);
+    if (!route) {
+      const message = 'the service has no ports; no routes are needed';
+      return { objects: [], condition: { status: 'True', reason: RoutesReadyReason.NoPorts, message } };
+    }
+    const traffic = ms.spec.traffic ?? {};
+    const unsupported: string[] = [];
+    if (traffic.retries && !gatewayAPI.httpRouteRetry) {
+      unsupported.push('retries (the installed HTTPRoute has no retry field: Gateway API 1.2+ experimental channel)');
+    }
+    if (traffic.circuitBreaker) unsupported.push('circuitBreaker (the Gateway API has no outlier detection)');
+    if (traffic.connectionPool) unsupported.push('connectionPool (the Gateway API has no connection limits)');
+    return { objects: [route], condition: routesConfigured(ms, `Gateway API HTTPRoute ${name}`, unsupported) };
+  },
+  buildSplitServices(ms, split) {
+    const { name } = identityOf(ms);
+    return split
+      .map((s) => buildService(ms, { name: splitServiceName(name, s.role), revision: s.revision }))
+      .filter((service) => service !== undefined);
+  },
+};
