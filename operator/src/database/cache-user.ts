@@ -1,7 +1,7 @@
 // The cache user of a MicroService on Redis, pure: its name and key prefix, the ACL rules that confine it,
 // whether an existing user matches them, the REDIS_URL and Secret data, and reasons for failures. The
 // engine that applies them is redis.ts.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/hash.ts';
 import { encodeComponent } from './credentials.ts';
 import { redact } from './errors.ts';
 import { InvalidIdentifierError } from './identifiers.ts';
@@ -118,7 +118,7 @@ export function buildCacheAclRules(request: CacheRequest): string[] {
 
 /** SHA-256 in hex: how Redis keeps and shows a password. */
 export function redisPasswordHash(password: string): string {
-  return createHash('sha256').update(password).digest('hex');
+  return sha256Hex(password);
 }
 
 /** `ACL GETUSER`'s reply (RESP2: a flat list of field, value), as a map. Pure. */

@@ -1,5 +1,5 @@
 // Chooses the engine for a server, and keeps exactly one engine (one bounded pool) per server.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/hash.ts';
 import { createMysqlEngine } from './mysql.ts';
 import { createPostgresEngine } from './postgres.ts';
 import type { AdminConnection, DatabaseEngine } from './types.ts';
@@ -17,7 +17,7 @@ export function createEngine(admin: AdminConnection): DatabaseEngine {
 
 /** Identifies a connection's settings without keeping the password in memory as a key. */
 function fingerprint(admin: AdminConnection): string {
-  return createHash('sha256').update(JSON.stringify(admin)).digest('hex');
+  return sha256Hex(JSON.stringify(admin));
 }
 
 /**

@@ -1,6 +1,6 @@
 // Names of databases and roles: derived from the MicroService, validated against a strict allow-list,
 // and always quoted as well when they go into SQL.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/hash.ts';
 
 export type DatabaseEngineName = 'postgres' | 'mysql';
 
@@ -92,7 +92,7 @@ export function quotePostgresString(value: string): string {
 }
 
 function shortHash(text: string, length: number): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
+  return sha256Hex(text).slice(0, length);
 }
 
 /**

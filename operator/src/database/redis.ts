@@ -1,8 +1,9 @@
 // The redis engine for spec.cache: one ACL user per MicroService, limited to the keys and channels under
 // its prefix `<namespace>:<name>:`, its password the one in the Secret `<name>-cache`. One connection per
 // server (ioredis multiplexes); every argument goes to Redis as its own bulk string, never as built text.
-import { createHash } from 'node:crypto';
+
 import { Redis, type RedisOptions } from 'ioredis';
+import { sha256Hex } from '../common/hash.ts';
 import {
   aclUserMatches,
   buildCacheAclRules,
@@ -221,7 +222,7 @@ export class RedisEngineRegistry {
   }
 
   get(server: string, admin: RedisAdminConnection): CacheEngine {
-    const fingerprint = createHash('sha256').update(JSON.stringify(admin)).digest('hex');
+    const fingerprint = sha256Hex(JSON.stringify(admin));
     const existing = this.#engines.get(server);
     if (existing?.fingerprint === fingerprint) return existing.engine;
     if (existing) void existing.engine.close().catch(() => {});

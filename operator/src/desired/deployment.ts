@@ -1,7 +1,6 @@
 // The Deployment of a MicroService: one container, its ports, env, resources and probes, a
 // restricted security context, and nothing time-varying in the pod template.
 
-import { createHash } from 'node:crypto';
 import type {
   V1Container,
   V1ContainerPort,
@@ -12,7 +11,7 @@ import type {
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
-import { canonicalize } from '../kube/canonical.ts';
+import { canonicalHash } from '../common/hash.ts';
 import { buildCacheEnv } from './cache.ts';
 import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
 import {
@@ -236,8 +235,5 @@ export function buildDeployment(ms: MicroService, options: DeploymentOptions = {
  * canonical JSON (keys sorted), so equal templates always give the same revision.
  */
 export function computeRevision(podTemplate: V1PodTemplateSpec): string {
-  return createHash('sha256')
-    .update(JSON.stringify(canonicalize(podTemplate)))
-    .digest('hex')
-    .slice(0, 10);
+  return canonicalHash(podTemplate, 10);
 }

@@ -7,8 +7,9 @@
 // release() undoes it when the MicroService is deleted or its cache removed: the user and its keys are
 // deleted, then the finalizer removed; a server that stays unreachable is given up after a bounded time.
 // Nothing here logs or returns a password.
-import { createHash } from 'node:crypto';
+
 import type { MicroService } from '../../api/microservice.ts';
+import { sha256Hex } from '../../common/hash.ts';
 import {
   type CacheEngine,
   type CacheUser,
@@ -105,9 +106,7 @@ interface RedisServer {
 }
 
 const hashOf = (data: Record<string, string>) =>
-  createHash('sha256')
-    .update(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))))
-    .digest('hex');
+  sha256Hex(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
 
 export class CacheStep {
   readonly #options: CacheStepOptions;

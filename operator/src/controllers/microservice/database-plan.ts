@@ -1,8 +1,7 @@
 // The database step's contribution to plan (pure): the DatabaseReady condition, status.database,
 // and the credentials annotation that rolls the pods when (and only when) the credentials change.
-import { createHash } from 'node:crypto';
 import type { MicroServiceStatus } from '../../api/microservice.ts';
-import { canonicalize } from '../../kube/canonical.ts';
+import { canonicalHash } from '../../common/hash.ts';
 import type { ConditionFact } from './conditions.ts';
 
 export const DATABASE_READY = 'DatabaseReady';
@@ -67,8 +66,5 @@ export interface DatabasePlanInput {
 
 /** A short SHA-256 of the Secret's data (canonical JSON): changes when any credential changes. Pure. */
 export function computeCredentialsHash(data: Record<string, string>): string {
-  return createHash('sha256')
-    .update(JSON.stringify(canonicalize(data)))
-    .digest('hex')
-    .slice(0, 16);
+  return canonicalHash(data, 16);
 }

@@ -2,8 +2,7 @@
 // other writers add fields of their own, so the test is containment: every field of the desired
 // (minimal) object is present in the observed one with the same value. The desired object carries
 // a hash of itself, so a difference tells a spec change (new hash) from a hand edit (same hash).
-import { createHash } from 'node:crypto';
-import { canonicalize } from '../../kube/canonical.ts';
+import { canonicalHash } from '../../common/hash.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 
 /** The annotation holding the hash of the desired object a child was last applied from. */
@@ -11,10 +10,7 @@ export const DESIRED_HASH_ANNOTATION = 'flotilla.dev/desired-hash';
 
 /** A 16-character hash of `object` in canonical form. */
 export function computeDesiredHash(object: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(canonicalize(object)))
-    .digest('hex')
-    .slice(0, 16);
+  return canonicalHash(object, 16);
 }
 
 /** `object` with the hash of itself in DESIRED_HASH_ANNOTATION. */
