@@ -19,6 +19,9 @@ export const DATABASESERVER_PLURAL = 'databaseservers';
 export const DATABASE_ENGINES = ['postgres', 'mysql'] as const;
 /** The engines that hold a service's cache (spec.cache). */
 export const CACHE_ENGINES = ['redis'] as const;
+/** Whether `engine` holds services' databases (as opposed to caches, or nothing we know). */
+export const isDatabaseEngine = (engine: string | undefined): engine is DatabaseEngine =>
+  (DATABASE_ENGINES as readonly (string | undefined)[]).includes(engine);
 /** Every engine a DatabaseServer may run. */
 export const SERVER_ENGINES = [...DATABASE_ENGINES, ...CACHE_ENGINES] as const;
 

@@ -1,8 +1,10 @@
 // Names of databases and roles: derived from the MicroService, validated against a strict allow-list,
 // and always quoted as well when they go into SQL.
+import type { DatabaseEngine } from '../api/databaseserver.ts';
 import { sha256Hex } from '../common/hash.ts';
 
-export type DatabaseEngineName = 'postgres' | 'mysql';
+/** The engine list is api/'s (DATABASE_ENGINES); the name of one of them. */
+export type DatabaseEngineName = DatabaseEngine;
 
 /** The same allow-list as the MicroService CRD's spec.database.name. */
 const IDENTIFIER_PATTERN = /^[a-z_][a-z0-9_]*$/;

@@ -5,7 +5,7 @@
 // counts the MicroServices that use each server (status.services) and those its allowedNamespaces refuses
 // (status.refusedServices); a change of those alone reuses the last login check instead of logging in again.
 import type { Logger } from 'pino';
-import type { DatabaseServer, DatabaseServerStatus } from '../../api/databaseserver.ts';
+import { type DatabaseServer, type DatabaseServerStatus, isDatabaseEngine } from '../../api/databaseserver.ts';
 import type { MicroService } from '../../api/microservice.ts';
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
@@ -169,7 +169,7 @@ export function createDatabaseServerController(options: DatabaseServerController
       }
       const engine: string = server.spec.engine;
       const redis = engine === 'redis' && options.cacheEngines !== undefined;
-      if (engine !== 'postgres' && engine !== 'mysql' && !redis) {
+      if (!isDatabaseEngine(engine) && !redis) {
         // Not a SQL server, and no redis connections were given: its check belongs elsewhere.
         log.debug({ engine }, 'not a postgres or mysql server; not checked here');
         return undefined;

@@ -8,7 +8,9 @@
 // What was provisioned for which Secret resourceVersion is remembered, so an unchanged service costs
 // no round-trip to the server (re-verified every verifyIntervalMs). On deletion, the reclaim policy
 // is carried out, with bounded retries measured from metadata.deletionTimestamp.
+
 import type { Logger } from 'pino';
+import { isDatabaseEngine } from '../../api/databaseserver.ts';
 import type { MicroService } from '../../api/microservice.ts';
 import type { Clock } from '../../common/clock.ts';
 import {
@@ -381,7 +383,7 @@ export class DatabaseStep {
     const spec = (server.spec ?? {}) as Partial<Omit<ServerInfo, 'name' | 'uid' | 'generation' | 'engine'>> & {
       engine?: string;
     };
-    if (spec.engine !== undefined && spec.engine !== 'postgres' && spec.engine !== 'mysql') {
+    if (spec.engine !== undefined && !isDatabaseEngine(spec.engine)) {
       throw new ProvisionFailure(
         DatabaseReason.EngineMismatch,
         `DatabaseServer ${serverRef} is a ${spec.engine} server; spec.database needs a postgres or mysql server`,
