@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyError, KubeApiError } from './errors.ts';
+import { classifyError, isNamespaceTerminating, KubeApiError } from './errors.ts';
 
 const apiError = (code: number, reason = '', message = '', causes?: Array<{ reason: string }>) =>
   new KubeApiError('GET', '/api/v1/x', code, { code, reason, message, details: causes ? { causes } : {} });
@@ -30,4 +30,21 @@ describe('classifyError', () => {
   for (const [name, error, expected] of table) {
     it(`${name} is ${expected}`, () => assert.equal(classifyError(error), expected));
   }
+});
+
+describe('isNamespaceTerminating', () => {
+  const refused = (causes: { reason: string }[], code = 403) =>
+    new KubeApiError('APPLY', '/apis/apps/v1/namespaces/shop/deployments/orders', code, {
+      reason: 'Forbidden',
+      message: 'unable to create new content in namespace shop because it is being terminated',
+      details: { causes },
+    });
+  it('is the 403 of the NamespaceLifecycle admission plugin', () => {
+    assert.equal(isNamespaceTerminating(refused([{ reason: 'NamespaceTerminating' }])), true);
+  });
+  it('is not any other 403, nor another status with that cause', () => {
+    assert.equal(isNamespaceTerminating(refused([])), false);
+    assert.equal(isNamespaceTerminating(refused([{ reason: 'NamespaceTerminating' }], 409)), false);
+    assert.equal(isNamespaceTerminating(new Error('being terminated')), false);
+  });
 });

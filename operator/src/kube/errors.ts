@@ -61,3 +61,23 @@ export function isNotFound(error: unknown): boolean {
 export function isConflict(error: unknown): boolean {
   return classifyError(error) === 'conflict';
 }
+
+/**
+ * The API server refused a create because the namespace is being deleted (the NamespaceLifecycle
+ * admission plugin): not a failure of ours, and nothing to retry.
+ */
+export function isNamespaceTerminating(error: unknown): boolean {
+  if (!(error instanceof KubeApiError) || error.statusCode !== 403) return false;
+  return error.status.details?.causes?.some((cause) => cause.reason === 'NamespaceTerminating') === true;
+}
+
+/** A reconcile stopped because its namespace is being deleted: it writes nothing more there. */
+export class NamespaceTerminatingError extends Error {
+  readonly namespace: string;
+
+  constructor(namespace: string) {
+    super(`namespace ${namespace} is being deleted`);
+    this.name = 'NamespaceTerminatingError';
+    this.namespace = namespace;
+  }
+}

@@ -4,7 +4,7 @@
 // repair, deletion and failure. A failure of one child does not stop the others.
 import type { Logger } from 'pino';
 import { type KubeClient, WritesFencedError } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
+import { isNamespaceTerminating, isNotFound, NamespaceTerminatingError } from '../../kube/errors.ts';
 import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { EventReason } from './conditions.ts';
@@ -61,6 +61,7 @@ async function applyChild(deps: ApplyDeps, change: ChildApply): Promise<string |
     return undefined;
   } catch (error) {
     if (error instanceof WritesFencedError) throw error;
+    if (isNamespaceTerminating(error)) throw new NamespaceTerminatingError(change.object.metadata.namespace ?? '');
     deps.log.warn({ child: id, err: error }, 'apply failed');
     return `${id}: ${describe(error)}`;
   }

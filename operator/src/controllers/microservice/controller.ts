@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import type { EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { isNamespaceTerminating } from '../../kube/errors.ts';
 import { EventRecorder } from '../../kube/events.ts';
 import {
   customResourceDefinitionType,
@@ -71,7 +72,11 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
   const tracker = new WriteTracker();
   const recorder = new EventRecorder(client, {
     clock,
-    onError: (error, event) => logger.warn({ err: error, reason: event.reason }, 'could not record an Event'),
+    onError: (error, event) =>
+      // An Event cannot be created in a namespace being deleted; that is no failure.
+      isNamespaceTerminating(error)
+        ? logger.debug({ reason: event.reason }, 'no Event in a namespace being deleted')
+        : logger.warn({ err: error, reason: event.reason }, 'could not record an Event'),
   });
   const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   // Keys of every MicroService, for changes that concern them all (a router installed).
@@ -155,6 +160,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     workloads: options.workloads ?? planReleaseWorkload,
     ...(options.databases
       ? {
+          namespaces: controller.cache(namespaceType),
           database: new DatabaseStep({
             ...options.databases,
             client,

@@ -7,11 +7,13 @@ import type { Clock } from '../../common/clock.ts';
 import { dedicatedDatabaseName } from '../../desired/dedicated-database.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { NamespaceTerminatingError } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { hasFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, splitKey } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
+import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { applyPlan } from './apply.ts';
 import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
 import { DatabaseStep } from './database.ts';
@@ -37,6 +39,8 @@ export interface ReconcilerDeps extends GatherSources {
   database?: DatabaseStep;
   /** Provisions spec.cache (and deletes its user on deletion or removal); without it, caches are left alone. */
   cacheStep?: CacheStep;
+  /** The Namespaces, when watched: a namespace being deleted gets no more writes. */
+  namespaces?: ObjectCache;
 }
 
 export class ChildWriteError extends Error {
@@ -48,10 +52,23 @@ export class ChildWriteError extends Error {
 
 export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
   const { client, recorder, clock, tracker } = deps;
+  const saidTerminating = new Set<string>();
+  /** Said once per namespace, at debug: deleting a namespace is no failure. */
+  const leaveTerminating = (namespace: string, log: Logger) => {
+    if (saidTerminating.has(namespace)) return undefined;
+    if (saidTerminating.size > 1_000) saidTerminating.clear();
+    saidTerminating.add(namespace);
+    log.debug({ namespace }, 'namespace is being deleted; nothing more is written there');
+    return undefined;
+  };
   return async (key, { log }) => {
+    const { namespace = '' } = splitKey(key);
+    const terminating = isTerminating(deps.namespaces?.get(namespace));
     const observed = await gather(key, deps);
+    // A service being deleted still releases what it holds outside Kubernetes (its finalizers).
+    if (observed && terminating) return leaveTerminating(namespace, log);
     if (!observed) {
-      await reportIgnoredRollouts(deps, key, log);
+      if (!terminating) await reportIgnoredRollouts(deps, key, log);
       const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
       const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
       if (!deps.database && !deps.cacheStep) {
@@ -103,7 +120,13 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       ...(database ? { database } : {}),
       ...(cache ? { cache } : {}),
     });
-    const outcome = await applyPlan({ client, tracker, log }, planned);
+    let outcome: Awaited<ReturnType<typeof applyPlan>>;
+    try {
+      outcome = await applyPlan({ client, tracker, log }, planned);
+    } catch (error) {
+      if (error instanceof NamespaceTerminatingError) return leaveTerminating(namespace, log);
+      throw error;
+    }
     // What the release did shows (in either status) only once the requests it carried out are gone
     // from the spec; if the Rollout changed meanwhile, its status waits for the next reconcile.
     const cleared =
@@ -194,5 +217,13 @@ async function reportIgnoredRollouts(deps: ReconcilerDeps, key: string, log: Log
         now,
       ),
     ),
+  );
+}
+
+/** Whether a Namespace (from the cache) is being deleted. */
+function isTerminating(namespace: KubeObject | undefined): boolean {
+  return (
+    namespace?.metadata.deletionTimestamp !== undefined ||
+    (namespace?.status as { phase?: string } | undefined)?.phase === 'Terminating'
   );
 }
