@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { API_VERSION, type MicroService } from '../../operator/src/api/index.ts';
-import { CACHE_FINALIZER, CacheStep } from '../../operator/src/controllers/microservice/cache.ts';
+import { CACHE_FINALIZER, RedisCacheStep } from '../../operator/src/controllers/microservice/redis-cache.ts';
 import { databaseServerType, microServiceType } from '../../operator/src/controllers/microservice/resources.ts';
 import { connectRedis, connectRedisUrl, type RedisAdminConnection } from '../../operator/src/database/index.ts';
 import { createKubeClient, type KubeClient } from '../../operator/src/kube/client.ts';
@@ -26,7 +26,7 @@ const decode = (secret: KubeObject) =>
 describe('the cache step on the real cluster and Redis', () => {
   let client: KubeClient;
   let admin: RedisAdminConnection;
-  let step: CacheStep;
+  let step: RedisCacheStep;
   const servers = new Map<string, KubeObject>();
 
   async function createServer(name: string, engine: string, secret = `${name}-admin`): Promise<void> {
@@ -68,7 +68,7 @@ describe('the cache step on the real cluster and Redis', () => {
     await ensureNamespace(cluster, namespace);
     await createAdminSecret(`${serverName}-admin`, admin.password);
     await createServer(serverName, 'redis');
-    step = new CacheStep({ client, databaseServers: { get: (name) => servers.get(name) } });
+    step = new RedisCacheStep({ client, databaseServers: { get: (name) => servers.get(name) } });
   });
 
   after(async () => {

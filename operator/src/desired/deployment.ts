@@ -12,7 +12,6 @@ import type {
 } from '@kubernetes/client-node';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
 import { canonicalHash } from '../common/hash.ts';
-import { buildCacheEnv } from './cache.ts';
 import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
 import {
   childLabels,
@@ -23,6 +22,7 @@ import {
   revisionName,
   selectorLabels,
 } from './meta.ts';
+import { buildCacheEnv } from './redis-cache.ts';
 
 export type ServicePortSpec = NonNullable<MicroServiceSpec['ports']>[number];
 type ProbeSpec = NonNullable<NonNullable<MicroServiceSpec['probes']>['readiness']>;

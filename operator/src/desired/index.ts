@@ -1,14 +1,6 @@
 // Desired state: pure builders of the children of a MicroService. No I/O, no clock, no randomness.
 
 export {
-  buildCacheEnv,
-  buildCacheSecret,
-  type CacheSecret,
-  cacheSecretName,
-  REDIS_KEY_PREFIX_ENV,
-  REDIS_URL_ENV,
-} from './cache.ts';
-export {
   buildDedicatedDatabase,
   buildDedicatedNetworkPolicy,
   buildDedicatedService,
@@ -71,4 +63,12 @@ export {
   type NetworkPolicyInputs,
 } from './network-policy.ts';
 export { parseGatewayRef, routedPort } from './ports.ts';
+export {
+  buildCacheEnv,
+  buildCacheSecret,
+  type CacheSecret,
+  cacheSecretName,
+  REDIS_KEY_PREFIX_ENV,
+  REDIS_URL_ENV,
+} from './redis-cache.ts';
 export { buildService, type ServiceOptions } from './service.ts';

@@ -21,9 +21,9 @@ import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconcile
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { isServed } from '../../traffic/index.ts';
-import { CacheStep } from './cache.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
+import { RedisCacheStep } from './redis-cache.ts';
 import { planReleaseWorkload } from './release.ts';
 import {
   crdName,
@@ -172,7 +172,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
             namespaces: controller.cache(namespaceType),
             secrets: controller.cache(secretType),
           }),
-          cacheStep: new CacheStep({
+          cacheStep: new RedisCacheStep({
             client,
             databaseServers: controller.cache(databaseServerType),
             namespaces: controller.cache(namespaceType),

@@ -23,7 +23,6 @@ import {
   type Router,
   routerFor,
 } from '../../traffic/index.ts';
-import type { CachePlanInput } from './cache.ts';
 import {
   type Condition,
   type ConditionFact,
@@ -34,6 +33,7 @@ import {
 } from './conditions.ts';
 import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
+import type { CachePlanInput } from './redis-cache.ts';
 import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';

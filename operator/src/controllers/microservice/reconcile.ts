@@ -15,10 +15,10 @@ import { syncStatus } from '../../kube/status.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { applyPlan } from './apply.ts';
-import { CACHE_FINALIZER, type CacheStep } from './cache.ts';
 import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather, rolloutsOf } from './gather.ts';
 import { plan, withApplyFailures } from './plan.ts';
+import { CACHE_FINALIZER, type RedisCacheStep } from './redis-cache.ts';
 import { microServiceType, rolloutType } from './resources.ts';
 import {
   acceptRequests,
@@ -38,7 +38,7 @@ export interface ReconcilerDeps extends GatherSources {
   /** Provisions spec.database (and reclaims it on deletion); without it, databases are left alone. */
   database?: DatabaseStep;
   /** Provisions spec.cache (and deletes its user on deletion or removal); without it, caches are left alone. */
-  cacheStep?: CacheStep;
+  cacheStep?: RedisCacheStep;
   /** The Namespaces, when watched: a namespace being deleted gets no more writes. */
   namespaces?: ObjectCache;
 }

@@ -22,8 +22,8 @@ import {
   RedisEngineRegistry,
   redact,
 } from '../../database/index.ts';
-import { buildCacheSecret, cacheSecretName } from '../../desired/cache.ts';
 import { identityOf } from '../../desired/meta.ts';
+import { buildCacheSecret, cacheSecretName } from '../../desired/redis-cache.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
@@ -57,7 +57,7 @@ export interface CacheCondition {
   message: string;
 }
 
-export interface CacheStepResult {
+export interface RedisCacheStepResult {
   condition: CacheCondition;
   /** For status.cache. */
   status?: { serverRef: string; username: string; keyPrefix: string; secretName: string };
@@ -70,7 +70,7 @@ export interface CacheStepResult {
 }
 
 /** What plan takes from the cache step. */
-export type CachePlanInput = Pick<CacheStepResult, 'condition' | 'status' | 'credentialsHash'>;
+export type CachePlanInput = Pick<RedisCacheStepResult, 'condition' | 'status' | 'credentialsHash'>;
 
 export interface ReleaseResult {
   /** True when the finalizer is gone (or was never there); false: call again later. */
@@ -81,7 +81,7 @@ export interface ReleaseResult {
   leftBehind: boolean;
 }
 
-export interface CacheStepOptions {
+export interface RedisCacheStepOptions {
   client: KubeClient;
   /** The DatabaseServers, cluster-scoped, by name. */
   databaseServers: { get(name: string): KubeObject | undefined };
@@ -108,17 +108,17 @@ interface RedisServer {
 const hashOf = (data: Record<string, string>) =>
   sha256Hex(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
 
-export class CacheStep {
-  readonly #options: CacheStepOptions;
+export class RedisCacheStep {
+  readonly #options: RedisCacheStepOptions;
   readonly #engines: RedisEngineRegistry;
 
-  constructor(options: CacheStepOptions) {
+  constructor(options: RedisCacheStepOptions) {
     this.#options = options;
     this.#engines = options.engines ?? new RedisEngineRegistry();
   }
 
   /** Provisions the cache of `ms` (which has spec.cache); never throws for the server's failures. */
-  async provision(ms: MicroService): Promise<CacheStepResult> {
+  async provision(ms: MicroService): Promise<RedisCacheStepResult> {
     const { name } = identityOf(ms);
     const serverRef = ms.spec.cache?.serverRef ?? '';
     const secretName = cacheSecretName(name);

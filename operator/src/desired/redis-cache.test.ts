@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeCacheUser } from '../database/cache-user.ts';
-import { buildCacheEnv, buildCacheSecret, cacheSecretName } from './cache.ts';
 import { childMeta } from './meta.ts';
+import { buildCacheEnv, buildCacheSecret, cacheSecretName } from './redis-cache.ts';
 import { type Modifier, microService, withEnv } from './testing.ts';
 
 const withCache: Modifier = (ms) => {
