@@ -96,5 +96,6 @@ fi
 step "operator: podman build -t $image (the Dockerfile, unchanged)"
 podman build --pull=never --network=host "${mounts[@]}" -t "$image" -f "$root_dir/Dockerfile" "$root_dir" >&2 ||
   fail "podman build failed; its output is above"
+remove_empty_podman_cgroups
 step "operator: built $image ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"
 echo "$image"

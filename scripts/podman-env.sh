@@ -8,6 +8,8 @@ mkdir -p "$podman_dir/tmp"
 cat >"$podman_dir/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+# No network of its own: builds use the host's (--network=host), test runs none; so no netavark rules.
+netns = "none"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -28,4 +30,15 @@ fail() { echo "image: $*" >&2; exit 1; }
 require_root_and_podman() {
   [ "$(id -u)" = 0 ] || fail "building and running images here needs root (rootless Podman is not set up by this tool)"
   command -v podman >/dev/null || fail "Podman is missing: apt-get install podman"
+}
+
+# Podman leaves empty cgroups behind (libpod_parent/conmon in each hierarchy) after a run or build:
+# removed when empty, so that nothing of a test run stays on the machine.
+remove_empty_podman_cgroups() {
+  local dir
+  for dir in /sys/fs/cgroup/*/libpod_parent; do
+    [ -d "$dir" ] || continue
+    rmdir "$dir/conmon" 2>/dev/null || true
+    rmdir "$dir" 2>/dev/null || true
+  done
 }
