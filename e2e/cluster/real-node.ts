@@ -27,6 +27,13 @@ export const REAL_NODE_NAME = 'flotilla-real-node';
 /** The taint and label of the real node: the chart's test tolerates the one and selects the other. */
 export const REAL_NODE_TAINT = { key: 'flotilla.dev/real-node', value: 'true', effect: 'NoSchedule' } as const;
 export const REAL_NODE_LABEL = 'flotilla.dev/real-node';
+/** Annotations that put every Pod of a namespace on the real node (PodNodeSelector, PodTolerationRestriction). */
+export const REAL_NODE_NAMESPACE_ANNOTATIONS = {
+  'scheduler.alpha.kubernetes.io/node-selector': 'flotilla.dev/real-node=true',
+  'scheduler.alpha.kubernetes.io/defaultTolerations': JSON.stringify([
+    { key: 'flotilla.dev/real-node', operator: 'Exists', effect: 'NoSchedule' },
+  ]),
+};
 /** The node's address: the gateway of the pods' subnet, on the bridge BRIDGE that up creates. */
 export const NODE_ADDRESS = '172.30.1.1';
 const BRIDGE = 'flotilla-cni0';
@@ -69,7 +76,8 @@ export function realNodePaths(env: NodeJS.ProcessEnv = process.env) {
 /**
  * The API server's settings that a real node needs, part of every local cluster's configuration so
  * that a node can join a running cluster: the Service IP and the node's address in its certificate,
- * the node's address advertised, and a client certificate for `kubectl logs/exec` to the kubelet.
+ * the node's address advertised, a client certificate for `kubectl logs/exec` to the kubelet, and
+ * the admission plugins of REAL_NODE_NAMESPACE_ANNOTATIONS.
  */
 export function realNodeApiServerSettings(clusterDir: string): string {
   const pki = join(clusterDir, 'pki');
@@ -82,6 +90,9 @@ export function realNodeApiServerSettings(clusterDir: string): string {
     `  - {key: kubelet-client-certificate, value: ${join(pki, 'admin.crt')}}`,
     `  - {key: kubelet-client-key, value: ${join(pki, 'admin.key')}}`,
     '  - {key: kubelet-preferred-address-types, value: InternalIP}',
+    // A namespace's annotations can then put all its Pods on the real node (tolerate its taint,
+    // select its label) without any field in the objects that make the Pods.
+    '  - {key: enable-admission-plugins, value: "PodNodeSelector,PodTolerationRestriction"}',
     '',
   ].join('\n');
 }
