@@ -39,6 +39,7 @@ export const NODE_ADDRESS = '172.30.1.1';
 const BRIDGE = 'flotilla-cni0';
 const POD_SUBNET = '172.30.1.0/24';
 /** The API server's default service range is 10.0.0.0/24: the `kubernetes` Service is 10.0.0.1. */
+const SERVICE_SUBNET = '10.0.0.0/24';
 const KUBERNETES_SERVICE_IP = '10.0.0.1';
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 /** Set by the kubelet (protectKernelDefaults: false); recorded before it starts, restored by down. */
@@ -563,6 +564,9 @@ export async function upRealNode(cp: ControlPlane): Promise<void> {
       run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
       run('ip', ['addr', 'add', `${NODE_ADDRESS}/24`, 'dev', BRIDGE]);
       run('ip', ['link', 'set', BRIDGE, 'up']);
+      // Service IPs that kube-proxy has not (yet) written rules for go to the bridge, where nobody
+      // answers, instead of out of the machine's default route.
+      run('ip', ['route', 'add', SERVICE_SUBNET, 'dev', BRIDGE]);
     }
     // The API server listens on loopback; pods reach it at the node's address through this relay.
     const relayArgs = [

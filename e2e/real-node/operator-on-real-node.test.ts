@@ -137,7 +137,7 @@ async function execIn(pod: string, command: string[]): Promise<string> {
 async function countAnswers(pod: string, url: string, count: number): Promise<Record<string, number>> {
   const script = `const counts = {};
 for (let i = 0; i < ${count}; i++) {
-  const response = await fetch(${JSON.stringify(url)});
+  const response = await fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) });
   const text = (await response.text()).trim();
   const key = response.status === 200 ? text : \`\${response.status} \${text}\`;
   counts[key] = (counts[key] ?? 0) + 1;
@@ -320,10 +320,17 @@ describe('the operator on a real node', { concurrency: false, timeout: 15 * 60_0
       },
       { timeoutMs: 90_000 },
     );
-    const holder = await leaderPod();
-    assert.ok(
-      (await releasePods()).some((pod) => pod.metadata.name === holder),
+    // The last old leader released the Lease on SIGTERM; a new Pod takes it within the retry period.
+    await eventually(
       'a new Pod leads',
+      async () => {
+        const holder = await leaderPod();
+        assert.ok(
+          (await releasePods()).some((pod) => pod.metadata.name === holder),
+          `${holder} is a new Pod`,
+        );
+      },
+      { timeoutMs: (LEASE_SECONDS + RETRY_SECONDS) * 1000 },
     );
     assertOneLeaderAtATime(logs.leaderSpans(), 3);
   });
@@ -380,7 +387,10 @@ describe('the operator on a real node', { concurrency: false, timeout: 15 * 60_0
       await cluster.kubectl(['-n', appNamespace, 'get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])
     ).trim();
     const client = await leaderPod();
-    assert.deepEqual(await countAnswers(client, `http://${clusterIp}/`, 20), { v1: 20 });
+    // kube-proxy writes the Service's rules within a second or so of its endpoints.
+    await eventually('the Service answers', async () =>
+      assert.deepEqual(await countAnswers(client, `http://${clusterIp}/`, 20), { v1: 20 }),
+    );
 
     // When the image changes, the canary takes half the pods behind the one Service
     await cluster.kubectl([
@@ -408,7 +418,12 @@ describe('the operator on a real node', { concurrency: false, timeout: 15 * 60_0
       },
       { timeoutMs: 120_000 },
     );
-    const counts = await countAnswers(await leaderPod(), `http://${clusterIp}/`, 300);
+    await eventually('both versions answer', async () =>
+      assert.deepEqual(Object.keys(await countAnswers(client, `http://${clusterIp}/`, 20)).sort(), ['v1', 'v2']),
+    );
+    // Every canary endpoint in kube-proxy's rules before counting (it syncs within about a second).
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const counts = await countAnswers(client, `http://${clusterIp}/`, 300);
     console.log(`# answers by version at setWeight 50: ${JSON.stringify(counts)}`);
     assert.deepEqual(Object.keys(counts).sort(), ['v1', 'v2']);
     const share = (counts.v2 ?? 0) / 300;
