@@ -31,7 +31,7 @@ make_base_image() {
     step "base: debootstrap tarball cached ($rootfs)"
   else
     command -v debootstrap >/dev/null || fail "making the base image needs debootstrap (apt-get install debootstrap)"
-    step "base: debootstrap --variant=minbase $debian_suite from $debian_mirror (about 4 minutes)"
+    step "base: debootstrap --variant=minbase $debian_suite from $debian_mirror (1-4 minutes)"
     local tmp
     tmp=$(mktemp -d /var/tmp/flotilla-debootstrap.XXXXXX)
     debootstrap --variant=minbase "$debian_suite" "$tmp/rootfs" "$debian_mirror" >"$tmp/debootstrap.log" 2>&1 ||

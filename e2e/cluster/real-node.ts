@@ -52,7 +52,14 @@ const KUBELET_SYSCTLS = [
   'kernel.keys.root_maxbytes',
 ];
 /** Folders the kubelet and the CNI plugins use whatever they are told; removed by down when up made them. */
-const FIXED_PATHS = ['/var/lib/cni', '/var/log/pods', '/var/log/containers', '/run/containerd', '/run/netns'];
+const FIXED_PATHS = [
+  '/var/lib/cni',
+  '/var/lib/kubelet', // its device-plugins socket, whatever --root-dir says
+  '/var/log/pods',
+  '/var/log/containers',
+  '/run/containerd',
+  '/run/netns',
+];
 
 function log(message: string): void {
   console.error(`[real node] ${message}`);
@@ -186,28 +193,36 @@ function startDaemon(name: string, command: string, args: string[]): ChildProces
   return child;
 }
 
-async function stopPid(pid: number, what: string): Promise<void> {
-  const alive = () => {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to each, then SIGKILL to those still alive after 15 s. */
+async function stopPids(pids: number[], what: string): Promise<void> {
+  const signal = (pid: number, name: NodeJS.Signals) => {
     try {
-      process.kill(pid, 0);
-      return true;
+      process.kill(pid, name);
     } catch {
-      return false;
+      // gone already
     }
   };
-  if (!alive()) return;
-  process.kill(pid, 'SIGTERM');
+  for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 15_000;
-  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-  if (alive()) {
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  for (const pid of pids.filter(alive)) {
     log(`${what} (pid ${pid}) did not stop on SIGTERM; killing it`);
-    process.kill(pid, 'SIGKILL');
+    signal(pid, 'SIGKILL');
   }
 }
 
 async function stopDaemon(name: string): Promise<void> {
   const pid = runningPid(name);
-  if (pid !== undefined) await stopPid(pid, name);
+  if (pid !== undefined) await stopPids([pid], name);
   rmSync(pidFile(name), { force: true });
 }
 
@@ -292,6 +307,22 @@ function removeIptablesChains(): number {
     }
   }
   return removed;
+}
+
+/** The processes of every pod: those in the kubepods cgroup (of the memory hierarchy, which every pod has). */
+function kubepodsPids(): number[] {
+  const pids: number[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name === 'cgroup.procs') {
+        for (const line of readFileSync(join(dir, entry.name), 'utf8').split('\n')) if (line) pids.push(Number(line));
+      }
+    }
+  };
+  walk('/sys/fs/cgroup/memory/kubepods');
+  return pids;
 }
 
 /** The kubepods cgroups in every cgroup v1 hierarchy (and v2's unified one), deepest first. */
@@ -654,10 +685,13 @@ export async function downRealNode(bin: string, kubectl?: (args: string[]) => un
   const start = Date.now();
   log('taking the real node down');
   await stopDaemon('kubelet');
-  // Every container of every pod: the shims of our containerd carry its socket path.
-  for (const pid of pidsMentioning(paths.containerdSocket)) {
-    if (pid !== runningPid('containerd')) await stopPid(pid, 'containerd shim');
-  }
+  // Every container of every pod, then their shims (which carry our containerd's socket path).
+  await stopPids(kubepodsPids(), 'a container process');
+  const containerd = runningPid('containerd');
+  await stopPids(
+    pidsMentioning(paths.containerdSocket).filter((pid) => pid !== containerd),
+    'a containerd shim',
+  );
   await stopDaemon('containerd');
   await stopDaemon('kube-proxy');
   await stopDaemon('apiserver-relay');

@@ -35,9 +35,12 @@ export async function requireRealNode(cluster: TestCluster): Promise<void> {
       'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
     ]);
   } catch (error) {
+    const why = process.env.FLOTILLA_REAL_NODE_ERROR
+      ? `\nWhy there is none: ${process.env.FLOTILLA_REAL_NODE_ERROR}`
+      : '';
     throw new Error(
       `This test needs the real node ${REAL_NODE_NAME}: \`npm run cluster -- up --real-node\` adds it (root; ` +
-        `apt-get install podman debootstrap containerd runc containernetworking-plugins iptables socat gcc). ${String(error)}`,
+        `apt-get install podman debootstrap containerd runc containernetworking-plugins iptables socat gcc). ${String(error)}${why}`,
     );
   }
   assert.equal(ready.trim(), 'True', `the real node ${REAL_NODE_NAME} is not Ready`);
