@@ -96,6 +96,8 @@ fi
 step "operator: podman build -t $image (the Dockerfile, unchanged)"
 podman build --pull=never --network=host "${mounts[@]}" -t "$image" -f "$root_dir/Dockerfile" "$root_dir" >&2 ||
   fail "podman build failed; its output is above"
+# Earlier builds' untagged images go after a day (the newest stay: they are the layer cache).
+podman image prune -f --filter until=24h >/dev/null
 remove_empty_podman_cgroups
 step "operator: built $image ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"
 echo "$image"
