@@ -120,6 +120,17 @@ const REQUIRED_TOOLS: Array<[command: string, debianPackage: string]> = [
 ];
 
 export function checkRealNodePrerequisites(): void {
+  const paths = realNodePaths();
+  const others = readdirSync('/run').filter(
+    (entry) => entry.startsWith('flotilla-node-') && join('/run', entry) !== paths.run,
+  );
+  if (others.length > 0) {
+    const other = others[0]?.slice('flotilla-node-'.length);
+    throw new Error(
+      `the real node of local cluster "${other}" runs on this machine (one at a time): ` +
+        `FLOTILLA_CLUSTER_NAME=${other === 'flotilla' ? '' : other} npm run cluster -- down first`,
+    );
+  }
   if (process.getuid?.() !== 0) {
     throw new Error('a real node needs root (it runs containerd, the kubelet and iptables); run as root');
   }
@@ -681,7 +692,9 @@ function kubeProxyArgs(kubeconfig: string): string[] {
 /** Takes the real node away and puts the machine back as up found it. Harmless when it is not up. */
 export async function downRealNode(bin: string, kubectl?: (args: string[]) => unknown): Promise<void> {
   const paths = realNodePaths();
-  if (!existsSync(paths.state) && !linkExists(BRIDGE)) return;
+  // Its run folder exists from up to down: without it there is nothing of this cluster's node here
+  // (the bridge, if any, belongs to another local cluster's node).
+  if (!existsSync(paths.run)) return;
   const start = Date.now();
   log('taking the real node down');
   await stopDaemon('kubelet');
