@@ -261,6 +261,8 @@ function readSysctl(name: string): string | undefined {
 
 interface Recorded {
   sysctls: Record<string, string>;
+  /** The nftables tables before up (iptables-nft makes tables on first use). */
+  nftTables: string[];
   /** The fixed paths that did not exist before up (down removes them). */
   createdPaths: string[];
 }
@@ -273,7 +275,11 @@ function recordMachineState(): void {
     const value = readSysctl(name);
     if (value !== undefined) sysctls[name] = value;
   }
-  const state: Recorded = { sysctls, createdPaths: FIXED_PATHS.filter((path) => !existsSync(path)) };
+  const state: Recorded = {
+    sysctls,
+    nftTables: nftTables(),
+    createdPaths: FIXED_PATHS.filter((path) => !existsSync(path)),
+  };
   writeFileSync(recorded, `${JSON.stringify(state, null, 2)}\n`);
 }
 
@@ -292,29 +298,58 @@ function linkExists(name: string): boolean {
   return run('ip', ['link', 'show', name], { allowFailure: true }).status === 0;
 }
 
-/** iptables chains made by kube-proxy and the CNI plugins, per table. */
+/** iptables chains made by the kubelet, kube-proxy and the CNI plugins (IPv4 and IPv6), per table. */
 const OUR_CHAIN = /^(KUBE-|CNI-)/;
 
 function removeIptablesChains(): number {
   let removed = 0;
-  for (const table of ['filter', 'nat', 'mangle']) {
-    const rules = run('iptables', ['-t', table, '-S'], { allowFailure: true }).stdout ?? '';
-    const chains = rules
-      .split('\n')
-      .filter((line) => line.startsWith('-N '))
-      .map((line) => line.slice(3))
-      .filter((chain) => OUR_CHAIN.test(chain));
-    // Jumps into our chains from the built-in chains first, then the chains themselves.
-    for (const line of rules.split('\n')) {
-      const match = /^-A (\S+) (.*-j (KUBE-\S+|CNI-\S+).*)$/.exec(line);
-      if (match && !OUR_CHAIN.test(match[1] ?? '')) {
-        run('sh', ['-c', `iptables -t ${table} -D ${match[1]} ${match[2]}`], { allowFailure: true });
-        removed++;
+  for (const tool of ['iptables', 'ip6tables']) {
+    for (const table of ['filter', 'nat', 'mangle']) {
+      const rules = run(tool, ['-t', table, '-S'], { allowFailure: true }).stdout ?? '';
+      const chains = rules
+        .split('\n')
+        .filter((line) => line.startsWith('-N '))
+        .map((line) => line.slice(3))
+        .filter((chain) => OUR_CHAIN.test(chain));
+      // Jumps into our chains from the built-in chains first, then the chains themselves.
+      for (const line of rules.split('\n')) {
+        const match = /^-A (\S+) (.*-j (KUBE-\S+|CNI-\S+).*)$/.exec(line);
+        if (match && !OUR_CHAIN.test(match[1] ?? '')) {
+          run('sh', ['-c', `${tool} -t ${table} -D ${match[1]} ${match[2]}`], { allowFailure: true });
+          removed++;
+        }
+      }
+      for (const chain of chains) run(tool, ['-t', table, '-F', chain], { allowFailure: true });
+      for (const chain of chains) {
+        if (run(tool, ['-t', table, '-X', chain], { allowFailure: true }).status === 0) removed++;
       }
     }
-    for (const chain of chains) run('iptables', ['-t', table, '-F', chain], { allowFailure: true });
-    for (const chain of chains) {
-      if (run('iptables', ['-t', table, '-X', chain], { allowFailure: true }).status === 0) removed++;
+  }
+  return removed;
+}
+
+/** The nftables tables (`family name`), where iptables-nft keeps iptables' tables. */
+function nftTables(): string[] {
+  const listed = run('nft', ['list', 'tables'], { allowFailure: true });
+  if (listed.status !== 0) return [];
+  return listed.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('table '))
+    .map((line) => line.slice('table '.length).trim());
+}
+
+/** Tables that iptables-nft made for the node, now without a rule: deleted (up found them absent). */
+function removeEmptyNftTables(before: string[]): number {
+  let removed = 0;
+  for (const table of nftTables().filter((t) => !before.includes(t))) {
+    const [family = '', name = ''] = table.split(' ');
+    const text = run('nft', ['list', 'table', family, name], { allowFailure: true }).stdout ?? '';
+    const rules = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !/^(table |chain |type |policy |\})/.test(line));
+    if (rules.length === 0 && run('nft', ['delete', 'table', family, name], { allowFailure: true }).status === 0) {
+      removed++;
     }
   }
   return removed;
@@ -714,7 +749,7 @@ export async function downRealNode(bin: string, kubectl?: (args: string[]) => un
   const removedChains = removeIptablesChains();
   const recorded: Recorded = existsSync(paths.recorded)
     ? JSON.parse(readFileSync(paths.recorded, 'utf8'))
-    : { sysctls: {}, createdPaths: [] };
+    : { sysctls: {}, nftTables: [], createdPaths: [] };
   // Our mounts: under our folders, under the fixed paths up created, and the pods' network namespaces.
   const mounts = [
     ...mountsUnder([paths.state, paths.run, ...recorded.createdPaths]),
@@ -722,6 +757,7 @@ export async function downRealNode(bin: string, kubectl?: (args: string[]) => un
   ];
   for (const mount of mounts) run('umount', ['-l', mount], { allowFailure: true });
   if (linkExists(BRIDGE)) run('ip', ['link', 'delete', BRIDGE]);
+  const removedTables = recorded.nftTables ? removeEmptyNftTables(recorded.nftTables) : 0;
   const removedCgroups = removeKubepodsCgroups();
   for (const [name, value] of Object.entries(recorded.sysctls)) {
     if (readSysctl(name) !== value) run('sysctl', ['-q', '-w', `${name}=${value}`], { allowFailure: true });
@@ -738,7 +774,7 @@ export async function downRealNode(bin: string, kubectl?: (args: string[]) => un
   kubectl?.(['delete', 'node', REAL_NODE_NAME, '--ignore-not-found', '--wait=false']);
   log(
     `real node down in ${elapsed(start)}: ${mounts.length} mounts, ${removedChains} iptables chains and jumps, ` +
-      `${removedCgroups} cgroups removed; sysctls restored`,
+      `${removedCgroups} cgroups, ${removedTables} emptied nftables tables removed; sysctls restored`,
   );
 }
 

@@ -246,9 +246,13 @@ describe('the operator on a real node', { concurrency: false, timeout: 15 * 60_0
     timeout: 4 * 60_000,
   }, async () => {
     await helmUpgrade('replicaCount=2', '2m');
-    const pods = await releasePods();
-    assert.equal(pods.length, 2);
-    assert.ok(pods.every(isReady), 'both Ready: the standby is in contact with the API server');
+    // helm's --wait may end on the Deployment's status before the controller counted the new Pod.
+    let pods: PodJson[] = [];
+    await eventually('two Ready Pods', async () => {
+      pods = await releasePods();
+      assert.equal(pods.length, 2);
+      assert.ok(pods.every(isReady), 'both Ready: the standby is in contact with the API server');
+    });
     const leader = await leaderPod();
     const standby = pods.map((p) => p.metadata.name).find((name) => name !== leader);
     assert.ok(standby, 'a standby');
