@@ -51,7 +51,8 @@ async function main(): Promise<void> {
     .description('remove the cluster; no process of it is left behind')
     .action(async () => {
       await selectBackend().down();
-      rmSync(currentClusterFile(), { force: true });
+      // The tests' pointer names the default cluster: a second instance's down leaves it alone.
+      if (!process.env.FLOTILLA_CLUSTER_NAME) rmSync(currentClusterFile(), { force: true });
     });
 
   program
