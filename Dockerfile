@@ -1,6 +1,6 @@
 # The operator image: TypeScript compiled by tsc in a build stage; the final stage holds Node 24,
 # the production dependencies and the compiled operator, and runs as a non-root user.
-# No Docker engine runs in this repository's CI: this file is not built there (see the README).
+# Built and run in this repository's tests with Podman: `npm run image` (see the README, "Install with Helm").
 #   docker build -t flotilla:0.1.0 .
 FROM node:24-bookworm-slim AS build
 WORKDIR /src

@@ -1,8 +1,10 @@
 /** One way of providing the cluster: kind where Docker runs, the local control plane elsewhere. */
 export interface ClusterBackend {
   name: string;
-  /** Brings the cluster up, or reuses it when it is already up. */
-  up(): Promise<void>;
+  /** Brings the cluster up, or reuses it when it is already up; realNode adds a real kubelet node. */
+  up(options?: { realNode?: boolean }): Promise<void>;
+  /** Moves a locally built image (Podman's storage) into the cluster's real node. */
+  loadImage?(image: string): Promise<void>;
   /** Removes the cluster and every process of it; harmless when there is none. */
   down(): Promise<void>;
   /** Stops the cluster's API server, keeping every object (unlike down); harmless when it is stopped. */

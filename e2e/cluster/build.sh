@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane's programs once into a version-keyed cache folder and prints
 # that folder's bin/ path on the last line. Binaries already built at the right version are kept.
+# With --real-node it also builds the kubelet and kube-proxy of a real node (`up --real-node`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -58,6 +59,10 @@ build_k8s kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build_k8s kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build_k8s kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 build_k8s kubectl k8s.io/kubernetes/cmd/kubectl
+if [ "${1:-}" = --real-node ]; then
+  build_k8s kubelet k8s.io/kubernetes/cmd/kubelet
+  build_k8s kube-proxy k8s.io/kubernetes/cmd/kube-proxy
+fi
 install_go_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 install_go_tool kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 install_go_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"

@@ -23,13 +23,27 @@ async function main(): Promise<void> {
   program
     .command('up')
     .description('bring the cluster up (built on first use), or reuse it when it is already up')
-    .action(async () => {
+    .option('--real-node', 'also run a real kubelet node (containerd, runc; root), tainted flotilla.dev/real-node')
+    .action(async (options: { realNode?: boolean }) => {
       const backend = selectBackend();
-      await backend.up();
-      const pointer = currentClusterFile();
-      mkdirSync(dirname(pointer), { recursive: true });
-      writeFileSync(pointer, `${backend.kubeconfigPath()}\n`);
+      await backend.up({ realNode: options.realNode === true });
+      // A second instance (FLOTILLA_CLUSTER_NAME) does not take over the tests' cluster.
+      if (!process.env.FLOTILLA_CLUSTER_NAME) {
+        const pointer = currentClusterFile();
+        mkdirSync(dirname(pointer), { recursive: true });
+        writeFileSync(pointer, `${backend.kubeconfigPath()}\n`);
+      }
       console.log(backend.kubeconfigPath());
+    });
+
+  program
+    .command('load-image')
+    .argument('<image>', 'an image in Podman’s storage, e.g. localhost/flotilla:0.1.0 (`npm run image`)')
+    .description('move an image into the real node’s containerd (`up --real-node`)')
+    .action(async (image: string) => {
+      const backend = selectBackend();
+      if (!backend.loadImage) throw new Error(`the ${backend.name} backend has no real node to load images into`);
+      await backend.loadImage(image);
     });
 
   program
@@ -37,7 +51,8 @@ async function main(): Promise<void> {
     .description('remove the cluster; no process of it is left behind')
     .action(async () => {
       await selectBackend().down();
-      rmSync(currentClusterFile(), { force: true });
+      // The tests' pointer names the default cluster: a second instance's down leaves it alone.
+      if (!process.env.FLOTILLA_CLUSTER_NAME) rmSync(currentClusterFile(), { force: true });
     });
 
   program

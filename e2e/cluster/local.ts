@@ -4,7 +4,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClusterBackend, type ClusterStatus, planStopStart } from './backend.ts';
-import { binariesDir, CLUSTER_NAME, clusterToolDir, kwokWorkdir, localKubeconfigPath, readVersions } from './paths.ts';
+import {
+  binariesDir,
+  CLUSTER_NAME,
+  clusterToolDir,
+  kwokWorkdir,
+  localClusterDir,
+  localKubeconfigPath,
+  readVersions,
+} from './paths.ts';
+import {
+  checkRealNodePrerequisites,
+  downRealNode,
+  loadImage,
+  realNodeApiServerSettings,
+  realNodeStatus,
+  upRealNode,
+  waitFor,
+} from './real-node.ts';
 
 const SIMULATED_NODES = 2;
 
@@ -17,9 +34,10 @@ function elapsedSince(start: number): string {
 }
 
 /** Runs build.sh (a no-op when every program is cached) and returns the folder of the programs. */
-async function buildPrograms(): Promise<string> {
+async function buildPrograms(realNode: boolean): Promise<string> {
   const expected = binariesDir(readVersions());
-  const child = spawn('bash', [join(clusterToolDir, 'build.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [join(clusterToolDir, 'build.sh'), ...(realNode ? ['--real-node'] : [])];
+  const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
@@ -48,10 +66,14 @@ export function stageFiles(bin: string): string[] {
   return [...yaml(defaults), ...yaml(ours)];
 }
 
-/** kwokctl's configuration: our settings, then kwok's default stages and Flotilla's own. */
+/**
+ * kwokctl's configuration: our settings, the API server's flags that let a real node join at any
+ * time (`up --real-node`) without a restart, then kwok's default stages and Flotilla's own.
+ */
 function kwokctlConfig(bin: string): string {
-  const documents = [join(clusterToolDir, 'kwokctl-config.yaml'), ...stageFiles(bin)];
-  return `${documents.map((f) => readFileSync(f, 'utf8').trim()).join('\n---\n')}\n`;
+  const settings = `${readFileSync(join(clusterToolDir, 'kwokctl-config.yaml'), 'utf8').trim()}\n${realNodeApiServerSettings(localClusterDir())}`;
+  const stages = stageFiles(bin).map((f) => readFileSync(f, 'utf8').trim());
+  return `${[settings.trim(), ...stages].join('\n---\n')}\n`;
 }
 
 function kwokctl(bin: string, args: string[], options: { quiet?: boolean } = {}) {
@@ -86,14 +108,6 @@ function clusterExists(bin: string): boolean {
 
 function apiServerAnswers(bin: string): boolean {
   return existsSync(localKubeconfigPath()) && kubectl(bin, ['get', '--raw', '/readyz']).status === 0;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 function readyNodeCount(bin: string): number {
@@ -146,28 +160,40 @@ async function waitUntilServing(bin: string): Promise<void> {
   await waitFor(`${SIMULATED_NODES} Ready nodes`, 60_000, () => readyNodeCount(bin) >= SIMULATED_NODES);
 }
 
+/** The running control plane, as the real node needs it. */
+function controlPlane(bin: string) {
+  const server = kubectl(bin, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}']);
+  const apiServerPort = Number(new URL(server.stdout.trim()).port);
+  return { bin, clusterDir: localClusterDir(), apiServerPort, kubectl: (args: string[]) => kubectl(bin, args) };
+}
+
 export const localControlPlane: ClusterBackend = {
   name: 'local control plane (kwok, binary runtime)',
 
   kubeconfigPath: localKubeconfigPath,
 
-  async up(): Promise<void> {
+  async up({ realNode = false } = {}): Promise<void> {
     const start = Date.now();
-    log('step 1/3: building the control plane programs (cached after the first time)');
-    const bin = await buildPrograms();
-    log(`step 1/3 done in ${elapsedSince(start)}`);
+    const steps = realNode ? 4 : 3;
+    if (realNode) checkRealNodePrerequisites();
+    log(`step 1/${steps}: building the control plane programs (cached after the first time)`);
+    const bin = await buildPrograms(realNode);
+    log(`step 1/${steps} done in ${elapsedSince(start)}`);
 
     const config = kwokctlConfig(bin);
-    const configPath = join(kwokWorkdir(), 'kwokctl.yaml');
+    const configPath = join(
+      kwokWorkdir(),
+      CLUSTER_NAME === 'flotilla' ? 'kwokctl.yaml' : `kwokctl-${CLUSTER_NAME}.yaml`,
+    );
     const sameConfig = existsSync(configPath) && readFileSync(configPath, 'utf8') === config;
     if (clusterExists(bin) && sameConfig && apiServerAnswers(bin)) {
-      log(`step 2/3: cluster "${CLUSTER_NAME}" is already up; reusing it`);
+      log(`step 2/${steps}: cluster "${CLUSTER_NAME}" is already up; reusing it`);
     } else {
       if (clusterExists(bin)) {
-        log(`step 2/3: cluster "${CLUSTER_NAME}" is stopped or its configuration changed; recreating it`);
+        log(`step 2/${steps}: cluster "${CLUSTER_NAME}" is stopped or its configuration changed; recreating it`);
         kwokctl(bin, ['delete', 'cluster'], { quiet: true });
       } else {
-        log(`step 2/3: creating cluster "${CLUSTER_NAME}" with kwokctl`);
+        log(`step 2/${steps}: creating cluster "${CLUSTER_NAME}" with kwokctl`);
       }
       mkdirSync(kwokWorkdir(), { recursive: true });
       writeFileSync(configPath, config);
@@ -199,13 +225,22 @@ export const localControlPlane: ClusterBackend = {
       }
     }
     await waitFor('the API server to answer /readyz', 120_000, () => apiServerAnswers(bin));
-    log(`step 2/3 done in ${elapsedSince(start)}`);
+    log(`step 2/${steps} done in ${elapsedSince(start)}`);
 
-    log(`step 3/3: ${SIMULATED_NODES} simulated nodes`);
+    log(`step 3/${steps}: ${SIMULATED_NODES} simulated nodes`);
     const scaled = kwokctl(bin, ['scale', 'node', '--replicas', String(SIMULATED_NODES)]);
     if (scaled.status !== 0) throw new Error(`kwokctl scale node failed (exit ${scaled.status})`);
     await waitFor(`${SIMULATED_NODES} Ready nodes`, 60_000, () => readyNodeCount(bin) >= SIMULATED_NODES);
+    if (realNode) {
+      log(`step 4/${steps}: the real node (containerd, kubelet, kube-proxy)`);
+      await upRealNode(controlPlane(bin));
+      log(`step 4/${steps} done in ${elapsedSince(start)}`);
+    }
     log(`cluster up in ${elapsedSince(start)}; kubeconfig: ${localKubeconfigPath()}`);
+  },
+
+  async loadImage(image: string): Promise<void> {
+    loadImage(image);
   },
 
   async down(): Promise<void> {
@@ -214,6 +249,7 @@ export const localControlPlane: ClusterBackend = {
       log('nothing to stop: the local control plane was never built');
       return;
     }
+    await downRealNode(bin, apiServerAnswers(bin) ? (args) => kubectl(bin, args) : undefined);
     if (!clusterExists(bin)) {
       log(`nothing to stop: no cluster "${CLUSTER_NAME}"`);
       return;
@@ -292,6 +328,7 @@ export const localControlPlane: ClusterBackend = {
       const components = kwokctl(bin, ['get', 'components'], { quiet: true });
       if (components.status === 0) lines.push('components:', ...components.stdout.trimEnd().split('\n'));
     }
+    lines.push(...realNodeStatus());
     return { running, lines };
   },
 };

@@ -3,7 +3,11 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLUSTER_NAME = 'flotilla';
+/**
+ * The local cluster's name: `flotilla`, or FLOTILLA_CLUSTER_NAME for a second instance beside it
+ * (its own state folder and ports, e.g. to try `up --real-node` while `flotilla` serves tests).
+ */
+export const CLUSTER_NAME = process.env.FLOTILLA_CLUSTER_NAME || 'flotilla';
 
 export const clusterToolDir = dirname(fileURLToPath(import.meta.url));
 
@@ -54,8 +58,13 @@ export function kwokWorkdir(env: NodeJS.ProcessEnv = process.env): string {
   return join(flotillaCacheRoot(env), 'kwok');
 }
 
+/** kwokctl's folder of the local cluster: its pki/, logs/, etcd data and kubeconfig. */
+export function localClusterDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(kwokWorkdir(env), 'clusters', CLUSTER_NAME);
+}
+
 export function localKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(kwokWorkdir(env), 'clusters', CLUSTER_NAME, 'kubeconfig.yaml');
+  return join(localClusterDir(env), 'kubeconfig.yaml');
 }
 
 export function kindKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {

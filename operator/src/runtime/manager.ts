@@ -10,6 +10,10 @@ import type { Controller } from './controller.ts';
 import { type RunningEndpoints, serveEndpoints } from './http-endpoints.ts';
 import { type LeaderElectionOptions, LeaderElector } from './leader-election.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { computeReadiness, latestOf, type Role } from './readiness.ts';
+
+/** /readyz fails once the API server has not answered for this long (leader election polls every 2 s). */
+export const DEFAULT_CONTACT_BOUND_MS = 30_000;
 
 export type LeaderElectionSettings = Pick<
   LeaderElectionOptions,
@@ -30,6 +34,8 @@ export interface ManagerOptions {
   leaderElection?: LeaderElectionSettings;
   health?: Address;
   metrics?: Address;
+  /** /readyz fails when nothing was heard from the API server for this long (DEFAULT_CONTACT_BOUND_MS). */
+  contactBoundMs?: number;
 }
 
 export type ExitReason = 'stopped' | 'lost-leadership';
@@ -47,7 +53,15 @@ export interface RunningManager {
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const { logger } = options;
   const metrics = createRuntimeMetrics();
-  const base = await createKubeClient(options.kubeConfig, { observer: metrics.requestObserver });
+  const contactBoundMs = options.contactBoundMs ?? DEFAULT_CONTACT_BOUND_MS;
+  // Any answer of the API server but a 5xx is contact: it is there and serving this process.
+  let lastAnswerAt: number | undefined;
+  const base = await createKubeClient(options.kubeConfig, {
+    observer: (verb, code, durationMs) => {
+      if (code !== 'error' && !code.startsWith('5')) lastAnswerAt = Date.now();
+      metrics.requestObserver(verb, code, durationMs);
+    },
+  });
   let controllers: Controller[] = [];
   const startControllers = () => {
     metrics.leader.set(1);
@@ -69,13 +83,44 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     : undefined;
   const client = elector ? base.withWriteGuard(elector.canWrite) : base;
 
+  const kindHealth = () => controllers.flatMap((controller) => controller.health());
+  /** The API server's last answer to any request, or the last event of any watch. */
+  const lastContactAt = () =>
+    latestOf([
+      lastAnswerAt,
+      ...kindHealth().map((kind) => (kind.lastEventAt ? Date.parse(kind.lastEventAt) : undefined)),
+    ]);
   const readiness = () => {
-    const kinds = controllers.flatMap((controller) => controller.health());
-    const role = !elector ? 'single' : elector.isLeader ? 'leader' : 'standby';
-    // A standby is ready: it is healthy and waiting. A leader is ready once its caches synced.
-    const ready = role === 'standby' || (controllers.length > 0 && controllers.every((c) => c.synced));
-    return { ready, role, kinds };
+    const kinds = kindHealth();
+    const role: Role = !elector ? 'single' : elector.isLeader ? 'leader' : 'standby';
+    const contact = lastContactAt();
+    const verdict = computeReadiness({
+      role,
+      cachesSynced: controllers.length > 0 && controllers.every((c) => c.synced),
+      lastContactAt: contact,
+      now: Date.now(),
+      contactBoundMs,
+    });
+    return {
+      ...verdict,
+      role,
+      lastContactAt: contact === undefined ? undefined : new Date(contact).toISOString(),
+      kinds,
+    };
   };
+  // Without leader election (which asks every retry period) an idle process may send nothing for
+  // minutes: it asks for /version when it has heard nothing for a third of the bound.
+  const heartbeat = setInterval(
+    () => {
+      if (Date.now() - (lastContactAt() ?? 0) < contactBoundMs / 3) return;
+      base.transport
+        .request({ verb: 'GET', path: '/version', signal: AbortSignal.timeout(contactBoundMs) })
+        .then((response) => response.body.dump())
+        .catch(() => {});
+    },
+    Math.max(100, Math.floor(contactBoundMs / 3)),
+  );
+  heartbeat.unref();
   const endpoints: RunningEndpoints[] = [];
   if (options.health) endpoints.push(await serveEndpoints({ ...options.health, readiness }));
   if (options.metrics) endpoints.push(await serveEndpoints({ ...options.metrics, metrics: metrics.registry }));
@@ -89,6 +134,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   const shutdown = (reason: ExitReason): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'shutting down: finishing in-flight reconciles');
+      clearInterval(heartbeat);
       await Promise.all(controllers.map((controller) => controller.stop()));
       await elector?.stop();
       metrics.leader.set(0);
