@@ -160,10 +160,19 @@ describe('flotilla run without and with Istio', () => {
 
   it('makes no write request while idle for 60 s', { timeout: 240_000 }, async () => {
     const { metricsUrl, lines } = running();
-    // First let the HPAs, kwok and the repair above settle: 10 s with no write.
+    // First let the HPAs, kwok and the repair above settle: every HPA has acted on its minReplicas
+    // (its first sync comes up to 15 s after it was made, and would then start a scale-up within
+    // the idle minute), then 10 s with no write.
     await eventually(
       'settled',
       async () => {
+        const hpas = await getJson<{
+          items: { spec: { minReplicas?: number }; status?: { currentReplicas?: number; desiredReplicas?: number } }[];
+        }>(cluster, ['-n', namespace, 'hpa']);
+        for (const hpa of hpas.items) {
+          assert.ok((hpa.status?.currentReplicas ?? 0) >= (hpa.spec.minReplicas ?? 1), 'an HPA below its minReplicas');
+          assert.equal(hpa.status?.desiredReplicas, hpa.status?.currentReplicas, 'an HPA still scaling');
+        }
         const before = await writesSoFar(metricsUrl);
         await sleep(10_000);
         assert.equal(await writesSoFar(metricsUrl), before, 'writes while settling');
