@@ -24,6 +24,7 @@ import {
   getJson,
   kubectlApply,
   microServiceManifest,
+  releaseFinalizers,
   shopSamples,
 } from './microservice-support.ts';
 
@@ -96,19 +97,7 @@ describe('MicroService databases on real servers', () => {
       await server.close();
     }
     // Let the finalizers go before the namespace is deleted (the controllers are stopped).
-    const list = await cluster.kubectl(['-n', namespace, 'get', 'microservices', '-o', 'name']).catch(() => '');
-    for (const ref of list.split('\n').filter(Boolean)) {
-      await cluster.kubectl([
-        '-n',
-        namespace,
-        'patch',
-        ref,
-        '--type',
-        'merge',
-        '-p',
-        '{"metadata":{"finalizers":null}}',
-      ]);
-    }
+    await releaseFinalizers(cluster, namespace);
     await cluster.kubectl(['delete', 'namespace', namespace, adminNamespace, '--wait=false', '--ignore-not-found']);
     await cluster.kubectl(['delete', 'databaseserver', pgName, myName, downName, badAuthName, '--ignore-not-found']);
   });

@@ -241,6 +241,17 @@ export const SHOP_SERVICES = ['users', 'orders', 'payments', 'inventory'];
  * Deletes a namespace of the shop samples once its operator is stopped. Samples whose database is on
  * a DatabaseServer that exists (npm start's) hold a finalizer that no operator would remove: it goes first.
  */
+/**
+ * Removes the finalizers of every MicroService in `namespace`, once no operator runs there, so that
+ * the namespace can be deleted (a service whose database server exists holds one).
+ */
+export async function releaseFinalizers(cluster: TestCluster, namespace: string): Promise<void> {
+  const list = await cluster.kubectl(['-n', namespace, 'get', 'microservices', '-o', 'name']).catch(() => '');
+  for (const ref of list.split('\n').filter(Boolean)) {
+    await cluster.kubectl(['-n', namespace, 'patch', ref, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
+  }
+}
+
 export async function deleteShopNamespace(cluster: TestCluster, namespace: string): Promise<void> {
   const release = JSON.stringify({ metadata: { finalizers: null } });
   await cluster

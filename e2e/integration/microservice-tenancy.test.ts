@@ -22,7 +22,15 @@ import {
   type RunningDatabaseControllers,
   startDatabaseControllers,
 } from './database-support.ts';
-import { conditionOf, eventsFor, exists, freshNamespace, getJson, kubectlApply } from './microservice-support.ts';
+import {
+  conditionOf,
+  eventsFor,
+  exists,
+  freshNamespace,
+  getJson,
+  kubectlApply,
+  releaseFinalizers,
+} from './microservice-support.ts';
 
 const cluster = await connectToCluster();
 const tenant = freshNamespace('tenancy');
@@ -138,21 +146,7 @@ describe('a hostile tenant on shared PostgreSQL, MariaDB and Redis', () => {
 
   after(async () => {
     for (const controllers of running) await controllers.stop();
-    for (const namespace of [tenant, adopter]) {
-      const list = await cluster.kubectl(['-n', namespace, 'get', 'microservices', '-o', 'name']).catch(() => '');
-      for (const ref of list.split('\n').filter(Boolean)) {
-        await cluster.kubectl([
-          '-n',
-          namespace,
-          'patch',
-          ref,
-          '--type',
-          'merge',
-          '-p',
-          '{"metadata":{"finalizers":null}}',
-        ]);
-      }
-    }
+    for (const namespace of [tenant, adopter]) await releaseFinalizers(cluster, namespace);
     for (const [index, c] of TENANCY_CASES.entries()) {
       const { object } = caseNames(index, c);
       if (c.engine === 'redis') {

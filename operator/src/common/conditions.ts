@@ -1,4 +1,5 @@
 // The one rule for a metav1.Condition's lastTransitionTime, shared by every status Flotilla writes.
+import { formatKubeTime } from './canonical.ts';
 
 export interface ConditionLike {
   type: string;
@@ -22,10 +23,9 @@ export function nextCondition<C extends ConditionLike>(
   const before = previous?.find((condition) => condition.type === wanted.type);
   const condition = {
     ...wanted,
-    lastTransitionTime: before && before.status === wanted.status ? before.lastTransitionTime : wholeSeconds(now),
+    lastTransitionTime:
+      before && before.status === wanted.status ? before.lastTransitionTime : formatKubeTime(new Date(now)),
   } as C;
   if (generation !== undefined) condition.observedGeneration = generation;
   return condition;
 }
-
-const wholeSeconds = (time: string): string => time.replace(/\.\d+Z$/, 'Z');

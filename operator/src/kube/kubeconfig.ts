@@ -98,9 +98,13 @@ export class Kubeconfig implements KubeAccess {
   /** Several kubeconfig files merged as kubectl merges $KUBECONFIG (mergeKubeconfigFiles); `context` overrides. */
   static fromFiles(files: readonly string[], context?: string): Kubeconfig {
     if (files.length === 1 && context === undefined) return Kubeconfig.fromFile(files[0] as string);
-    const merged = mergeKubeconfigFiles(files);
+    return Kubeconfig.fromMerged(mergeKubeconfigFiles(files), files.join(delimiter), context);
+  }
+
+  /** A document of mergeKubeconfigFiles (paths already absolute); `context` overrides its current one. */
+  static fromMerged(merged: KubeconfigDocument, origin: string, context?: string): Kubeconfig {
     const current = context ?? merged['current-context'];
-    return Kubeconfig.fromString(dump({ ...merged, 'current-context': current }), '/', files.join(delimiter));
+    return Kubeconfig.fromString(dump({ ...merged, 'current-context': current }), '/', origin);
   }
 
   /** `text` is a kubeconfig; relative file paths in it are relative to `baseDir`. */

@@ -2,6 +2,7 @@
 // that the plugin and kubectl never disagree. Pure: the patch, and how to tell the controller acted.
 import type { MicroService } from '../api/microservice.ts';
 import type { Rollout } from '../api/rollout.ts';
+import { formatKubeTime } from '../common/canonical.ts';
 
 export type RolloutAction = 'promote' | 'promote-full' | 'abort' | 'retry' | 'pause' | 'resume';
 
@@ -28,7 +29,7 @@ export function imagePatch(image: string): { spec: Pick<MicroService['spec'], 'i
 
 /** A restart: a new spec.restartedAt (whole seconds), so the pod template, and with it the revision, changes. */
 export function restartPatch(now: Date): { spec: Pick<MicroService['spec'], 'restartedAt'> } {
-  return { spec: { restartedAt: now.toISOString().replace(/\.\d+Z$/, 'Z') } };
+  return { spec: { restartedAt: formatKubeTime(now) } };
 }
 
 /** The same patch as the kubectl command a person could have typed, for `--dry-run` and the README. */

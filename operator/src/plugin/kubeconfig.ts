@@ -45,6 +45,6 @@ export function resolveAccess(flags: KubectlFlags, env: NodeJS.ProcessEnv = proc
   const entry = merged.contexts?.find((c) => c.name === context);
   if (!entry) throw new Error(`context ${context} is not in ${origin}`);
   const contextNamespace = (entry.context as { namespace?: string } | undefined)?.namespace;
-  const kubeConfig = Kubeconfig.fromFiles(files, context);
+  const kubeConfig = Kubeconfig.fromMerged(merged, origin, context);
   return { kubeConfig, namespace: flags.namespace ?? (contextNamespace || 'default'), context };
 }

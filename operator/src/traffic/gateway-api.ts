@@ -8,7 +8,7 @@ import { type ChildMeta, childMeta, identityOf } from '../desired/meta.ts';
 import { parseGatewayRef, routedPort } from '../desired/ports.ts';
 import { buildService } from '../desired/service.ts';
 import type { ResourceType } from '../kube/objects.ts';
-import { type Router, RoutesReadyReason, routesConfigured, type TrafficSplit } from './router.ts';
+import { noPortsPlan, type Router, routesConfigured, type TrafficSplit } from './router.ts';
 
 export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
@@ -152,10 +152,7 @@ export const gatewayApiRouter: Router = {
     const gatewayAPI = options.gatewayAPI ?? { httpRouteRetry: false };
     const split = options.split?.map((s) => ({ service: splitServiceName(name, s.role), weight: s.weight }));
     const route = buildHttpRoute(ms, gatewayAPI, split);
-    if (!route) {
-      const message = 'the service has no ports; no routes are needed';
-      return { objects: [], condition: { status: 'True', reason: RoutesReadyReason.NoPorts, message } };
-    }
+    if (!route) return noPortsPlan();
     const traffic = ms.spec.traffic ?? {};
     const unsupported: string[] = [];
     if (traffic.retries && !gatewayAPI.httpRouteRetry) {

@@ -9,10 +9,10 @@ import { istioRouter } from './istio.ts';
 import { noMeshRouter } from './no-mesh.ts';
 import {
   type InstalledApis,
+  noPortsPlan,
   type RouteOptions,
   type Router,
   type RoutesPlan,
-  RoutesReadyReason,
   type TrafficRouter,
 } from './router.ts';
 
@@ -96,20 +96,9 @@ export function discoverRouters(lookup: (name: string) => KubeObject | undefined
   };
 }
 
-function noPorts(): RoutesPlan {
-  return {
-    objects: [],
-    condition: {
-      status: 'True',
-      reason: RoutesReadyReason.NoPorts,
-      message: 'the service has no ports; no routes are needed',
-    },
-  };
-}
-
 /** The route objects for a MicroService with the given router, and the RoutesReady condition that explains them. */
 export function buildRoutes(ms: MicroService, router: TrafficRouter, options: RouteOptions = {}): RoutesPlan {
-  if ((ms.spec.ports ?? []).length === 0) return noPorts();
+  if ((ms.spec.ports ?? []).length === 0) return noPortsPlan();
   return routerFor(router).buildRoutes(ms, options);
 }
 

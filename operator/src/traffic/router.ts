@@ -78,6 +78,18 @@ export interface Router {
   buildSplitServices(ms: MicroService, split: readonly TrafficSplit[]): V1Service[];
 }
 
+/** A service without ports: nothing to route to, and nothing wrong. */
+export function noPortsPlan(): RoutesPlan {
+  return {
+    objects: [],
+    condition: {
+      status: 'True',
+      reason: RoutesReadyReason.NoPorts,
+      message: 'the service has no ports; no routes are needed',
+    },
+  };
+}
+
 const exposedAt = (ms: MicroService): string =>
   ms.spec.expose ? `; ${ms.spec.expose.hosts.join(', ')} is served through ${ms.spec.expose.gateway}` : '';
 
