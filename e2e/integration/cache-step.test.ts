@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { API_VERSION, type MicroService } from '../../operator/src/api/index.ts';
-import { CACHE_FINALIZER, RedisCacheStep } from '../../operator/src/controllers/microservice/redis-cache.ts';
 import { databaseServerType, microServiceType } from '../../operator/src/controllers/microservice/resources.ts';
 import { connectRedis, connectRedisUrl, type RedisAdminConnection } from '../../operator/src/database/index.ts';
 import { createKubeClient, type KubeClient } from '../../operator/src/kube/client.ts';
 import { type KubeObject, secretType } from '../../operator/src/kube/objects.ts';
+import { CACHE_FINALIZER, RedisCacheProvisioner } from '../../operator/src/provisioning/index.ts';
 import { redisServer } from '../databases/redis.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
@@ -26,7 +26,7 @@ const decode = (secret: KubeObject) =>
 describe('the cache step on the real cluster and Redis', () => {
   let client: KubeClient;
   let admin: RedisAdminConnection;
-  let step: RedisCacheStep;
+  let step: RedisCacheProvisioner;
   const servers = new Map<string, KubeObject>();
 
   async function createServer(name: string, engine: string, secret = `${name}-admin`): Promise<void> {
@@ -68,14 +68,14 @@ describe('the cache step on the real cluster and Redis', () => {
     await ensureNamespace(cluster, namespace);
     await createAdminSecret(`${serverName}-admin`, admin.password);
     await createServer(serverName, 'redis');
-    step = new RedisCacheStep({ client, databaseServers: { get: (name) => servers.get(name) } });
+    step = new RedisCacheProvisioner({ client, databaseServers: { get: (name) => servers.get(name) } });
   });
 
   after(async () => {
     // Let go of every finalizer, so the namespace can go.
     const left = await client.list(microServiceType, { namespace }).catch(() => ({ items: [] }));
     for (const ms of left.items as unknown as MicroService[]) {
-      await step?.release(ms, ms.spec.cache?.serverRef ?? serverName).catch(() => {});
+      await step?.release(ms).catch(() => {});
     }
     await step?.close();
     for (const name of servers.keys()) await client?.delete(databaseServerType, name).catch(() => {});
@@ -87,7 +87,10 @@ describe('the cache step on the real cluster and Redis', () => {
     const ms = await createMicroService('orders');
     const first = await step.provision(ms);
     assert.equal(first.condition.status, 'True', first.condition.message);
-    assert.deepEqual(first.actions, ['CreateSecret', 'SetUser']);
+    assert.deepEqual(
+      first.events.map((e) => [e.reason, e.message.replace(/.*\(/, '(')]),
+      [['CacheProvisioned', '(CreateSecret, SetUser)']],
+    );
     assert.deepEqual(first.status, {
       serverRef: serverName,
       username: `${namespace}.orders`,
@@ -111,7 +114,7 @@ describe('the cache step on the real cluster and Redis', () => {
     }
 
     const second = await step.provision(reread);
-    assert.deepEqual(second.actions, []);
+    assert.deepEqual(second.events, []);
     assert.equal(second.credentialsHash, first.credentialsHash);
     assert.deepEqual(decode(await client.get(secretType, 'orders-cache', namespace)), data, 'the password is kept');
     for (const result of [first, second]) assert.ok(!JSON.stringify(result).includes(data.password ?? '-'));
@@ -160,10 +163,10 @@ describe('the cache step on the real cluster and Redis', () => {
       await client.delete(microServiceType, 'gone', namespace);
       const deleting = await fresh('gone');
       assert.ok(deleting.metadata.deletionTimestamp, 'the finalizer holds it');
-      const released = await step.release(deleting, serverName);
+      const released = await step.release(deleting);
       assert.equal(released.done, true);
-      assert.equal(released.leftBehind, false);
-      assert.match(released.message, /deleted \(1 keys\)/);
+      assert.equal(released.events[0]?.reason, 'CacheDeleted');
+      assert.match(released.events[0]?.message ?? '', /deleted \(1 keys\)/);
       assert.equal(await root.call('ACL', 'GETUSER', data.username ?? ''), null);
       assert.equal(await root.exists(`${data.keyPrefix}k`), 0);
       await assert.rejects(fresh('gone'), /not ?found/i);
@@ -177,7 +180,7 @@ describe('the cache step on the real cluster and Redis', () => {
     await step.provision(ms);
     const data = decode(await client.get(secretType, 'dropped-cache', namespace));
     const live = await fresh('dropped');
-    const released = await step.release(live, serverName);
+    const released = await step.release(live);
     assert.equal(released.done, true);
     assert.deepEqual((await fresh('dropped')).metadata.finalizers ?? [], []);
     await assert.rejects(connectRedisUrl(data.REDIS_URL ?? ''), /WRONGPASS/, 'the Secret left behind opens nothing');
@@ -187,10 +190,14 @@ describe('the cache step on the real cluster and Redis', () => {
     const ms = await createMicroService('orphan');
     await step.provision(ms);
     await client.delete(microServiceType, 'orphan', namespace);
-    const released = await step.release(await fresh('orphan'), `${serverName}-vanished`);
+    // The DatabaseServer is gone by the time the service is deleted.
+    const server = servers.get(serverName);
+    servers.delete(serverName);
+    const released = await step.release(await fresh('orphan')).finally(() => server && servers.set(serverName, server));
     assert.equal(released.done, true);
-    assert.equal(released.leftBehind, true);
-    assert.match(released.message, /gave up deleting .* ServerNotFound/);
+    assert.equal(released.events[0]?.type, 'Warning');
+    assert.equal(released.events[0]?.reason, 'CacheLeftBehind');
+    assert.match(released.events[0]?.message ?? '', /gave up deleting .* ServerNotFound/);
     // Tidy up what was left behind, as a person would.
     const root = await connectRedis({ ...admin });
     await root.call('ACL', 'DELUSER', `${namespace}.orphan`);

@@ -3,5 +3,6 @@ export * from './common.ts';
 export * from './crd.ts';
 export * from './databaseserver.ts';
 export * from './microservice.ts';
+export * from './resource-types.ts';
 export * from './rollout.ts';
 export * from './validate.ts';

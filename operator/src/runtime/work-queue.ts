@@ -178,7 +178,10 @@ export class WorkQueue {
     }
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
-    const delay = computeBackoffDelay(this.backoff, failures);
+    // An error may carry a deadline the backoff must not overshoot (a give-up time measured elsewhere).
+    const bound = (error as { retryNotAfterMs?: unknown } | undefined)?.retryNotAfterMs;
+    const backoff = computeBackoffDelay(this.backoff, failures);
+    const delay = typeof bound === 'number' ? Math.min(backoff, bound) : backoff;
     this.observer.retrying?.(key, failures, delay, error);
     this.addAfter(key, delay);
   }

@@ -14,11 +14,11 @@ import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
 import { type KubeObject, namespaceType, objectKey, secretType } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import { checkNamespaceAllowed } from '../../provisioning/tenancy.ts';
 import { Controller, type ControllerOptions } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { type Condition, type ConditionFact, computeConditions } from '../microservice/conditions.ts';
 import { databaseServerType, microServiceType } from '../microservice/resources.ts';
-import { checkNamespaceAllowed } from '../microservice/tenancy.ts';
 
 export const DatabaseServerReason = {
   /** The admin logged in; the server answered with its version. */

@@ -5,10 +5,10 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { KubeClient } from '../../kube/client.ts';
 import { deploymentType, type KubeObject, type ResourceType, serviceType } from '../../kube/objects.ts';
+import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { virtualServiceType } from '../../traffic/index.ts';
 import { applyPlan } from './apply.ts';
 import type { ChildApply, Plan } from './plan.ts';
-import { WriteTracker } from './tracker.ts';
 
 /** A client that answers each apply after `delayMs` (Deployments slowest) and records start and end. */
 function recordingClient() {

@@ -17,13 +17,13 @@ import {
   objectKey,
   secretType,
 } from '../../kube/objects.ts';
+import { createProvisioners, type ProvisionerOptions } from '../../provisioning/index.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { isServed } from '../../traffic/index.ts';
-import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
-import { RedisCacheStep } from './redis-cache.ts';
 import { planReleaseWorkload } from './release.ts';
 import {
   crdName,
@@ -33,7 +33,6 @@ import {
   rolloutType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
-import { WriteTracker } from './tracker.ts';
 import type { WorkloadPlanner } from './workloads.ts';
 
 export interface MicroServiceControllerOptions {
@@ -47,9 +46,9 @@ export interface MicroServiceControllerOptions {
   resyncIntervalMs?: number;
   reflector?: ControllerOptions['reflector'];
   workloads?: WorkloadPlanner;
-  /** Database provisioning (spec.database) with these engines; databases are left alone without. */
+  /** Provisioning (spec.database, spec.cache) with these engines; databases and caches are left alone without. */
   databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
-    DatabaseStepOptions,
+    ProvisionerOptions,
     'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated'
   >;
 }
@@ -161,22 +160,14 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     ...(options.databases
       ? {
           namespaces: controller.cache(namespaceType),
-          database: new DatabaseStep({
+          provisioners: createProvisioners({
             ...options.databases,
             client,
-            recorder,
             clock,
-            tracker,
             microServices: controller.cache(microServiceType),
             databaseServers: controller.cache(databaseServerType),
             namespaces: controller.cache(namespaceType),
             secrets: controller.cache(secretType),
-          }),
-          cacheStep: new RedisCacheStep({
-            client,
-            databaseServers: controller.cache(databaseServerType),
-            namespaces: controller.cache(namespaceType),
-            ...(options.databases.cacheEngines ? { engines: options.databases.cacheEngines } : {}),
             onWrite: (written) => tracker.wrote(written, microServiceType.kind),
           }),
         }

@@ -8,11 +8,11 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
+import type { WriteTracker } from '../../runtime/write-tracker.ts';
 import { discoverRouters, type InstalledApis, installedRouteTypes, routeKindsInUse } from '../../traffic/index.ts';
 import { childId, type PlanInput } from './plan.ts';
 import { requestedRouting } from './release.ts';
 import { microServiceType, rolloutType, WORKLOAD_CHILD_TYPES } from './resources.ts';
-import type { WriteTracker } from './tracker.ts';
 
 export interface GatherSources {
   client: KubeClient;
@@ -31,7 +31,7 @@ export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
  * The Rollouts that name the service `namespace/name`, oldest first (then by name): the first one
  * releases it, whatever order the cache lists them in.
  */
-export function rolloutsOf(rollouts: ObjectCache, namespace: string, name: string): KubeObject[] {
+export function rolloutsOf(rollouts: Pick<ObjectCache, 'list'>, namespace: string, name: string): KubeObject[] {
   return rollouts
     .list({ namespace })
     .filter((r) => (r.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name === name)
@@ -64,8 +64,7 @@ async function gatherRoutes(
   const found = await Promise.all(
     types.map(async (type) => {
       const watched = sources.routeCache(type);
-      const cached = watched?.get(`${namespace}/${name}`);
-      const fresh = sources.tracker.freshest(cached, type.kind, namespace, name);
+      const fresh = sources.tracker.fresh(watched, type.kind).get(`${namespace}/${name}`);
       if (fresh && isOurs(fresh, uid)) return { ...fresh, kind: type.kind };
       if (watched && !inUse.includes(type)) return undefined;
       const object = await sources.client.getIfExists(type, name, namespace);
@@ -86,37 +85,34 @@ async function gatherRoutes(
 export async function gather(key: string, sources: GatherSources): Promise<Observed | undefined> {
   const { namespace = '', name } = splitKey(key);
   const { tracker } = sources;
-  const msCache = sources.cache<MicroService>(microServiceType);
-  const ms = tracker.freshest(msCache.get(key), microServiceType.kind, namespace, name);
+  const services = tracker.fresh(sources.cache<MicroService>(microServiceType), microServiceType.kind);
+  const ms = services.get(key);
   if (!ms || ms.metadata.deletionTimestamp) return undefined;
   const uid = ms.metadata.uid ?? '';
 
   const children = new Map<string, KubeObject>();
   for (const type of WORKLOAD_CHILD_TYPES) {
-    for (const child of sources.cache(type).listOwnedBy(uid)) {
+    for (const child of tracker.fresh(sources.cache(type), type.kind).listOwnedBy(uid)) {
       if (!isOurs(child, uid)) continue;
       const object = { ...child, kind: type.kind };
       children.set(childId(object), object);
     }
   }
+  // Written by us and not in the cache yet (just created, or not ours there before our write).
   for (const written of tracker.writtenOwnedBy(uid)) {
     const id = childId(written);
-    const cached = children.get(id);
-    const fresh = tracker.freshest(cached, written.kind ?? '', namespace, written.metadata.name ?? '');
-    if (fresh && fresh.metadata.namespace === namespace) children.set(id, fresh);
+    if (!children.has(id) && written.metadata.namespace === namespace) children.set(id, written);
   }
 
-  const cachedRollout = rolloutsOf(sources.rolloutCache, namespace, name)[0];
   // The Rollout as last written, if the cache has not seen that write yet: its status is the release's memory.
-  const rollout =
-    cachedRollout && tracker.freshest(cachedRollout, rolloutType.kind, namespace, cachedRollout.metadata.name ?? '');
+  const rollout = rolloutsOf(tracker.fresh(sources.rolloutCache, rolloutType.kind), namespace, name)[0];
 
   const { installed, gatewayAPI } = discoverRouters((name) => sources.crdCache.get(name));
   const routes = await gatherRoutes(sources, ms, installed, requestedRouting(rollout));
   for (const route of routes.ours) children.set(childId(route), route);
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);
-  const dependents = msCache
+  const dependents = services
     .list({ namespace })
     .filter((other) => (other.spec.dependsOn ?? []).includes(name))
     .map((other) => other.metadata.name ?? '')

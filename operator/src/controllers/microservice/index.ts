@@ -1,5 +1,6 @@
 // The MicroService reconciler: gather → plan (pure) → apply (server-side) → syncStatus.
 
+export { WriteTracker } from '../../runtime/write-tracker.ts';
 export { discoverRouters } from '../../traffic/index.ts';
 export { type ApplyOutcome, applyPlan } from './apply.ts';
 export { type Condition, ConditionType, computeConditions, EventReason, Reason } from './conditions.ts';
@@ -13,7 +14,6 @@ export { gather, type Observed } from './gather.ts';
 export { type ChildApply, childId, type Plan, type PlanInput, plan, withApplyFailures } from './plan.ts';
 export { ChildWriteError, createMicroServiceReconciler } from './reconcile.ts';
 export * from './resources.ts';
-export { WriteTracker } from './tracker.ts';
 export {
   computeDeploymentHealth,
   planPlainWorkload,

@@ -14,6 +14,7 @@ import {
 } from '../../desired/index.ts';
 import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject, ResourceType } from '../../kube/objects.ts';
+import type { Provisioned, ProvisionedField } from '../../provisioning/index.ts';
 import {
   buildRoutes,
   chooseRouter,
@@ -31,12 +32,17 @@ import {
   EventReason,
   Reason,
 } from './conditions.ts';
-import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
-import type { CachePlanInput } from './redis-cache.ts';
 import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
+
+/** A provisioner's part of the plan: what it found, or `released` (its status field is cleared). */
+export type ProvisionedInput = { field: ProvisionedField; released?: true } & Partial<
+  Pick<Provisioned, 'condition' | 'status' | 'credentialsHash'>
+>;
+
+const PROVISIONED_FIELDS: readonly ProvisionedField[] = ['database', 'cache'];
 
 /** `Kind/name`: how children are told apart within one MicroService. */
 export const childId = (object: { kind?: string; metadata: { name?: string } }): string =>
@@ -58,10 +64,11 @@ export interface PlanInput {
   gatewayAPI?: GatewayApiOptions;
   /** The port of the service's DatabaseServer, when it has one. */
   databasePort?: number;
-  /** What the database step found (DatabaseReady, status.database, the credentials hash), with spec.database. */
-  database?: DatabasePlanInput;
-  /** What the cache step found (CacheReady, status.cache, the credentials hash), with spec.cache. */
-  cache?: CachePlanInput;
+  /**
+   * What the provisioners found, in the registry's order: their conditions, their status fields (a field
+   * no entry names keeps its value) and the credentials hashes that roll the pods.
+   */
+  provisioned?: readonly ProvisionedInput[];
   /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
   /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
@@ -247,18 +254,15 @@ interface StatusFields {
 
 /**
  * The whole status: our four conditions (transition times kept), any other condition and the
- * database status as they were (written by the database work), replicas, the selector for the
+ * provisioned status fields as they were unless a provisioner reported them, replicas, the selector for the
  * scale subresource, and observedGeneration.
  */
 function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFields): MicroServiceStatus {
   const { ms, now } = input;
   const previous = (ms.status?.conditions ?? []) as Condition[];
   const generation = ms.metadata.generation;
-  const all = [
-    ...facts,
-    ...(input.database ? [input.database.condition] : []),
-    ...(input.cache ? [input.cache.condition] : []),
-  ];
+  const provisioned = input.provisioned ?? [];
+  const all = [...facts, ...provisioned.flatMap((p) => (p.condition ? [p.condition] : []))];
   const conditions = [
     ...computeConditions(previous, all, now, generation),
     ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type) && !all.some((f) => f.type === c.type)),
@@ -275,23 +279,23 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   };
   if (fields.currentRevision !== undefined) status.currentRevision = fields.currentRevision;
   if (fields.url !== undefined) status.url = fields.url;
-  const database = input.database?.status ?? ms.status?.database;
-  if (database !== undefined) status.database = database;
-  const cache = input.cache ? input.cache.status : ms.spec.cache ? ms.status?.cache : undefined;
-  if (cache !== undefined) status.cache = cache;
+  for (const field of PROVISIONED_FIELDS) {
+    const entry = provisioned.find((p) => p.field === field);
+    const value = entry?.released ? undefined : (entry?.status ?? ms.status?.[field]);
+    if (value !== undefined) Object.assign(status, { [field]: value });
+  }
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
 }
 
 /**
- * The hash of every credential the pods read (database, cache): a change rolls them. The database's alone
- * when there is no cache, so services without one keep their revision.
+ * The hash of every credential the pods read (database, cache, ...): a change rolls them. Each
+ * provisioner's first 16 characters, in the registry's order, so a service keeps its revision when a
+ * provisioner it does not use is added.
  */
 function credentialsHashOf(input: PlanInput): { credentialsHash?: string } {
-  const database = input.database?.credentialsHash;
-  const cache = input.cache?.credentialsHash;
-  if (cache === undefined) return database === undefined ? {} : { credentialsHash: database };
-  return { credentialsHash: `${database ?? ''}${database ? '-' : ''}${cache.slice(0, 16)}` };
+  const hashes = (input.provisioned ?? []).flatMap((p) => (p.credentialsHash ? [p.credentialsHash.slice(0, 16)] : []));
+  return hashes.length > 0 ? { credentialsHash: hashes.join('-') } : {};
 }
 
 /** The status after some children could not be written: Degraded True, ApplyFailed, naming them. */

@@ -1,24 +1,22 @@
-// reconcileMicroService: gather → plan (pure) → apply (server-side) → syncStatus, once per key.
-// Throws when a child could not be written, so that the work queue retries with backoff.
+// reconcileMicroService: gather → provision → plan (pure) → apply (server-side) → syncStatus, once
+// per key. Throws when a child could not be written or a provisioner's failure may pass, so that the
+// work queue retries with its backoff (the one retry policy).
 
 import type { Logger } from 'pino';
 import type { MicroService } from '../../api/microservice.ts';
 import type { Clock } from '../../common/clock.ts';
-import { dedicatedDatabaseName } from '../../desired/dedicated-database.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { NamespaceTerminatingError } from '../../kube/errors.ts';
 import type { EventRecord, EventRecorder } from '../../kube/events.ts';
-import { hasFinalizer } from '../../kube/finalizers.ts';
 import { type KubeObject, splitKey } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import type { ProvisionContext, Provisioner } from '../../provisioning/index.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { applyPlan } from './apply.ts';
-import { DatabaseStep } from './database.ts';
 import { type GatherSources, gather, rolloutsOf } from './gather.ts';
-import { plan, withApplyFailures } from './plan.ts';
-import { CACHE_FINALIZER, type RedisCacheStep } from './redis-cache.ts';
+import { type ProvisionedInput, plan, withApplyFailures } from './plan.ts';
 import { microServiceType, rolloutType } from './resources.ts';
 import {
   acceptRequests,
@@ -35,10 +33,8 @@ export interface ReconcilerDeps extends GatherSources {
   recorder: EventRecorder;
   clock: Clock;
   workloads?: WorkloadPlanner;
-  /** Provisions spec.database (and reclaims it on deletion); without it, databases are left alone. */
-  database?: DatabaseStep;
-  /** Provisions spec.cache (and deletes its user on deletion or removal); without it, caches are left alone. */
-  cacheStep?: RedisCacheStep;
+  /** What services get outside Kubernetes (provisioning/registry.ts); none: databases and caches are left alone. */
+  provisioners?: readonly Provisioner[];
   /** The Namespaces, when watched: a namespace being deleted gets no more writes. */
   namespaces?: ObjectCache;
 }
@@ -47,6 +43,17 @@ export class ChildWriteError extends Error {
   constructor(failures: readonly string[]) {
     super(`could not write: ${failures.join('; ')}`);
     this.name = 'ChildWriteError';
+  }
+}
+
+/** A provisioner failed in a way that may pass (its condition and Events say why): retried with backoff. */
+export class ProvisioningRetry extends Error {
+  /** A deadline the backoff must not overshoot (a reclaim that gives up at a fixed time). */
+  readonly retryNotAfterMs: number | undefined;
+  constructor(what: readonly string[], retryNotAfterMs?: number) {
+    super(`waiting for ${what.join(', ')}`);
+    this.name = 'ProvisioningRetry';
+    this.retryNotAfterMs = retryNotAfterMs;
   }
 }
 
@@ -69,45 +76,16 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     if (observed && terminating) return leaveTerminating(namespace, log);
     if (!observed) {
       if (!terminating) await reportIgnoredRollouts(deps, key, log);
-      const cacheRetry = deps.cacheStep ? await releaseCache(deps, key, log) : undefined;
-      const databaseResult = deps.database ? await deps.database.finalize(key, log) : undefined;
-      if (!deps.database && !deps.cacheStep) {
+      if (!deps.provisioners) {
         log.debug('gone or being deleted; its children are collected through their owner references');
+        return undefined;
       }
-      const delays = [cacheRetry, databaseResult?.requeueAfterMs].filter((d) => d !== undefined);
-      return delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : databaseResult;
+      return releaseAll(deps, key, log);
     }
     const { ms } = observed;
     const nowMs = clock.now();
     const now = formatKubeTime(new Date(nowMs));
-    const statefulSet = observed.children.find(
-      (child) => child.kind === 'StatefulSet' && child.metadata.name === dedicatedDatabaseName(ms.metadata.name ?? ''),
-    );
-    const database =
-      deps.database && DatabaseStep.handles(ms) ? await deps.database.provision(ms, log, statefulSet) : undefined;
-    const cache = ms.spec.cache && deps.cacheStep ? await deps.cacheStep.provision(ms) : undefined;
-    const cacheEvents: EventRecord[] = [];
-    if (cache && cache.actions.length > 0) {
-      const message = `${cache.condition.message} (${cache.actions.join(', ')})`;
-      // AdoptUser: the ACL user existed without Flotilla's mark, and the server's spec.adoption let it be taken.
-      const reason = cache.actions.includes('AdoptUser') ? 'CacheAdopted' : 'CacheProvisioned';
-      cacheEvents.push({ type: 'Normal', reason, message });
-    } else if (cache && cache.condition.status === 'False') {
-      cacheEvents.push({
-        type: 'Warning',
-        reason: 'CacheFailed',
-        message: `${cache.condition.reason}: ${cache.condition.message}`,
-      });
-    }
-    if (!ms.spec.cache && deps.cacheStep && hasFinalizer(ms, CACHE_FINALIZER)) {
-      // The cache was removed from the spec: its user and keys go.
-      const released = await deps.cacheStep.release(ms, ms.status?.cache?.serverRef ?? '');
-      cacheEvents.push({
-        type: released.leftBehind ? 'Warning' : 'Normal',
-        reason: released.leftBehind ? 'CacheLeftBehind' : 'CacheDeleted',
-        message: released.message,
-      });
-    }
+    const provisioning = await provisionAll(deps, key, observed.ms, { log, children: observed.children });
     // A request in the Rollout's spec is taken into its status before anything acts on it.
     const writer = { client, recorder, tracker, log };
     const intake = observed.rollout ? await acceptRequests(writer, observed.rollout) : undefined;
@@ -117,8 +95,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       now,
       nowMs,
       ...(deps.workloads ? { workloads: deps.workloads } : {}),
-      ...(database ? { database } : {}),
-      ...(cache ? { cache } : {}),
+      provisioned: provisioning.provisioned,
     });
     let outcome: Awaited<ReturnType<typeof applyPlan>>;
     try {
@@ -132,7 +109,7 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
     const cleared =
       intake && outcome.failures.length === 0 ? await clearRequests(writer, intake.rollout, intake.clear) : true;
     const status = withApplyFailures(planned.status, outcome.failures, now);
-    const events = [...cacheEvents, ...planned.events, ...outcome.events];
+    const events = [...provisioning.events, ...planned.events, ...outcome.events];
     for (const event of events) {
       (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
     }
@@ -157,12 +134,85 @@ export function createMicroServiceReconciler(deps: ReconcilerDeps): Reconciler {
       log.info({ status: summarize(status) }, 'status updated');
     }
     if (outcome.failures.length > 0) throw new ChildWriteError(outcome.failures);
-    const retry = [database?.retryAfterMs, cache?.retry ? 5_000 : undefined]
-      .filter((d) => d !== undefined)
-      .reduce<number | undefined>((x, y) => (x === undefined ? y : Math.min(x, y)), undefined);
-    const after = [retry, released.requeueAfterMs].filter((delay) => delay !== undefined);
-    return after.length > 0 ? { requeueAfterMs: Math.min(...after) } : undefined;
+    if (provisioning.retry) throw provisioning.retry;
+    return released;
   };
+}
+
+interface Provisioning {
+  provisioned: ProvisionedInput[];
+  events: EventRecord[];
+  retry: ProvisioningRetry | undefined;
+}
+
+/**
+ * Every provisioner the service asks for, one after another (each sees the service as the one before
+ * left it: a finalizer added); and, for what it no longer asks for, the release.
+ */
+async function provisionAll(
+  deps: ReconcilerDeps,
+  key: string,
+  service: MicroService,
+  context: ProvisionContext,
+): Promise<Provisioning> {
+  const services = deps.tracker.fresh(deps.cache<MicroService>(microServiceType), microServiceType.kind);
+  const result: Provisioning = { provisioned: [], events: [], retry: undefined };
+  const waiting: string[] = [];
+  let notAfterMs: number | undefined;
+  let ms = service;
+  for (const provisioner of deps.provisioners ?? []) {
+    if (provisioner.wants(ms)) {
+      const found = await provisioner.provision(ms, context);
+      result.provisioned.push(found);
+      result.events.push(...found.events);
+      if (found.retry) waiting.push(`${found.condition.type} (${found.condition.reason})`);
+    } else if (provisioner.mustRelease(ms)) {
+      const released = await provisioner.release(ms, context);
+      result.events.push(...released.events);
+      if (released.done) result.provisioned.push({ field: provisioner.field, released: true });
+      else {
+        waiting.push(`the release of ${provisioner.field}`);
+        notAfterMs = Math.min(
+          notAfterMs ?? Number.POSITIVE_INFINITY,
+          released.retryNotAfterMs ?? Number.POSITIVE_INFINITY,
+        );
+      }
+    } else continue;
+    ms = services.get(key) ?? ms;
+  }
+  if (waiting.length > 0) {
+    result.retry = new ProvisioningRetry(waiting, Number.isFinite(notAfterMs) ? notAfterMs : undefined);
+  }
+  return result;
+}
+
+/** The service at `key` is gone or being deleted: what it holds outside Kubernetes is released. */
+async function releaseAll(deps: ReconcilerDeps, key: string, log: Logger): Promise<undefined> {
+  const services = deps.tracker.fresh(deps.cache<MicroService>(microServiceType), microServiceType.kind);
+  let ms = services.get(key);
+  if (!ms) {
+    for (const provisioner of deps.provisioners ?? []) provisioner.forget?.(key);
+    return undefined;
+  }
+  const waiting: string[] = [];
+  let notAfterMs = Number.POSITIVE_INFINITY;
+  for (const provisioner of deps.provisioners ?? []) {
+    if (!ms.metadata.deletionTimestamp || !provisioner.mustRelease(ms)) continue;
+    const released = await provisioner.release(ms, { log, children: [] });
+    for (const event of released.events) {
+      (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
+    }
+    await Promise.all(
+      released.events.map((event) => deps.recorder.record(microServiceType, ms as MicroService, event)),
+    );
+    if (!released.done) {
+      waiting.push(`the release of ${provisioner.field}`);
+      notAfterMs = Math.min(notAfterMs, released.retryNotAfterMs ?? Number.POSITIVE_INFINITY);
+    }
+    ms = services.get(key) ?? ms;
+  }
+  if (waiting.length > 0) throw new ProvisioningRetry(waiting, Number.isFinite(notAfterMs) ? notAfterMs : undefined);
+  return undefined;
 }
 
 function summarize(status: MicroService['status']): Record<string, string> {
@@ -173,34 +223,15 @@ function summarize(status: MicroService['status']): Record<string, string> {
   return out;
 }
 
-/** The MicroService at `key` is being deleted: deletes its cache user and keys; a delay when it must try again. */
-async function releaseCache(deps: ReconcilerDeps, key: string, log: Logger): Promise<number | undefined> {
-  const { namespace = '', name } = splitKey(key);
-  const cached = deps.cache(microServiceType).get(key);
-  const ms = (cached && deps.tracker.freshest(cached, microServiceType.kind, namespace, name)) as
-    | MicroService
-    | undefined;
-  if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, CACHE_FINALIZER) || !deps.cacheStep) return undefined;
-  const released = await deps.cacheStep.release(ms, ms.spec.cache?.serverRef ?? ms.status?.cache?.serverRef ?? '');
-  const event: EventRecord = {
-    type: released.leftBehind || !released.done ? 'Warning' : 'Normal',
-    reason: released.leftBehind ? 'CacheLeftBehind' : released.done ? 'CacheDeleted' : 'CacheDeleteFailed',
-    message: released.message,
-  };
-  (event.type === 'Warning' ? log.warn : log.info).call(log, { reason: event.reason }, event.message);
-  await deps.recorder.record(microServiceType, ms, event);
-  return released.done ? undefined : 5_000;
-}
-
 /**
  * Rollouts that release nothing say why in their status: all that name the MicroService at `key`
  * when it does not exist, else all but the oldest.
  */
 async function reportIgnoredRollouts(deps: ReconcilerDeps, key: string, log: Logger): Promise<void> {
   const { namespace = '', name } = splitKey(key);
-  const named = rolloutsOf(deps.rolloutCache, namespace, name)
-    .map((rollout) => deps.tracker.freshest(rollout, rolloutType.kind, namespace, rollout.metadata.name ?? ''))
-    .filter((rollout): rollout is KubeObject => rollout !== undefined && !rollout.metadata.deletionTimestamp);
+  const named = rolloutsOf(deps.tracker.fresh(deps.rolloutCache, rolloutType.kind), namespace, name).filter(
+    (rollout) => !rollout.metadata.deletionTimestamp,
+  );
   const service = deps.cache(microServiceType).get(key);
   if (service?.metadata.deletionTimestamp) return;
   const [releasing, ...others] = named;

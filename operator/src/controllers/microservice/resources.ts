@@ -1,10 +1,8 @@
 // The resource types the MicroService controller reads and writes, beyond the ones kube/ defines.
-import { GROUP, VERSION } from '../../api/common.ts';
-import { MICROSERVICE_KIND, MICROSERVICE_PLURAL } from '../../api/microservice.ts';
-import { ROLLOUT_KIND, ROLLOUT_PLURAL } from '../../api/rollout.ts';
 import { deploymentType, type ResourceType, serviceType } from '../../kube/objects.ts';
 import { ROUTE_TYPES } from '../../traffic/index.ts';
 
+export { databaseServerType, microServiceType, rolloutType } from '../../api/resource-types.ts';
 export { crdName } from '../../kube/objects.ts';
 
 const namespaced = (group: string, version: string, kind: string, plural: string): ResourceType => ({
@@ -15,15 +13,6 @@ const namespaced = (group: string, version: string, kind: string, plural: string
   namespaced: true,
 });
 
-export const microServiceType = namespaced(GROUP, VERSION, MICROSERVICE_KIND, MICROSERVICE_PLURAL);
-export const rolloutType = namespaced(GROUP, VERSION, ROLLOUT_KIND, ROLLOUT_PLURAL);
-export const databaseServerType: ResourceType = {
-  group: GROUP,
-  version: VERSION,
-  kind: 'DatabaseServer',
-  plural: 'databaseservers',
-  namespaced: false,
-};
 export const horizontalPodAutoscalerType = namespaced(
   'autoscaling',
   'v2',

@@ -13,9 +13,9 @@ import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import type { WriteTracker } from '../../runtime/write-tracker.ts';
 import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
 import { rolloutType } from './resources.ts';
-import type { WriteTracker } from './tracker.ts';
 import type { ReleaseOutcome } from './workloads.ts';
 
 export interface RolloutWriterDeps {

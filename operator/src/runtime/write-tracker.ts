@@ -1,9 +1,10 @@
 // What this process wrote that its caches may not show yet, and which children someone else
 // deleted. Without it, a reconcile that runs before the watch delivers our own write would see the
-// old object and write again (or record a spurious repair).
+// old object and write again (or record a spurious repair). Readers go through fresh(cache): a view
+// of the cache that answers the newer of the cached object and our last write of it.
 
-import type { KubeObject } from '../../kube/objects.ts';
-import type { CacheEvent } from '../../runtime/object-cache.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { CacheEvent, ListQuery, ObjectCache } from './object-cache.ts';
 
 /** At most this many deletions are remembered; the oldest is forgotten first. */
 const MAX_DELETED = 10_000;
@@ -19,6 +20,13 @@ function isOlderVersion(x: string, y: string): boolean {
 
 const isOlder = (a: KubeObject, b: KubeObject): boolean =>
   isOlderVersion(a.metadata.resourceVersion ?? '', b.metadata.resourceVersion ?? '');
+
+/** A cache as this process last saw or wrote its objects. */
+export interface FreshCache<T extends KubeObject = KubeObject> {
+  get(key: string): T | undefined;
+  list(query?: ListQuery): T[];
+  listOwnedBy(uid: string): T[];
+}
 
 export class WriteTracker {
   private readonly written = new Map<string, KubeObject>();
@@ -69,11 +77,27 @@ export class WriteTracker {
   }
 
   /** The newer of the cached object and our last write of it (the cache may lag behind our writes). */
-  freshest<T extends KubeObject>(cached: T | undefined, kind: string, namespace: string, name: string): T | undefined {
+  #freshest<T extends KubeObject>(cached: T | undefined, kind: string, namespace: string, name: string): T | undefined {
     const mine = this.written.get(`${kind}/${namespace}/${name}`) as T | undefined;
     if (!mine) return cached;
     if (!cached) return mine;
     return isOlder(cached, mine) ? mine : cached;
+  }
+
+  /** `cache` (of objects of `kind`; none: not watched) with our writes it has not shown yet. */
+  fresh<T extends KubeObject>(cache: ObjectCache<T> | undefined, kind: string): FreshCache<T> {
+    const newest = (object: T) =>
+      this.#freshest(object, kind, object.metadata.namespace ?? '', object.metadata.name ?? '') ?? object;
+    return {
+      get: (key) => {
+        const cached = cache?.get(key);
+        if (cached) return newest(cached);
+        const [namespace = '', name = ''] = key.includes('/') ? key.split('/') : ['', key];
+        return this.#freshest<T>(undefined, kind, namespace, name);
+      },
+      list: (query) => (cache?.list(query) ?? []).map(newest),
+      listOwnedBy: (uid) => (cache?.listOwnedBy(uid) ?? []).map(newest),
+    };
   }
 
   /** Our writes of objects owned by `uid` that the caches may not show yet. */

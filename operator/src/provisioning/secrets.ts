@@ -1,11 +1,12 @@
-// The Secrets both provisioning steps (database, cache) deal in: a server's admin Secret, read
-// when the server must be reached, and the service's own credentials Secret, written before the
-// credentials are created on the server. Failures carry a condition reason and a message that
+// The Secrets every provisioner deals in: a server's admin Secret, read when the server must be
+// reached, and the service's own credentials Secret, written before the credentials are created on
+// the server. Failures carry a condition reason and a message that
 // never holds a password.
-import type { MicroService } from '../../api/microservice.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { classifyError, isConflict, isNotFound } from '../../kube/errors.ts';
-import { type KubeObject, secretType } from '../../kube/objects.ts';
+import type { MicroService } from '../api/microservice.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { classifyError, isConflict, isNotFound } from '../kube/errors.ts';
+import { type KubeObject, secretType } from '../kube/objects.ts';
+import { ProvisionReason } from './reasons.ts';
 
 /** A provisioning step could not finish: the condition's reason and message, and whether to retry. */
 export class ProvisionFailure extends Error {
@@ -17,14 +18,6 @@ export class ProvisionFailure extends Error {
     this.retry = retry;
   }
 }
-
-export const SecretReason = {
-  AdminSecretNotFound: 'AdminSecretNotFound',
-  AdminSecretForbidden: 'AdminSecretForbidden',
-  AdminSecretInvalid: 'AdminSecretInvalid',
-  SecretNotOwned: 'SecretNotOwned',
-  SecretWriteFailed: 'SecretWriteFailed',
-} as const;
 
 /** A Secret's data, decoded from base64 (keys whose value is not a string are left out). */
 export const decodeSecretData = (secret: KubeObject | undefined): Record<string, string> =>
@@ -55,10 +48,10 @@ export async function readAdminSecret(
     secret = await client.get(secretType, ref.name, ref.namespace);
   } catch (error) {
     if (isNotFound(error))
-      throw new ProvisionFailure(SecretReason.AdminSecretNotFound, `${where} does not exist`, true);
+      throw new ProvisionFailure(ProvisionReason.AdminSecretNotFound, `${where} does not exist`, true);
     if (classifyError(error) === 'forbidden') {
       throw new ProvisionFailure(
-        SecretReason.AdminSecretForbidden,
+        ProvisionReason.AdminSecretForbidden,
         `the operator may not read ${where} (with watchNamespace, keep admin Secrets in the release namespace)`,
         true,
       );
@@ -67,7 +60,11 @@ export async function readAdminSecret(
   }
   const data = decodeSecretData(secret);
   if (required.some((key) => !data[key])) {
-    throw new ProvisionFailure(SecretReason.AdminSecretInvalid, `${where} needs the keys username and password`, true);
+    throw new ProvisionFailure(
+      ProvisionReason.AdminSecretInvalid,
+      `${where} needs the keys username and password`,
+      true,
+    );
   }
   return data;
 }
@@ -98,7 +95,7 @@ export async function ensureCredentialsSecret(
     // The API server's answer never echoes the data we sent; the reason and status code are enough.
     const status = (error as { statusCode?: number }).statusCode;
     return new ProvisionFailure(
-      SecretReason.SecretWriteFailed,
+      ProvisionReason.SecretWriteFailed,
       `could not write Secret ${name}${status ? ` (HTTP ${status})` : ''}`,
       true,
     );
@@ -113,13 +110,13 @@ export async function ensureCredentialsSecret(
     } catch (error) {
       if (!isConflict(error)) throw writeFailure(error);
       existing = await options.read(true);
-      if (!existing) throw new ProvisionFailure(SecretReason.SecretWriteFailed, `Secret ${name} vanished`, true);
+      if (!existing) throw new ProvisionFailure(ProvisionReason.SecretWriteFailed, `Secret ${name} vanished`, true);
     }
   }
   const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === ms.metadata.uid && o.controller);
   if (!ours) {
     throw new ProvisionFailure(
-      SecretReason.SecretNotOwned,
+      ProvisionReason.SecretNotOwned,
       `Secret ${name} already exists and was not created by Flotilla for this MicroService; it is left alone`,
       false,
     );

@@ -1,17 +1,14 @@
-// Table tests of the database step's part of plan: DatabaseReady, status.database, and the credentials
-// hash on the pod template (pods roll when, and only when, the credentials change).
+// Table tests of the provisioners' part of plan: their conditions (DatabaseReady), status fields and the
+// credentials hash on the pod template (pods roll when, and only when, the credentials change).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MicroService } from '../../api/microservice.ts';
 import { microService, withHttpPort } from '../../desired/testing.ts';
+import { CREDENTIALS_HASH_ANNOTATION, computeCredentialsHash, DATABASE_READY } from '../../provisioning/index.ts';
 import type { Condition } from './conditions.ts';
-import {
-  CREDENTIALS_HASH_ANNOTATION,
-  computeCredentialsHash,
-  DATABASE_READY,
-  type DatabasePlanInput,
-} from './database-plan.ts';
-import { type Plan, plan } from './plan.ts';
+import { type Plan, type ProvisionedInput, plan } from './plan.ts';
+
+type DatabasePlanInput = Omit<ProvisionedInput, 'field'>;
 
 const NOW = '2026-01-01T00:00:00Z';
 const LATER = '2026-01-01T00:05:00Z';
@@ -30,7 +27,7 @@ function planWith(ms: MicroService, database: DatabasePlanInput | undefined, now
     dependents: [],
     installed: { istio: false, gatewayAPI: false },
     now,
-    ...(database ? { database } : {}),
+    ...(database ? { provisioned: [{ field: 'database', ...database }] } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-// The cache step of the MicroService reconcile, for services with spec.cache (Redis). In this order, so that
+// The Redis cache, for services with spec.cache. In this order, so that
 // a crash at any point ends well on the next reconcile:
 //   1. the finalizer `flotilla.dev/cache`, once the server and its admin Secret are known to be usable;
 //   2. the Secret `<name>-cache` with a generated password, created once (never regenerated while it exists;
@@ -8,8 +8,9 @@
 // deleted, then the finalizer removed; a server that stays unreachable is given up after a bounded time.
 // Nothing here logs or returns a password.
 
-import type { MicroService } from '../../api/microservice.ts';
-import { sha256Hex } from '../../common/hash.ts';
+import type { MicroService } from '../api/microservice.ts';
+import { microServiceType } from '../api/resource-types.ts';
+import { sha256Hex } from '../common/hash.ts';
 import {
   type CacheEngine,
   type CacheUser,
@@ -21,67 +22,29 @@ import {
   type RedisAdminConnection,
   RedisEngineRegistry,
   redact,
-} from '../../database/index.ts';
-import { identityOf } from '../../desired/meta.ts';
-import { buildCacheSecret, cacheSecretName } from '../../desired/redis-cache.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
-import { type KubeObject, secretType } from '../../kube/objects.ts';
-import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './provision-secrets.ts';
-import { microServiceType } from './resources.ts';
+} from '../database/index.ts';
+import { identityOf } from '../desired/meta.ts';
+import { buildCacheSecret, cacheSecretName } from '../desired/redis-cache.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { EventRecord } from '../kube/events.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers.ts';
+import { type KubeObject, secretType } from '../kube/objects.ts';
+import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
+import { ProvisionReason } from './reasons.ts';
+import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './secrets.ts';
 import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
 
 export const CACHE_FINALIZER = 'flotilla.dev/cache';
 export const CACHE_READY = 'CacheReady';
 
 export const CacheReason = {
-  Provisioned: 'Provisioned',
-  ServerNotFound: 'ServerNotFound',
+  ...ProvisionReason,
+  /** The DatabaseServer's engine is not redis. */
   NotARedisServer: 'NotARedisServer',
-  AdminSecretNotFound: 'AdminSecretNotFound',
-  AdminSecretForbidden: 'AdminSecretForbidden',
-  AdminSecretInvalid: 'AdminSecretInvalid',
-  SecretNotOwned: 'SecretNotOwned',
-  InvalidName: 'InvalidName',
-  /** The ACL user exists and is not this service's: no mark of Flotilla's, or another service's. */
-  NameConflict: 'NameConflict',
-  /** The DatabaseServer's allowedNamespaces does not admit the service's namespace. */
-  NamespaceNotAllowed: 'NamespaceNotAllowed',
 } as const;
 
-export interface CacheCondition {
-  type: typeof CACHE_READY;
-  status: 'True' | 'False';
-  reason: string;
-  message: string;
-}
-
-export interface RedisCacheStepResult {
-  condition: CacheCondition;
-  /** For status.cache. */
-  status?: { serverRef: string; username: string; keyPrefix: string; secretName: string };
-  /** SHA-256 of the Secret's data: pods are rolled when it changes. */
-  credentialsHash?: string;
-  /** Whether to reconcile again soon (a failure that may pass). */
-  retry: boolean;
-  /** What the step did, for an Event; empty when nothing changed. */
-  actions: string[];
-}
-
-/** What plan takes from the cache step. */
-export type CachePlanInput = Pick<RedisCacheStepResult, 'condition' | 'status' | 'credentialsHash'>;
-
-export interface ReleaseResult {
-  /** True when the finalizer is gone (or was never there); false: call again later. */
-  done: boolean;
-  /** What happened, for an Event; never holds a secret. */
-  message: string;
-  /** Whether something was left on the server (a Warning). */
-  leftBehind: boolean;
-}
-
-export interface RedisCacheStepOptions {
+export interface RedisCacheOptions {
   client: KubeClient;
   /** The DatabaseServers, cluster-scoped, by name. */
   databaseServers: { get(name: string): KubeObject | undefined };
@@ -108,17 +71,22 @@ interface RedisServer {
 const hashOf = (data: Record<string, string>) =>
   sha256Hex(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
 
-export class RedisCacheStep {
-  readonly #options: RedisCacheStepOptions;
+export class RedisCacheProvisioner implements Provisioner<'cache'> {
+  readonly field = 'cache';
+  readonly #options: RedisCacheOptions;
   readonly #engines: RedisEngineRegistry;
 
-  constructor(options: RedisCacheStepOptions) {
+  constructor(options: RedisCacheOptions) {
     this.#options = options;
     this.#engines = options.engines ?? new RedisEngineRegistry();
   }
 
+  wants(ms: MicroService): boolean {
+    return ms.spec.cache !== undefined;
+  }
+
   /** Provisions the cache of `ms` (which has spec.cache); never throws for the server's failures. */
-  async provision(ms: MicroService): Promise<RedisCacheStepResult> {
+  async provision(ms: MicroService, _context?: ProvisionContext): Promise<Provisioned<'cache'>> {
     const { name } = identityOf(ms);
     const serverRef = ms.spec.cache?.serverRef ?? '';
     const secretName = cacheSecretName(name);
@@ -158,26 +126,45 @@ export class RedisCacheStep {
       } catch (error) {
         throw this.#serverFailure(error, server, [password, admin.password]);
       }
+      const message = `ACL user ${user.username} on DatabaseServer ${serverRef}, keys ${user.keyPrefix}*; credentials in Secret ${secretName}`;
+      const done = [...(created ? ['CreateSecret'] : []), ...actions];
+      const events: EventRecord[] =
+        done.length === 0
+          ? []
+          : [
+              {
+                type: 'Normal',
+                // AdoptUser: the ACL user existed without Flotilla's mark, and the server's spec.adoption let it be taken.
+                reason: done.includes('AdoptUser') ? 'CacheAdopted' : 'CacheProvisioned',
+                message: `${message} (${done.join(', ')})`,
+              },
+            ];
       return {
-        condition: {
-          type: CACHE_READY,
-          status: 'True',
-          reason: CacheReason.Provisioned,
-          message: `ACL user ${user.username} on DatabaseServer ${serverRef}, keys ${user.keyPrefix}*; credentials in Secret ${secretName}`,
-        },
+        field: 'cache',
+        condition: { type: CACHE_READY, status: 'True', reason: CacheReason.Provisioned, message },
         status,
         credentialsHash: hashOf(data),
+        events,
         retry: false,
-        actions: [...(created ? ['CreateSecret'] : []), ...actions],
       };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
+      // Announced when it becomes the reason, not again on every reconcile that finds it unchanged.
+      const shown = (ms.status?.conditions ?? []).find((c) => c.type === CACHE_READY);
+      const news = shown?.status !== 'False' || shown.reason !== error.reason || shown.message !== error.message;
       return {
+        field: 'cache',
         condition: { type: CACHE_READY, status: 'False', reason: error.reason, message: error.message },
+        status: undefined,
+        events: news ? [{ type: 'Warning', reason: 'CacheFailed', message: `${error.reason}: ${error.message}` }] : [],
         retry: error.retry,
-        actions: [],
       };
     }
+  }
+
+  /** Holding the finalizer while being deleted, or after spec.cache was removed. */
+  mustRelease(ms: MicroService): boolean {
+    return hasFinalizer(ms, CACHE_FINALIZER) && (ms.metadata.deletionTimestamp !== undefined || !ms.spec.cache);
   }
 
   /**
@@ -187,12 +174,12 @@ export class RedisCacheStep {
    * server that is gone gives up at once; one that does not answer is retried until releaseTimeoutMs after
    * the deletion.
    */
-  async release(ms: MicroService, serverRef: string): Promise<ReleaseResult> {
-    if (!hasFinalizer(ms, CACHE_FINALIZER)) return { done: true, message: 'nothing to release', leftBehind: false };
+  async release(ms: MicroService, _context?: ProvisionContext): Promise<Released> {
+    if (!hasFinalizer(ms, CACHE_FINALIZER)) return { done: true, events: [] };
     const { name, namespace } = identityOf(ms);
+    const serverRef = ms.spec.cache?.serverRef ?? ms.status?.cache?.serverRef ?? '';
     let what = `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
-    let message: string;
-    let leftBehind = false;
+    let event: EventRecord;
     try {
       const server = this.#server(serverRef);
       const user = this.#user(ms);
@@ -207,22 +194,27 @@ export class RedisCacheStep {
       } catch (error) {
         throw this.#serverFailure(error, server, [admin.password]);
       }
-      message =
-        result.actions.length > 0 ? `${what} deleted (${result.deletedKeys ?? 0} keys)` : `${what} were already gone`;
+      event = {
+        type: 'Normal',
+        reason: 'CacheDeleted',
+        message:
+          result.actions.length > 0 ? `${what} deleted (${result.deletedKeys ?? 0} keys)` : `${what} were already gone`,
+      };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
       const now = (this.#options.now ?? Date.now)();
       const since = Date.parse(ms.metadata.deletionTimestamp ?? '') || now;
       const timeoutMs = this.#options.releaseTimeoutMs ?? 5 * 60_000;
       if (error.retry && now - since < timeoutMs) {
+        const message = `could not delete ${what}: ${error.reason}: ${error.message}`;
         return {
           done: false,
-          message: `could not delete ${what}: ${error.reason}: ${error.message}`,
-          leftBehind: false,
+          events: [{ type: 'Warning', reason: 'CacheDeleteFailed', message }],
+          ...(ms.metadata.deletionTimestamp ? { retryNotAfterMs: Math.max(100, timeoutMs - (now - since)) } : {}),
         };
       }
-      message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
-      leftBehind = true;
+      const message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
+      event = { type: 'Warning', reason: 'CacheLeftBehind', message };
     }
     try {
       const written = await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
@@ -230,7 +222,7 @@ export class RedisCacheStep {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    return { done: true, message, leftBehind };
+    return { done: true, events: [event] };
   }
 
   /** Closes every server's connection. */

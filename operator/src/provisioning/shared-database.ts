@@ -1,5 +1,5 @@
-// The database step of the MicroService reconcile, for services with spec.database. In this order,
-// so that a crash at any point ends well on the next reconcile:
+// The shared database (spec.database on a DatabaseServer). In this order, so that a crash at any
+// point ends well on the next reconcile:
 //   1. the finalizer, before anything exists on the server (once the server, the names and the admin
 //      Secret are known to be usable);
 //   2. the Secret `<name>-db` with a generated password, created once (never regenerated while it
@@ -7,84 +7,53 @@
 //   3. ensureDatabase: the role with the Secret's password, its database, CONNECT limited to it.
 // What was provisioned for which Secret resourceVersion is remembered, so an unchanged service costs
 // no round-trip to the server (re-verified every verifyIntervalMs). On deletion, the reclaim policy
-// is carried out, with bounded retries measured from metadata.deletionTimestamp.
+// is carried out; a server that stays unreachable is given up reclaimTimeoutMs after the deletion.
 
-import type { Logger } from 'pino';
-import { isDatabaseEngine } from '../../api/databaseserver.ts';
-import type { MicroService } from '../../api/microservice.ts';
-import type { Clock } from '../../common/clock.ts';
+import { isDatabaseEngine } from '../api/databaseserver.ts';
+import type { MicroService } from '../api/microservice.ts';
+import { microServiceType } from '../api/resource-types.ts';
+import type { Clock } from '../common/clock.ts';
 import {
   type AdminConnection,
-  buildDatabaseSecretData,
   classifyConnectionError,
-  computeDatabaseName,
-  computeUsername,
   type DatabaseEngineName,
   type EngineRegistry,
-  generatePassword,
   InvalidIdentifierError,
   OwnershipConflictError,
   redact,
-} from '../../database/index.ts';
-import {
-  childMeta,
-  databaseSecretName,
-  dedicatedDatabaseAddress,
-  dedicatedDatabaseCondition,
-  dedicatedDatabaseOf,
-  identityOf,
-} from '../../desired/index.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
-import type { EventRecord, EventRecorder } from '../../kube/events.ts';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../../kube/finalizers.ts';
-import { type KubeObject, secretType, splitKey } from '../../kube/objects.ts';
-import { computeBackoffDelay } from '../../runtime/backoff.ts';
-import type { ObjectCache } from '../../runtime/object-cache.ts';
-import type { ReconcileResult } from '../../runtime/work-queue.ts';
+} from '../database/index.ts';
+import { databaseSecretName, dedicatedDatabaseOf, identityOf } from '../desired/index.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { EventRecord } from '../kube/events.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { ObjectCache } from '../runtime/object-cache.ts';
 import {
   computeCredentialsHash,
   DATABASE_FINALIZER,
   DATABASE_READY,
   DatabaseEventReason,
-  type DatabasePlanInput,
   DatabaseReason,
-} from './database-plan.ts';
-import {
-  decodeSecretData,
-  encodeSecretData,
-  ensureCredentialsSecret,
-  ProvisionFailure,
-  readAdminSecret,
-} from './provision-secrets.ts';
-import { microServiceType } from './resources.ts';
+} from './database-condition.ts';
+import { type DatabaseSecretOptions, databaseNames, ensureDatabaseSecret } from './database-secret.ts';
+import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
+import { decodeSecretData, ProvisionFailure, readAdminSecret } from './secrets.ts';
 import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
-import type { WriteTracker } from './tracker.ts';
 
-export interface DatabaseStepOptions {
-  client: KubeClient;
-  recorder: EventRecorder;
+export interface SharedDatabaseOptions extends DatabaseSecretOptions {
   clock: Clock;
-  tracker: WriteTracker;
   /** One engine (one bounded pool) per DatabaseServer, shared with the DatabaseServer controller. */
   engines: EngineRegistry;
   microServices: ObjectCache;
   databaseServers: ObjectCache;
   /** The Namespaces (cluster-scoped), for DatabaseServers that admit namespaces by label; none admitted without. */
   namespaces?: ObjectCache;
-  /** Secrets labelled managed-by flotilla; a miss is confirmed with a GET. */
-  secrets: ObjectCache;
+  /** Told of every write to the MicroService (its finalizer), so the next read is not stale. */
+  onWrite?: (written: KubeObject) => void;
   /** With reclaimPolicy Delete and the server unreachable, give up this long after deletionTimestamp (default 5 min). */
   reclaimTimeoutMs?: number;
   /** A provisioned database is checked on the server again after this long (default 10 min). */
   verifyIntervalMs?: number;
-  /** Tests only: runs right after the Secret was created, before the role exists (a crash there). */
-  afterSecretCreated?: () => void;
-}
-
-/** What the step found, for plan; and the delay after which it should run again, when it failed. */
-export interface DatabaseStepResult extends DatabasePlanInput {
-  retryAfterMs?: number;
 }
 
 interface ServerInfo {
@@ -102,37 +71,33 @@ interface ServerInfo {
 /** The keys of the Secret `<name>-db` (buildDatabaseSecretData's). */
 const SECRET_KEYS = ['DATABASE_URL', 'host', 'port', 'database', 'username', 'password'] as const;
 
-const retryBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.1 };
-
-export class DatabaseStep {
-  readonly #options: DatabaseStepOptions;
+export class SharedDatabaseProvisioner implements Provisioner<'database'> {
+  readonly field = 'database';
+  readonly #options: SharedDatabaseOptions;
   /** Per MicroService key: the fingerprint of what was last provisioned, and when it was checked. */
   readonly #provisioned = new Map<string, { fingerprint: string; at: number }>();
-  /** Per MicroService key: failures in a row, for the retry delay. */
-  readonly #failures = new Map<string, number>();
 
-  constructor(options: DatabaseStepOptions) {
+  constructor(options: SharedDatabaseOptions) {
     this.#options = options;
   }
 
-  /** Whether this step provisions the database of `ms`: any spec.database, shared or dedicated. */
-  static handles(ms: MicroService): boolean {
-    return ms.spec.database !== undefined;
+  wants(ms: MicroService): boolean {
+    return ms.spec.database !== undefined && dedicatedDatabaseOf(ms) === undefined;
   }
 
-  /** Provisions the database of `ms` (which has spec.database); never throws for the server's failures. */
-  async provision(ms: MicroService, log: Logger, statefulSet?: KubeObject): Promise<DatabaseStepResult> {
-    if (dedicatedDatabaseOf(ms)) return this.#provisionDedicated(ms, log, statefulSet);
+  /** Provisions the database of `ms`; never throws for the server's failures. */
+  async provision(ms: MicroService, { log }: ProvisionContext): Promise<Provisioned<'database'>> {
     const { name, namespace } = identityOf(ms);
     const key = `${namespace}/${name}`;
     const serverRef = ms.spec.database?.serverRef ?? '';
     const secretName = databaseSecretName(name);
+    const events: EventRecord[] = [];
     let credentialsHash: string | undefined;
-    let status: DatabasePlanInput['status'];
+    let status = ms.status?.database;
     try {
       const server = this.#server(serverRef);
       this.#checkNamespace(ms, server);
-      const { database, username } = this.#names(ms, server);
+      const { database, username } = databaseNames(ms, addressOf(server));
       this.#checkNameConflict(ms, server, database);
       const owner = `${namespace}/${name}`;
       const adoption = this.#adoption(ms, server, database);
@@ -150,7 +115,7 @@ export class DatabaseStep {
         await this.#ensureFinalizer(ms);
       }
       status = { serverRef, name: database, secretName };
-      const secret = await this.#ensureSecret(ms, server, database, username);
+      const secret = await ensureDatabaseSecret(this.#options, ms, addressOf(server), { database, username });
       credentialsHash = computeCredentialsHash(secret.data);
       const fingerprint = [
         ms.metadata.uid,
@@ -178,8 +143,7 @@ export class DatabaseStep {
           const what = `database ${database} and role ${username} on DatabaseServer ${server.name}`;
           const adopted = actions.some((action) => action.startsWith('Adopt'));
           log.info({ database, username, server: server.name, actions }, 'provisioned the database');
-          await this.#record(
-            ms,
+          events.push(
             adopted
               ? {
                   type: 'Normal',
@@ -197,112 +161,66 @@ export class DatabaseStep {
           );
         }
       }
-      this.#failures.delete(key);
       return {
+        field: 'database',
         condition: {
           type: DATABASE_READY,
           status: 'True',
           reason: DatabaseReason.Provisioned,
           message: `database ${database} and role ${username} on DatabaseServer ${serverRef}; credentials in Secret ${secretName}`,
         },
-        ...(status ? { status } : {}),
+        status,
         credentialsHash,
+        events,
+        retry: false,
       };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
       this.#provisioned.delete(key);
       // The pods keep the credentials they have: a failure never rolls them.
       credentialsHash ??= this.#existingCredentialsHash(ms);
-      const failures = (this.#failures.get(key) ?? 0) + 1;
-      this.#failures.set(key, failures);
-      log.warn({ reason: error.reason, failures }, `database not ready: ${error.message}`);
+      log.warn({ reason: error.reason }, `database not ready: ${error.message}`);
       // Announced when it becomes the reason, not again on every reconcile that finds it unchanged.
       const shown = (ms.status?.conditions ?? []).find((c) => c.type === DATABASE_READY);
       if (shown?.status !== 'False' || shown.reason !== error.reason || shown.message !== error.message) {
-        await this.#record(ms, {
+        events.push({
           type: 'Warning',
           reason: DatabaseEventReason.DatabaseFailed,
           message: `${error.reason}: ${error.message}`,
         });
       }
       return {
+        field: 'database',
         condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
-        ...(status ? { status } : {}),
+        status,
         ...(credentialsHash ? { credentialsHash } : {}),
-        ...(error.retry ? { retryAfterMs: computeBackoffDelay(retryBackoff, failures) } : {}),
+        events,
+        retry: error.retry,
       };
     }
   }
 
-  /**
-   * A dedicated instance (spec.database.instance: dedicated): the Secret `<name>-db`, pointing at the Service
-   * `<name>-db`, is all the step writes; the image's entrypoint creates the user and the database from it
-   * when it initialises its volume, and the plan applies the StatefulSet. DatabaseReady follows the
-   * StatefulSet's ready pod. No finalizer: the volume claim goes or stays with the StatefulSet, as
-   * reclaimPolicy says.
-   */
-  async #provisionDedicated(
-    ms: MicroService,
-    log: Logger,
-    statefulSet: KubeObject | undefined,
-  ): Promise<DatabaseStepResult> {
-    const { name } = identityOf(ms);
-    const secretName = databaseSecretName(name);
-    const address = dedicatedDatabaseAddress(ms);
-    if (!address) throw new Error('not a dedicated database');
-    const server: ServerInfo = {
-      name: '',
-      uid: '',
-      generation: 0,
-      engine: address.engine,
-      host: address.host,
-      port: address.port,
-      adminSecretRef: { namespace: '', name: '' },
-      tenancy: {},
-    };
-    try {
-      const { database, username } = this.#names(ms, server);
-      const secret = await this.#ensureSecret(ms, server, database, username);
-      const fact = dedicatedDatabaseCondition(ms, statefulSet as Parameters<typeof dedicatedDatabaseCondition>[1]);
-      return {
-        condition: { type: DATABASE_READY, ...fact },
-        status: { name: database, secretName },
-        credentialsHash: computeCredentialsHash(secret.data),
-      };
-    } catch (error) {
-      if (!(error instanceof ProvisionFailure)) throw error;
-      log.warn({ reason: error.reason }, `dedicated database not ready: ${error.message}`);
-      return {
-        condition: { type: DATABASE_READY, status: 'False', reason: error.reason, message: error.message },
-        ...(error.retry ? { retryAfterMs: computeBackoffDelay(retryBackoff, 1) } : {}),
-      };
-    }
+  /** Being deleted with the finalizer: the reclaim policy is carried out (also after spec.database was removed). */
+  mustRelease(ms: MicroService): boolean {
+    return ms.metadata.deletionTimestamp !== undefined && hasFinalizer(ms, DATABASE_FINALIZER);
   }
 
   /**
-   * The MicroService at `key` is being deleted and holds our finalizer: Retain keeps the database (and
-   * says so), Delete drops it; an unreachable server is retried until reclaimTimeoutMs after the
-   * deletionTimestamp, then given up with a Warning naming what was left behind.
+   * Retain keeps the database (and says so), Delete drops it; an unreachable server is retried until
+   * reclaimTimeoutMs after the deletionTimestamp, then given up with a Warning naming what was left behind.
    */
-  async finalize(key: string, log: Logger): Promise<ReconcileResult | undefined> {
-    const { tracker, clock } = this.#options;
-    const { namespace = '', name } = splitKey(key);
-    const ms = tracker.freshest(this.#options.microServices.get(key), microServiceType.kind, namespace, name) as
-      | MicroService
-      | undefined;
-    if (!ms?.metadata.deletionTimestamp || !hasFinalizer(ms, DATABASE_FINALIZER)) {
-      if (!ms) this.#forget(key);
-      return undefined;
-    }
+  async release(ms: MicroService, { log }: ProvisionContext): Promise<Released> {
+    const { name, namespace } = identityOf(ms);
+    const events: EventRecord[] = [];
     const policy = ms.spec.database?.reclaimPolicy ?? 'Retain';
     const serverRef = ms.spec.database?.serverRef ?? ms.status?.database?.serverRef ?? '';
     let what = `the database of ${name} on DatabaseServer ${serverRef}`;
     try {
       const server = this.#server(serverRef);
-      const { database, username } = this.#names(ms, server);
+      const { database, username } = databaseNames(ms, addressOf(server));
       what = `database ${database} and role ${username} on DatabaseServer ${serverRef} (${server.host}:${server.port})`;
       if (policy === 'Retain') {
-        await this.#record(ms, {
+        events.push({
           type: 'Normal',
           reason: DatabaseEventReason.DatabaseRetained,
           message: `reclaimPolicy Retain: ${what} are kept`,
@@ -312,12 +230,12 @@ export class DatabaseStep {
         const engine = this.#options.engines.get(server.name, admin);
         let actions: string[];
         try {
-          ({ actions } = await engine.dropDatabase({ database, username, owner: `${ms.metadata.namespace}/${name}` }));
+          ({ actions } = await engine.dropDatabase({ database, username, owner: `${namespace}/${name}` }));
         } catch (error) {
           throw this.#serverFailure(error, server, [admin.password]);
         }
         log.info({ database, username, server: server.name, actions }, 'dropped the database');
-        await this.#record(ms, {
+        events.push({
           type: 'Normal',
           reason: DatabaseEventReason.DatabaseDropped,
           message: `reclaimPolicy Delete: ${what} ${actions.length > 0 ? `dropped (${actions.join(', ')})` : 'were already gone'}`,
@@ -327,52 +245,49 @@ export class DatabaseStep {
       if (!(error instanceof ProvisionFailure)) throw error;
       if (policy === 'Retain') {
         // Nothing to do on the server: keeping is all Retain asks.
-        await this.#record(ms, {
+        events.push({
           type: 'Normal',
           reason: DatabaseEventReason.DatabaseRetained,
           message: `reclaimPolicy Retain: ${what} is kept (${error.message})`,
         });
       } else {
         const timeoutMs = this.#options.reclaimTimeoutMs ?? 5 * 60_000;
-        const elapsed = clock.now() - Date.parse(ms.metadata.deletionTimestamp);
-        const failures = (this.#failures.get(key) ?? 0) + 1;
-        this.#failures.set(key, failures);
+        const elapsed = this.#options.clock.now() - Date.parse(ms.metadata.deletionTimestamp ?? '');
         if (elapsed < timeoutMs) {
-          log.warn({ reason: error.reason, failures }, `could not drop the database: ${error.message}`);
-          await this.#record(ms, {
+          log.warn({ reason: error.reason }, `could not drop the database: ${error.message}`);
+          events.push({
             type: 'Warning',
             reason: DatabaseEventReason.DatabaseDropFailed,
             message: `${error.reason}: ${error.message}; retrying until ${Math.round(timeoutMs / 1000)}s after deletion`,
           });
-          const delay = computeBackoffDelay(retryBackoff, failures);
-          return { requeueAfterMs: Math.max(100, Math.min(delay, timeoutMs - elapsed)) };
+          return { done: false, events, retryNotAfterMs: Math.max(100, timeoutMs - elapsed) };
         }
         const message =
           `gave up dropping after ${Math.round(elapsed / 1000)}s: ${what} are left behind ` +
           `(${error.reason}: ${error.message}); drop them by hand`;
         log.warn({ reason: error.reason }, message);
-        await this.#record(ms, { type: 'Warning', reason: DatabaseEventReason.DatabaseLeftBehind, message });
+        events.push({ type: 'Warning', reason: DatabaseEventReason.DatabaseLeftBehind, message });
       }
     }
-    this.#forget(key);
+    this.forget(`${namespace}/${name}`);
     try {
+      // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
       const written = await removeFinalizer(this.#options.client, microServiceType, ms, DATABASE_FINALIZER);
-      tracker.wrote(written, microServiceType.kind);
+      this.#options.onWrite?.(written);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    return undefined;
+    return { done: true, events };
   }
 
-  #forget(key: string): void {
-    this.#failures.delete(key);
+  forget(key: string): void {
     this.#provisioned.delete(key);
   }
 
   async #ensureFinalizer(ms: MicroService): Promise<void> {
     if (hasFinalizer(ms, DATABASE_FINALIZER)) return;
     const written = await addFinalizer(this.#options.client, microServiceType, ms, DATABASE_FINALIZER);
-    this.#options.tracker.wrote(written, microServiceType.kind);
+    this.#options.onWrite?.(written);
   }
 
   #server(serverRef: string): ServerInfo {
@@ -427,24 +342,6 @@ export class DatabaseStep {
     return provisionedBefore ? 'earlier' : undefined;
   }
 
-  /** The database and role names; the ones in status.database win once recorded (they never change). */
-  #names(ms: MicroService, server: ServerInfo): { database: string; username: string } {
-    const { name, namespace } = identityOf(ms);
-    try {
-      const recorded = ms.status?.database?.name;
-      const database =
-        recorded && ms.status?.database?.serverRef === server.name
-          ? recorded
-          : computeDatabaseName(server.engine, namespace, name, ms.spec.database?.name);
-      return { database, username: computeUsername(server.engine, database) };
-    } catch (error) {
-      if (error instanceof InvalidIdentifierError) {
-        throw new ProvisionFailure(DatabaseReason.InvalidName, error.message, false);
-      }
-      throw error;
-    }
-  }
-
   /** Another live MicroService on the same server that claims the same database: the older one keeps it. */
   #checkNameConflict(ms: MicroService, server: ServerInfo, database: string): void {
     const mine = ms.metadata.creationTimestamp ?? '';
@@ -495,48 +392,6 @@ export class DatabaseStep {
     return new ProvisionFailure(reason, message, true);
   }
 
-  /**
-   * The Secret `<name>-db`, ours: created with a new password when missing; brought up to date (same
-   * password) when the server's address changed. Returns its decoded data and resourceVersion.
-   */
-  async #ensureSecret(
-    ms: MicroService,
-    server: ServerInfo,
-    database: string,
-    username: string,
-  ): Promise<{ data: Record<string, string>; resourceVersion: string }> {
-    const { client } = this.#options;
-    const { name, namespace } = identityOf(ms);
-    const secretName = databaseSecretName(name);
-    const wanted = (password: string) =>
-      buildDatabaseSecretData({
-        engine: server.engine,
-        host: server.host,
-        port: server.port,
-        database,
-        username,
-        password,
-      });
-    const object = (data: Record<string, string>): KubeObject => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { ...childMeta(ms, secretName) },
-      type: 'Opaque',
-      data: encodeSecretData(data),
-    });
-
-    const { secret, data } = await ensureCredentialsSecret({
-      client,
-      ms,
-      name: secretName,
-      build: (password) => object(wanted(password)),
-      read: (fresh) => this.#readSecret(namespace, secretName, fresh),
-      generatePassword,
-      ...(this.#options.afterSecretCreated ? { onCreated: this.#options.afterSecretCreated } : {}),
-    });
-    return { data, resourceVersion: secret.metadata.resourceVersion ?? '' };
-  }
-
   /** The hash of the Secret `<name>-db` as cached, when it exists and is ours. */
   #existingCredentialsHash(ms: MicroService): string | undefined {
     const { name, namespace } = identityOf(ms);
@@ -547,14 +402,11 @@ export class DatabaseStep {
     // The keys Flotilla writes, as on success (a key added by hand changes nothing).
     return computeCredentialsHash(Object.fromEntries(SECRET_KEYS.map((key) => [key, data[key] ?? ''])));
   }
-
-  async #readSecret(namespace: string, name: string, fresh = false): Promise<KubeObject | undefined> {
-    const cached = fresh ? undefined : this.#options.secrets.get(`${namespace}/${name}`);
-    if (cached) return cached;
-    return this.#options.client.getIfExists(secretType, name, namespace);
-  }
-
-  async #record(ms: MicroService, event: EventRecord): Promise<void> {
-    await this.#options.recorder.record(microServiceType, ms, event);
-  }
 }
+
+const addressOf = (server: ServerInfo) => ({
+  serverName: server.name,
+  engine: server.engine,
+  host: server.host,
+  port: server.port,
+});

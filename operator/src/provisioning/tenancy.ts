@@ -1,6 +1,6 @@
 // Who may use a DatabaseServer, pure: spec.allowedNamespaces (the Gateway API's `from: All | Same |
 // Selector`) and spec.adoption. Checked before anything is done on the server or in the namespace.
-import type { AllowedNamespaces, LabelSelector } from '../../api/databaseserver.ts';
+import type { AllowedNamespaces, LabelSelector } from '../api/databaseserver.ts';
 
 /** The parts of a DatabaseServer's spec that say who may use it. */
 export interface TenancySpec {

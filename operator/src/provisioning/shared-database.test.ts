@@ -1,4 +1,4 @@
-// The database step with an in-memory API and a scripted engine (a fast extra layer; the behaviour
+// The database provisioners with an in-memory API and a scripted engine (a fast extra layer; the behaviour
 // against the real API server and databases is in e2e/integration/microservice-database*.test.ts):
 // a Secret written by someone else between the cache miss and the create is used, never replaced;
 // a server failure's message has no password; deletion retries until the deadline measured from
@@ -6,23 +6,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { MicroService } from '../../api/microservice.ts';
-import { FakeClock } from '../../common/fake-clock.ts';
+import type { MicroService } from '../api/microservice.ts';
+import { FakeClock } from '../common/fake-clock.ts';
 import {
   type DatabaseEngine,
   type DatabaseRequest,
   EngineRegistry,
   OwnershipConflictError,
-} from '../../database/index.ts';
-import { microService } from '../../desired/testing.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { KubeApiError } from '../../kube/errors.ts';
-import type { EventRecord, EventRecorder } from '../../kube/events.ts';
-import type { KubeObject, ResourceType } from '../../kube/objects.ts';
-import { ObjectCache } from '../../runtime/object-cache.ts';
-import { DatabaseStep } from './database.ts';
-import { DATABASE_FINALIZER } from './database-plan.ts';
-import { WriteTracker } from './tracker.ts';
+} from '../database/index.ts';
+import { microService } from '../desired/testing.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError } from '../kube/errors.ts';
+import type { EventRecord } from '../kube/events.ts';
+import type { KubeObject, ResourceType } from '../kube/objects.ts';
+import { ObjectCache } from '../runtime/object-cache.ts';
+import { DATABASE_FINALIZER } from './database-condition.ts';
+import { DedicatedDatabaseProvisioner } from './dedicated-database.ts';
+import { SharedDatabaseProvisioner } from './shared-database.ts';
 
 const log = pino({ level: 'silent' });
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -138,33 +138,49 @@ function setUp(
     data: { username: b64('admin'), password: b64('admin-secret-password') },
   });
   const microServices = new ObjectCache();
-  const step = new DatabaseStep({
+  const secrets = new ObjectCache();
+  const shared = new SharedDatabaseProvisioner({
     client: api.client(),
-    recorder: {
-      record: async (_type: ResourceType, _object: KubeObject, event: EventRecord) => events.push(event),
-    } as unknown as EventRecorder,
     clock,
-    tracker: new WriteTracker(),
     engines: new EngineRegistry(() =>
       scriptedEngine(calls, options.failWith ?? (() => undefined), claims, options.refuseWith),
     ),
     microServices,
     databaseServers,
-    secrets: new ObjectCache(),
+    secrets,
     reclaimTimeoutMs: 60_000,
   });
+  const dedicated = new DedicatedDatabaseProvisioner({ client: api.client(), secrets });
+  // The two as the reconcile runs them: the one the spec asks for, its Events collected.
+  const step = {
+    provision: async (service: MicroService, statefulSet?: KubeObject) => {
+      const provisioner = dedicated.wants(service) ? dedicated : shared;
+      const name = `${service.metadata.name}-db`;
+      const children = statefulSet ? [{ ...statefulSet, kind: 'StatefulSet', metadata: { name } }] : [];
+      const result = await provisioner.provision(service, { log, children });
+      events.push(...result.events);
+      return result;
+    },
+    release: async (key: string) => {
+      const service = microServices.get(key) as MicroService | undefined;
+      if (!service || !shared.mustRelease(service)) return undefined;
+      const released = await shared.release(service, { log, children: [] });
+      events.push(...released.events);
+      return released;
+    },
+  };
   const ms = microService('orders', (m) => {
     m.spec.database = { serverRef: 'pg', reclaimPolicy: 'Delete' };
   });
   api.put('MicroService', ms as KubeObject);
   microServices.upsert(ms as KubeObject);
-  return { api, clock, events, calls, claims, step, ms, microServices };
+  return { api, clock, events, calls, claims, step, ms, microServices, shared, dedicated };
 }
 
-describe('DatabaseStep: tenancy', () => {
+describe('SharedDatabaseProvisioner: tenancy', () => {
   it('a namespace the server does not admit gets NamespaceNotAllowed: no call to the server, no write', async () => {
     const { api, calls, claims, step, ms, events } = setUp({ serverSpec: { allowedNamespaces: { from: 'Same' } } });
-    const result = await step.provision(ms, log);
+    const result = await step.provision(ms);
     assert.equal(result.condition.reason, 'NamespaceNotAllowed');
     assert.match(result.condition.message, /admits only namespace ops .*not shop/);
     assert.deepEqual([api.writes, calls, claims], [[], [], []], 'no finalizer, no Secret, nothing on the server');
@@ -178,7 +194,7 @@ describe('DatabaseStep: tenancy', () => {
   it('a database that is not the service’s gets NameConflict before the finalizer and the Secret', async () => {
     const refusal = new OwnershipConflictError('database', 'shop_orders', undefined);
     const { api, calls, step, ms, events } = setUp({ refuseWith: () => refusal });
-    const result = await step.provision(ms, log);
+    const result = await step.provision(ms);
     assert.equal(result.condition.reason, 'NameConflict');
     assert.equal(
       result.condition.message,
@@ -190,15 +206,15 @@ describe('DatabaseStep: tenancy', () => {
 
   it('adopts only where the server lists the namespace, or where an earlier Flotilla provisioned it', async () => {
     const plain = setUp();
-    await plain.step.provision(plain.ms, log);
+    await plain.step.provision(plain.ms);
     assert.deepEqual(plain.claims, ['check shop/orders adopt=false', 'ensure shop/orders adopt=false']);
 
     const listed = setUp({ serverSpec: { adoption: { allowed: true, namespaces: ['shop'] } } });
-    await listed.step.provision(listed.ms, log);
+    await listed.step.provision(listed.ms);
     assert.deepEqual(listed.claims, ['check shop/orders adopt=true', 'ensure shop/orders adopt=true']);
 
     const other = setUp({ serverSpec: { adoption: { allowed: true, namespaces: ['legacy'] } } });
-    await other.step.provision(other.ms, log);
+    await other.step.provision(other.ms);
     assert.deepEqual(other.claims, ['check shop/orders adopt=false', 'ensure shop/orders adopt=false']);
 
     const earlier = setUp();
@@ -214,12 +230,12 @@ describe('DatabaseStep: tenancy', () => {
         },
       ],
     };
-    await earlier.step.provision({ ...earlier.ms, status } as MicroService, log);
+    await earlier.step.provision({ ...earlier.ms, status } as MicroService);
     assert.deepEqual(earlier.claims, ['check shop/orders adopt=true', 'ensure shop/orders adopt=true']);
   });
 });
 
-describe('DatabaseStep', () => {
+describe('SharedDatabaseProvisioner and DedicatedDatabaseProvisioner', () => {
   it('a Secret written by someone else between the cache miss and the create is used, not replaced', async () => {
     const { api, calls, step, ms } = setUp();
     api.beforeCreate = () =>
@@ -239,7 +255,7 @@ describe('DatabaseStep', () => {
         },
         data: { password: b64('the-first-password-written-by-an-earlier-run') },
       });
-    const result = await step.provision(ms, log);
+    const result = await step.provision(ms);
     assert.equal(result.condition.status, 'True', result.condition.message);
     assert.deepEqual(calls, ['ensure shop_orders the-first-password-written-by-an-earlier-run']);
     assert.deepEqual(api.writes, [
@@ -253,34 +269,34 @@ describe('DatabaseStep', () => {
     const dedicated = microService('dedicated', (m) => {
       m.spec.database = { instance: 'dedicated', engine: 'postgres' };
     });
-    assert.equal(DatabaseStep.handles(dedicated), true);
-    const { api, step, calls } = setUp();
-    const result = await step.provision(dedicated, log);
+    const { api, step, calls, shared, dedicated: provisioner } = setUp();
+    assert.deepEqual([provisioner.wants(dedicated), shared.wants(dedicated)], [true, false]);
+    const result = await step.provision(dedicated);
     assert.equal(result.condition.status, 'False');
     assert.equal(result.condition.reason, 'InstanceStarting', 'until its StatefulSet has a ready pod');
     assert.deepEqual(api.writes, ['create Secret/dedicated-db']);
     assert.deepEqual(calls, []);
-    const ready = await step.provision(dedicated, log, { status: { readyReplicas: 1 } } as unknown as KubeObject);
+    const ready = await step.provision(dedicated, { status: { readyReplicas: 1 } } as unknown as KubeObject);
     assert.equal(ready.condition.status, 'True');
   });
 
   it('refuses a server that is not postgres or mysql', async () => {
-    const { api, step, ms, calls } = setUp({ engine: 'redis' });
-    assert.equal(DatabaseStep.handles(ms), true);
-    const result = await step.provision(ms, log);
+    const { api, step, ms, calls, shared } = setUp({ engine: 'redis' });
+    assert.equal(shared.wants(ms), true);
+    const result = await step.provision(ms);
     assert.equal(result.condition.reason, 'EngineMismatch');
     assert.match(result.condition.message, /DatabaseServer pg is a redis server/);
-    assert.equal(result.retryAfterMs, undefined, 'a spec change, not time, fixes it');
+    assert.equal(result.retry, false, 'a spec change, not time, fixes it');
     assert.deepEqual(api.writes, [], 'no finalizer, no Secret');
     assert.deepEqual(calls, []);
   });
 
   it('a second provision with nothing changed makes no call to the server and no write', async () => {
     const { api, calls, step, ms } = setUp();
-    await step.provision(ms, log);
+    await step.provision(ms);
     const written = api.objects.get('MicroService/shop/orders') as MicroService;
     const writes = api.writes.length;
-    const again = await step.provision(written, log);
+    const again = await step.provision(written);
     assert.equal(again.condition.status, 'True');
     assert.equal(calls.length, 1);
     assert.equal(api.writes.length, writes);
@@ -293,19 +309,19 @@ describe('DatabaseStep', () => {
       failWith: () => new Error(`authentication of shop_orders with ${password} failed`),
     });
     api.beforeCreate = undefined;
-    const result = await step.provision(ms, log);
+    const result = await step.provision(ms);
     password = Buffer.from(
       String((api.objects.get('Secret/shop/orders-db')?.data as Record<string, string> | undefined)?.password),
       'base64',
     ).toString();
     assert.equal(result.condition.status, 'False');
     assert.equal(result.condition.reason, 'ServerError');
-    assert.ok((result.retryAfterMs ?? 0) >= 1000);
-    const second = await step.provision(api.objects.get('MicroService/shop/orders') as MicroService, log);
+    assert.equal(result.retry, true, 'it may pass: the work queue runs it again, with its backoff');
+    const second = await step.provision(api.objects.get('MicroService/shop/orders') as MicroService);
     assert.match(second.condition.message, /authentication of shop_orders with \[redacted\] failed/);
     assert.ok(!second.condition.message.includes(password));
     assert.ok(!JSON.stringify(events).includes(password));
-    assert.ok((second.retryAfterMs ?? 0) > (result.retryAfterMs ?? 0), 'the delay grows');
+    assert.equal(second.retry, true);
   });
 
   it('deletion: retries until the deadline from deletionTimestamp, then gives up naming what is left', async () => {
@@ -313,7 +329,7 @@ describe('DatabaseStep', () => {
     const { api, clock, events, step, ms, microServices } = setUp({
       failWith: () => (down ? Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) : undefined),
     });
-    await step.provision(ms, log);
+    await step.provision(ms);
     down = true;
     const deleting = {
       ...(api.objects.get('MicroService/shop/orders') as KubeObject),
@@ -321,8 +337,9 @@ describe('DatabaseStep', () => {
     };
     deleting.metadata = { ...deleting.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' };
     microServices.upsert(deleting);
-    const first = await step.finalize('shop/orders', log);
-    assert.ok(first?.requeueAfterMs !== undefined && first.requeueAfterMs <= 60_000);
+    const first = await step.release('shop/orders');
+    assert.equal(first?.done, false);
+    assert.ok(first?.retryNotAfterMs !== undefined && first.retryNotAfterMs <= 60_000);
     assert.deepEqual(
       events.map((e) => e.reason),
       ['DatabaseProvisioned', 'DatabaseDropFailed'],
@@ -330,11 +347,11 @@ describe('DatabaseStep', () => {
     assert.ok(!api.writes.some((w) => w.endsWith('[]')), 'the finalizer is kept while retrying');
 
     await clock.advance(59_000);
-    const nearly = await step.finalize('shop/orders', log);
-    assert.ok(nearly?.requeueAfterMs !== undefined && nearly.requeueAfterMs <= 1_000, 'never past the deadline');
+    const nearly = await step.release('shop/orders');
+    assert.ok(nearly?.retryNotAfterMs !== undefined && nearly.retryNotAfterMs <= 1_000, 'never past the deadline');
 
     await clock.advance(1_000);
-    assert.equal(await step.finalize('shop/orders', log), undefined);
+    assert.equal((await step.release('shop/orders'))?.done, true);
     const last = events.at(-1);
     assert.equal(last?.type, 'Warning');
     assert.equal(last?.reason, 'DatabaseLeftBehind');
