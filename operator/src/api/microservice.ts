@@ -261,6 +261,66 @@ export const DEFAULT_DEDICATED_STORAGE = '1Gi';
 /** `instance`, with the API server's default spelled out, for CEL rules that read old and new objects. */
 const INSTANCE = (self: string) => `(has(${self}.instance) ? ${self}.instance : 'shared')`;
 
+/** The default and largest time a migration Job may run, in seconds. */
+export const DEFAULT_MIGRATION_TIMEOUT_SECONDS = 600;
+
+const Migration = Type.Object(
+  {
+    command: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+      minItems: 1,
+      maxItems: 64,
+      description: 'The command that migrates the schema, run in the new version’s image (the entrypoint is replaced).',
+    }),
+    args: Type.Optional(
+      Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64, description: 'Arguments to the command.' }),
+    ),
+    env: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String({
+            minLength: 1,
+            maxLength: 256,
+            pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$',
+            description: 'Variable name.',
+          }),
+          value: Type.String({ maxLength: 32768, description: 'Its value.' }),
+        }),
+        {
+          maxItems: 64,
+          description:
+            'Variables for the migration only, after the service’s own env (DATABASE_URL comes from the Secret <name>-db).',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+        },
+      ),
+    ),
+    timeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        default: DEFAULT_MIGRATION_TIMEOUT_SECONDS,
+        description: `How long the migration may run before it counts as failed (the Job's activeDeadlineSeconds); default ${DEFAULT_MIGRATION_TIMEOUT_SECONDS}.`,
+      }),
+    ),
+    backoffLimit: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        default: 0,
+        description:
+          'How many times a failed migration pod is retried before the migration counts as failed; default 0.',
+      }),
+    ),
+  },
+  {
+    description:
+      'A schema migration that runs once per revision, before any pod of that revision gets traffic: a Job ' +
+      '<name>-migrate-<revision> with the new image, this command and DATABASE_URL. The release waits for it; ' +
+      'success is recorded in status.database.migratedRevision and never run again for that revision; failure or ' +
+      'timeout stops the release (reason MigrationFailed) until the Rollout’s retry or a newer revision.',
+  },
+);
+
 const Database = Type.Object(
   {
     instance: Type.Optional(
@@ -317,6 +377,7 @@ const Database = Type.Object(
         maxLength: 63,
       }),
     ),
+    migration: Type.Optional(Migration),
     reclaimPolicy: Type.Optional(
       StringEnum(['Retain', 'Delete'] as const, {
         description:
@@ -594,6 +655,9 @@ const DatabaseStatus = Type.Object(
     serverRef: Type.Optional(Type.String({ description: 'The DatabaseServer the database lives on.' })),
     name: Type.Optional(Type.String({ description: 'Name of the database and of its role on the server.' })),
     secretName: Type.Optional(Type.String({ description: 'The Secret holding the credentials, <name>-db.' })),
+    migratedRevision: Type.Optional(
+      Type.String({ description: 'The last revision whose schema migration (spec.database.migration) succeeded.' }),
+    ),
   },
   { description: 'The database Flotilla provisioned.' },
 );

@@ -53,6 +53,7 @@ export {
   revisionName,
   selectorLabels,
 } from './meta.ts';
+export { buildMigrationJob, MIGRATION_LABEL, MIGRATION_TTL_SECONDS, migrationJobName } from './migration-job.ts';
 export {
   buildNetworkPolicy,
   CLUSTER_DNS,

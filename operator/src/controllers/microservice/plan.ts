@@ -7,7 +7,9 @@ import {
   buildDedicatedDatabase,
   buildHorizontalPodAutoscaler,
   buildNetworkPolicy,
+  buildPodTemplate,
   buildService,
+  computeRevision,
   InvalidSpecError,
   identityOf,
   selectorLabels,
@@ -33,8 +35,10 @@ import {
   Reason,
 } from './conditions.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
+import { MigrationEventReason, type MigrationPlan, MigrationReason, planMigration } from './migration.ts';
 import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
+import { requestsIn } from './rollout-status.ts';
 import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
 
 /** A provisioner's part of the plan: what it found, or `released` (its status field is cleared). */
@@ -111,6 +115,7 @@ export function plan(input: PlanInput): Plan {
 
 function planValid(input: PlanInput): Plan {
   const { ms, children } = input;
+  const migration = migrationOf(input);
   const workloads = (input.workloads ?? planPlainWorkload)({
     ms,
     deployments: children.filter((c) => c.kind === 'Deployment'),
@@ -118,6 +123,7 @@ function planValid(input: PlanInput): Plan {
     installed: input.installed,
     now: input.nowMs ?? Date.parse(input.now),
     ...credentialsHashOf(input),
+    ...(migration.hold ? { hold: migration.hold } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = routerFor(chooseRouter(input.installed, requestedRouting(input.rollout)));
@@ -136,6 +142,7 @@ function planValid(input: PlanInput): Plan {
     buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
     networkPolicy,
     ...buildDedicatedDatabase(ms),
+    migration.job,
     ...routes.objects,
   ]
     .filter((object) => object !== undefined)
@@ -171,7 +178,11 @@ function planValid(input: PlanInput): Plan {
     const before = observed.get(id);
     apply.push({ type, object, why, ...(before ? { observed: before } : {}) });
   }
-  const wantedIds = new Set([...wanted.map(childId), ...(workloads.keep ?? []).map((name) => `Deployment/${name}`)]);
+  const wantedIds = new Set([
+    ...wanted.map(childId),
+    ...(workloads.keep ?? []).map((name) => `Deployment/${name}`),
+    ...migration.keep.map((name) => `Job/${name}`),
+  ]);
   const remove = children.filter((child) => !wantedIds.has(childId(child)));
 
   const [ready, progressing, degraded] = workloads.conditions;
@@ -181,6 +192,8 @@ function planValid(input: PlanInput): Plan {
     currentRevision: workloads.currentRevision ?? input.ms.status?.currentRevision,
     url: computeUrl(ms),
   });
+  if (migration.migrated && status.database) status.database.migratedRevision = migration.migrated;
+  events.push(...migrationEvents(input, migration, apply));
   return { apply, delete: remove, status, events, ...(workloads.release ? { release: workloads.release } : {}) };
 }
 
@@ -282,7 +295,12 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   for (const field of PROVISIONED_FIELDS) {
     const entry = provisioned.find((p) => p.field === field);
     const value = entry?.released ? undefined : (entry?.status ?? ms.status?.[field]);
-    if (value !== undefined) Object.assign(status, { [field]: value });
+    if (value !== undefined) Object.assign(status, { [field]: { ...value } });
+  }
+  // Recorded by the migration gate, not by the provisioner: kept across the provisioner's reports.
+  const migrated = ms.status?.database?.migratedRevision;
+  if (migrated !== undefined && status.database && status.database.migratedRevision === undefined) {
+    status.database.migratedRevision = migrated;
   }
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
@@ -296,6 +314,52 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
 function credentialsHashOf(input: PlanInput): { credentialsHash?: string } {
   const hashes = (input.provisioned ?? []).flatMap((p) => (p.credentialsHash ? [p.credentialsHash.slice(0, 16)] : []));
   return hashes.length > 0 ? { credentialsHash: hashes.join('-') } : {};
+}
+
+/** The migration gate of the revision the spec asks for (spec.database.migration). */
+function migrationOf(input: PlanInput): MigrationPlan {
+  const { ms } = input;
+  if (!ms.spec.database?.migration) return { keep: [] };
+  const template = buildPodTemplate(ms, credentialsHashOf(input));
+  const reported = (input.provisioned ?? []).find((p) => p.field === 'database')?.condition;
+  const shown = (ms.status?.conditions ?? []).find((c) => c.type === 'DatabaseReady');
+  const retry = requestsIn(
+    (input.rollout?.status as { acceptedRequest?: Parameters<typeof requestsIn>[0] })?.acceptedRequest,
+  );
+  return planMigration({
+    ms,
+    revision: computeRevision(template),
+    template,
+    children: input.children,
+    databaseReady: (reported ?? shown)?.status === 'True',
+    retryRequested: retry.retry === true,
+  });
+}
+
+/** What the migration gate says in Events: started, succeeded, failed (once), retried. */
+function migrationEvents(input: PlanInput, migration: MigrationPlan, apply: readonly ChildApply[]): EventRecord[] {
+  const events: EventRecord[] = [];
+  const hold = migration.hold;
+  const jobName = migration.job?.metadata?.name;
+  if (jobName && apply.some((a) => a.object.kind === 'Job' && a.object.metadata.name === jobName)) {
+    events.push({ type: 'Normal', reason: MigrationEventReason.MigrationStarted, message: hold?.message ?? '' });
+  }
+  if (migration.migrated) {
+    events.push({
+      type: 'Normal',
+      reason: MigrationEventReason.MigrationSucceeded,
+      message: `the schema migration for revision ${migration.migrated} succeeded; the release goes on`,
+    });
+  }
+  if (hold?.retried)
+    events.push({ type: 'Normal', reason: MigrationEventReason.MigrationRetried, message: hold.message });
+  if (hold?.reason === MigrationReason.MigrationFailed) {
+    const shown = (input.ms.status?.conditions ?? []).find((c) => c.type === ConditionType.Degraded);
+    if (shown?.reason !== MigrationReason.MigrationFailed || shown.message !== hold.message) {
+      events.push({ type: 'Warning', reason: MigrationEventReason.MigrationFailed, message: hold.message });
+    }
+  }
+  return events;
 }
 
 /** The status after some children could not be written: Degraded True, ApplyFailed, naming them. */

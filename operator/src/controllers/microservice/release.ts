@@ -16,10 +16,13 @@ import {
 } from '../../desired/index.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
+import { isoTime } from '../../strategy/release.ts';
 import { type InstalledApis, resolveTrafficRouting } from '../../traffic/index.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
+import { MigrationReason } from './migration.ts';
 import { requestsIn } from './rollout-status.ts';
 import {
+  heldConditions,
   planPlainWorkload,
   type ReleaseTraffic,
   templateOptions,
@@ -172,11 +175,19 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
   const generation = rollout.metadata.generation;
   const byRevision = indexRevisions(input.deployments);
   const template = templateOptions(input);
-  const desiredRevision = computeRevision(buildPodTemplate(ms, template));
+  const { hold } = input;
+  // Held (its migration runs or failed), the spec's revision is not released yet: the release goes on
+  // with what it was releasing, every Deployment as observed.
+  const desiredRevision = hold
+    ? (previous.canaryRevision ?? previous.stableRevision)
+    : computeRevision(buildPodTemplate(ms, template));
+  if (hold && !desiredRevision) return planHeldFirstRelease(input, rollout, hold);
   const stable = previous.stableRevision ? byRevision.get(previous.stableRevision) : undefined;
   const replicas = stableReplicas(ms, stable);
   const accepted = previous.acceptedRequest;
-  const requests = requestsIn(accepted);
+  const { retry: retryRequested, ...others } = requestsIn(accepted);
+  // A retry of a failed migration is carried out by the migration gate, not by the strategy.
+  const requests = hold?.retried ? others : { ...others, ...(retryRequested ? { retry: retryRequested } : {}) };
   const routing = resolveTrafficRouting(spec.strategy.canary?.trafficRouting, input.installed ?? noRouters);
 
   const { promote: _promote, abort: _abort, retry: _retry, ...standing } = spec;
@@ -184,7 +195,7 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
     spec: { ...standing, ...requests },
     trafficRouting: routing,
     status: previous,
-    desiredRevision,
+    desiredRevision: desiredRevision as string,
     revisions: [...byRevision].map(([revision, deployment]) => observeRevision(revision, deployment)),
     replicas,
     now: input.now ?? Date.now(),
@@ -198,7 +209,7 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
     const wanted: number | 'autoscaled' =
       ms.spec.autoscaling && planned.revision === plan.scaleTarget ? 'autoscaled' : planned.replicas;
     const observed = byRevision.get(planned.revision);
-    if (planned.revision === desiredRevision) {
+    if (planned.revision === desiredRevision && !hold) {
       // The plain Deployment of a service adopted by its Rollout keeps its name (and its pods).
       const plain = observed?.metadata?.name === name;
       deployments.push(
@@ -225,7 +236,12 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
       status.message += ` (${why}: the traffic split is approximated by pod counts)`;
     }
   }
-  const { [plan.requestHandled ?? 'none']: _done, ...remaining } = requests as Record<string, unknown>;
+  if (hold) showHold(status, hold, input.now ?? Date.now());
+  const handled = hold?.retried ? 'retry' : (plan.requestHandled ?? 'none');
+  const { [handled]: _done, ...remaining } = { ...requests, ...(hold?.retried ? { retry: true } : {}) } as Record<
+    string,
+    unknown
+  >;
   if (Object.keys(remaining).length > 0) {
     status.acceptedRequest = {
       ...remaining,
@@ -240,7 +256,7 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
     deployments,
     ...(keep.length > 0 ? { keep } : {}),
     hpaTarget: nameOf(plan.scaleTarget),
-    conditions: releaseConditions(status),
+    conditions: hold ? heldConditions(hold, healthOf(releaseConditions(plan.status)[0])) : releaseConditions(status),
     replicas: live.reduce((sum, d) => sum + (d.status?.replicas ?? 0), 0),
     readyReplicas: live.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0),
     currentRevision: status.stableRevision,
@@ -255,3 +271,46 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
 };
 
 const noRouters: InstalledApis = { istio: false, gatewayAPI: false };
+
+/** The Rollout's phase and message while held; a carried-out retry is its last action. */
+function showHold(status: RolloutStatus, hold: NonNullable<WorkloadInput['hold']>, now: number): void {
+  status.phase = hold.reason === MigrationReason.MigrationFailed ? 'Degraded' : 'Progressing';
+  status.message = hold.message;
+  if (hold.retried) status.lastAction = { action: 'Retry', time: isoTime(now), message: hold.message };
+}
+
+/** The running revision's health, from the Ready condition the release would show without the hold. */
+const healthOf = (ready: ConditionFact) =>
+  ({
+    state: ready.status === 'True' ? 'available' : 'progressing',
+    reason: ready.reason,
+    message: ready.message,
+  }) as const;
+
+/** Held before anything ever ran: no Deployment yet, and the Rollout says what it waits for. */
+function planHeldFirstRelease(
+  input: WorkloadInput,
+  rollout: KubeObject,
+  hold: NonNullable<WorkloadInput['hold']>,
+): WorkloadPlan {
+  const { name } = identityOf(input.ms);
+  const previous = (rollout.status ?? {}) as RolloutStatus;
+  const status: RolloutStatus = { ...previous };
+  showHold(status, hold, input.now ?? Date.now());
+  if (hold.retried && status.acceptedRequest) {
+    const { retry: _retry, ...rest } = status.acceptedRequest as Record<string, unknown>;
+    if (Object.keys(rest).some((key) => key !== 'generation')) status.acceptedRequest = rest;
+    else delete status.acceptedRequest;
+  }
+  if (rollout.metadata.generation !== undefined) status.observedGeneration = rollout.metadata.generation;
+  const waiting = { state: 'progressing', reason: 'Creating', message: `Deployment ${name} waits` } as const;
+  return {
+    deployments: [],
+    hpaTarget: name,
+    conditions: heldConditions(hold, waiting),
+    replicas: 0,
+    readyReplicas: 0,
+    currentRevision: undefined,
+    release: { rollout, status, events: [] },
+  };
+}

@@ -22,6 +22,8 @@ export const horizontalPodAutoscalerType = namespaced(
 /** A dedicated database's server (spec.database.instance: dedicated). */
 export const statefulSetType = namespaced('apps', 'v1', 'StatefulSet', 'statefulsets');
 export const networkPolicyType = namespaced('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies');
+/** A revision's schema migration (spec.database.migration). */
+export const jobType = namespaced('batch', 'v1', 'Job', 'jobs');
 
 /** Children of built-in kinds: always served, watched through caches. */
 export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
@@ -30,6 +32,7 @@ export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
   horizontalPodAutoscalerType,
   networkPolicyType,
   statefulSetType,
+  jobType,
 ];
 
 /** Route children: the kinds of every router in the traffic registry, watched once served. */

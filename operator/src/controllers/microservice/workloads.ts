@@ -17,6 +17,7 @@ import type { PlannedEvent } from '../../strategy/index.ts';
 import type { InstalledApis, TrafficSplit } from '../../traffic/index.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
+import { MigrationReason, type ReleaseHold } from './migration.ts';
 
 export interface WorkloadInput {
   ms: MicroService;
@@ -30,6 +31,11 @@ export interface WorkloadInput {
   now?: number;
   /** A hash of the database credentials, part of the pod template (new credentials, new revision). */
   credentialsHash?: string;
+  /**
+   * The revision the spec asks for may not get pods or traffic yet (its schema migration runs or
+   * failed): what runs keeps running as it is, and the conditions say why.
+   */
+  hold?: ReleaseHold;
 }
 
 /** The pod-template options of a workload input. */
@@ -132,10 +138,50 @@ export function computeWorkloadConditions(health: Health): [ConditionFact, Condi
   ];
 }
 
+/**
+ * Ready, Progressing and Degraded while a hold keeps the new revision back: Ready as the running
+ * revision is, Progressing while the migration runs, Degraded once it failed.
+ */
+export function heldConditions(hold: ReleaseHold, running: Health): [ConditionFact, ConditionFact, ConditionFact] {
+  const [ready] = computeWorkloadConditions(running);
+  const { reason, message } = hold;
+  const readyFact: ConditionFact =
+    ready.status === 'True' ? { ...ready, message: `${ready.message}; ${message}` } : { ...ready, reason, message };
+  if (reason === MigrationReason.MigrationFailed) {
+    return [
+      readyFact,
+      { type: ConditionType.Progressing, status: 'False', reason, message },
+      { type: ConditionType.Degraded, status: 'True', reason, message },
+    ];
+  }
+  return [
+    readyFact,
+    { type: ConditionType.Progressing, status: 'True', reason, message },
+    { type: ConditionType.Degraded, status: 'False', reason: Reason.AsExpected, message: 'no failures' },
+  ];
+}
+
 /** No Rollout: one Deployment named after the service, updated in place with a rolling update. */
 export const planPlainWorkload: WorkloadPlanner = (input) => {
   const { ms, deployments } = input;
   const { name } = identityOf(ms);
+  if (input.hold) {
+    // Nothing is written: the running Deployment keeps its template until the new revision may start.
+    const running = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
+    const health: Health = running
+      ? computeDeploymentHealth(running, running)
+      : { state: 'progressing', reason: Reason.Creating, message: `Deployment ${name} waits` };
+    const keep = deployments.map((d) => d.metadata.name ?? '').filter((kept) => kept !== '');
+    return {
+      deployments: [],
+      ...(keep.length > 0 ? { keep } : {}),
+      hpaTarget: name,
+      conditions: heldConditions(input.hold, health),
+      replicas: running?.status?.replicas ?? 0,
+      readyReplicas: running?.status?.readyReplicas ?? 0,
+      currentRevision: undefined,
+    };
+  }
   const desired = buildDeployment(ms, templateOptions(input));
   const observed = deployments.find((d) => d.metadata.name === name) as V1Deployment | undefined;
   const health = keepCreating(computeDeploymentHealth(desired, observed), ms);
