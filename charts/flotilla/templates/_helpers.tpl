@@ -73,6 +73,9 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [list, watch, create, patch, delete]
 # Routes, when Istio or the Gateway API is installed: also a GET, to tell whether a route of the same name is someone else's.
 - apiGroups: [networking.istio.io]
   resources: [virtualservices, destinationrules]

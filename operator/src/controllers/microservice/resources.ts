@@ -33,6 +33,7 @@ export const horizontalPodAutoscalerType = namespaced(
 /** A dedicated database's server (spec.database.instance: dedicated). */
 export const statefulSetType = namespaced('apps', 'v1', 'StatefulSet', 'statefulsets');
 export const networkPolicyType = namespaced('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies');
+export const podDisruptionBudgetType = namespaced('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets');
 
 /** Children of built-in kinds: always served, watched through caches. */
 export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
@@ -41,6 +42,7 @@ export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
   horizontalPodAutoscalerType,
   networkPolicyType,
   statefulSetType,
+  podDisruptionBudgetType,
 ];
 
 /** Route children: the kinds of every router in the traffic registry, watched once served. */
