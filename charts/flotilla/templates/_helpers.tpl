@@ -92,6 +92,12 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch]
+# Config changes are releases: the ConfigMaps and Secrets a MicroService references (env valueFrom,
+# envFrom, files) are watched so that an edit rolls its pods. Only the referenced ones are kept, as a
+# SHA-256 per key; one that becomes referenced later is read with a GET. (Secrets: the rule above.)
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
 # Events on MicroServices and Rollouts: created, then their count bumped.
 - apiGroups: [""]
   resources: [events]

@@ -21,6 +21,7 @@ import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconcile
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { isServed } from '../../traffic/index.ts';
+import { ConfigWatches } from './config-digests.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { RedisCacheStep } from './redis-cache.ts';
@@ -56,13 +57,20 @@ export interface MicroServiceControllerOptions {
 
 const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
 
-/** The runtime's Controller, plus the route watches it starts as route kinds appear. */
+/** The runtime's Controller, plus the route watches it starts as route kinds appear and the config watches. */
 export class MicroServiceController extends Controller {
   routeWatches: DynamicWatches | undefined;
+  configWatches: ConfigWatches | undefined;
+
+  /** The config watches start once the MicroServices are known, so that they keep only what those reference. */
+  override async start(): Promise<void> {
+    await super.start();
+    this.configWatches?.start();
+  }
 
   override async stop(): Promise<void> {
     await super.stop();
-    await this.routeWatches?.stop();
+    await Promise.all([this.routeWatches?.stop(), this.configWatches?.stop()]);
   }
 }
 
@@ -147,7 +155,18 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     ...(options.reflector ? { reflector: options.reflector } : {}),
   });
 
+  const configWatches = new ConfigWatches({
+    client,
+    logger,
+    enqueue: (key) => controller.queue.add(key),
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    ...(options.reflector ? { reflector: options.reflector } : {}),
+  });
+  configWatches.references.follow(controller.cache<MicroService>(microServiceType));
+  controller.configWatches = configWatches;
+
   reconciler = createMicroServiceReconciler({
+    configDigests: configWatches.caches,
     client,
     recorder,
     clock,

@@ -9,6 +9,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { discoverRouters, type InstalledApis, installedRouteTypes, routeKindsInUse } from '../../traffic/index.ts';
+import { type ConfigDigestCaches, gatherConfig } from './config-digests.ts';
 import { childId, type PlanInput } from './plan.ts';
 import { requestedRouting } from './release.ts';
 import { microServiceType, rolloutType, WORKLOAD_CHILD_TYPES } from './resources.ts';
@@ -23,6 +24,8 @@ export interface GatherSources {
   /** The cache of a route kind, once watched and synced; undefined sends a GET instead. */
   routeCache: (type: ResourceType) => ObjectCache | undefined;
   tracker: WriteTracker;
+  /** The digests of referenced ConfigMaps and Secrets; without them, config is not hashed. */
+  configDigests?: ConfigDigestCaches;
 }
 
 export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
@@ -124,6 +127,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const serverRef = ms.spec.database?.serverRef;
   const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
   const databasePort = dedicatedDatabaseAddress(ms)?.port ?? (server?.spec as { port?: number } | undefined)?.port;
+  const config = sources.configDigests ? await gatherConfig(ms, sources.configDigests, sources.client) : undefined;
 
   return {
     ms,
@@ -135,5 +139,6 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     installed,
     ...(gatewayAPI ? { gatewayAPI } : {}),
     ...(databasePort !== undefined ? { databasePort } : {}),
+    ...(config ? { config } : {}),
   };
 }

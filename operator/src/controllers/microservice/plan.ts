@@ -32,6 +32,7 @@ import {
   EventReason,
   Reason,
 } from './conditions.ts';
+import type { ConfigPlanInput } from './config-digests.ts';
 import type { DatabasePlanInput } from './database-plan.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
 import type { CachePlanInput } from './redis-cache.ts';
@@ -63,6 +64,8 @@ export interface PlanInput {
   database?: DatabasePlanInput;
   /** What the cache step found (CacheReady, status.cache, the credentials hash), with spec.cache. */
   cache?: CachePlanInput;
+  /** What the config step found (ConfigReady, the config hash), when the service references a ConfigMap or Secret. */
+  config?: ConfigPlanInput;
   /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
   /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
@@ -112,6 +115,7 @@ function planValid(input: PlanInput): Plan {
     installed: input.installed,
     now: input.nowMs ?? Date.parse(input.now),
     ...credentialsHashOf(input),
+    ...(input.config?.hash ? { configHash: input.config.hash } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = routerFor(chooseRouter(input.installed, requestedRouting(input.rollout)));
@@ -138,6 +142,9 @@ function planValid(input: PlanInput): Plan {
 
   const foreign = new Set(input.foreignRoutes);
   const events: EventRecord[] = [];
+  if (input.config?.condition.status === 'False') {
+    events.push({ type: 'Warning', reason: EventReason.ConfigNotFound, message: input.config.condition.message });
+  }
   let routesCondition: ConditionFact = { type: ConditionType.RoutesReady, ...routes.condition };
   const blocked = wanted.filter((object) => foreign.has(childId(object))).map(childId);
   if (blocked.length > 0) {
@@ -260,6 +267,7 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
     ...facts,
     ...(input.database ? [input.database.condition] : []),
     ...(input.cache ? [input.cache.condition] : []),
+    ...(input.config ? [input.config.condition] : []),
   ];
   const conditions = [
     ...computeConditions(previous, all, now, generation),

@@ -30,11 +30,15 @@ export interface WorkloadInput {
   now?: number;
   /** A hash of the database credentials, part of the pod template (new credentials, new revision). */
   credentialsHash?: string;
+  /** A hash of the referenced ConfigMaps' and Secrets' data, part of the pod template (new config, new revision). */
+  configHash?: string;
 }
 
 /** The pod-template options of a workload input. */
-export const templateOptions = (input: WorkloadInput): PodTemplateOptions =>
-  input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash };
+export const templateOptions = (input: WorkloadInput): PodTemplateOptions => ({
+  ...(input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash }),
+  ...(input.configHash === undefined ? {} : { configHash: input.configHash }),
+});
 
 /** How traffic reaches the revisions: every pod (plain, rolling), weighted, or blue-green. */
 export type ReleaseTraffic =
