@@ -12,17 +12,25 @@ import { ensureNamespace, installCrds, kubectlFails } from './api-support.ts';
 import {
   conditionOf,
   eventsFor,
+  exists,
   freshNamespace,
   getJson,
   kubectlApply,
   microServiceManifest,
   type OperatorProcess,
+  projectCrds,
   startOperator,
+  waitEstablished,
 } from './microservice-support.ts';
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-podsurface');
 const CONFIG_HASH = 'flotilla.dev/config-hash';
+const TELEMETRY_CRD = 'telemetries.telemetry.istio.io';
+const OTLP_ENDPOINT = 'http://otel-collector.observability:4317';
+
+/** Istio's own Telemetry CRD, from the Istio CRDs `npm start` fetches (istio.io/api). */
+const telemetryCrd = (): object => projectCrds('istio.io/api', [TELEMETRY_CRD]).crds[0] as object;
 
 interface DeploymentJson {
   metadata: { name: string; labels?: Record<string, string> };
@@ -115,6 +123,7 @@ const EVERY_FIELD = {
 
 describe('the pod surface and config releases, with the operator as a process', { timeout: 600_000 }, () => {
   let operator: OperatorProcess | undefined;
+  let telemetryCrdWasThere = true;
   before(async () => {
     await installCrds(cluster);
     await ensureNamespace(cluster, namespace);
@@ -127,11 +136,18 @@ describe('the pod surface and config releases, with the operator as a process', 
       'pod-security.kubernetes.io/warn=restricted',
       '--overwrite',
     );
-    operator = await startOperator(cluster, namespace);
+    // Istio's Telemetry kind alone (no VirtualService, so services keep plain routing), as Istio ships it.
+    telemetryCrdWasThere = await exists(cluster, ['crd', TELEMETRY_CRD]);
+    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+      input: JSON.stringify(telemetryCrd()),
+    });
+    await waitEstablished(cluster, [TELEMETRY_CRD]);
+    operator = await startOperator(cluster, namespace, { args: ['--otlp-endpoint', OTLP_ENDPOINT] });
   });
   after(async () => {
     operator?.child.kill('SIGKILL');
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    if (!telemetryCrdWasThere) await cluster.kubectl(['delete', 'crd', TELEMETRY_CRD, '--ignore-not-found']);
   });
 
   it('accepts a MicroService using every new field; its Deployment and pods pass the restricted standard', async () => {
@@ -255,6 +271,10 @@ describe('the pod surface and config releases, with the operator as a process', 
       assert.match(condition?.message ?? '', /Secret\/late-keys does not exist/);
       const [event] = await eventsFor(cluster, namespace, 'late', 'ConfigNotFound');
       assert.equal(event?.type, 'Warning');
+      // The Event names the reconcile that recorded it, and that reconcile's log lines carry the same id.
+      const reconcileId = /\(reconcile ([0-9a-f-]{36})\)$/.exec(event?.message ?? '')?.[1];
+      assert.ok(reconcileId, `the Event names its reconcile: ${event?.message}`);
+      assert.ok(operator?.lines.some((line) => line.reconcileId === reconcileId && line.name === 'late'));
     });
     // When the Secret is created
     await kubectl('create', 'secret', 'generic', 'late-keys', '--from-literal=TOKEN=s3cret-token');
@@ -346,5 +366,31 @@ describe('the pod surface and config releases, with the operator as a process', 
       },
       { timeoutMs: 30_000 },
     );
+  });
+
+  it('tracing: OTEL_* from the operator’s --otlp-endpoint, and an Istio Telemetry with the sampling', async () => {
+    await kubectlApply(cluster, service('traced', { observability: { tracing: { sampling: 20 } } }));
+    await eventually('the Telemetry and the env', async () => {
+      const telemetry = await getJson<{ spec: { tracing: { randomSamplingPercentage: number }[] } }>(cluster, [
+        '-n',
+        namespace,
+        'telemetries.telemetry.istio.io',
+        'traced-tracing',
+      ]);
+      assert.equal(telemetry.spec.tracing[0]?.randomSamplingPercentage, 20);
+      const [deployment] = await deploymentsOf('traced');
+      const env = (deployment?.spec.template.spec as { containers: { env?: { name: string; value?: string }[] }[] })
+        .containers[0]?.env;
+      const value = (name: string) => env?.find((e) => e.name === name)?.value;
+      assert.equal(value('OTEL_EXPORTER_OTLP_ENDPOINT'), OTLP_ENDPOINT);
+      assert.equal(value('OTEL_SERVICE_NAME'), 'traced');
+      assert.equal(value('OTEL_TRACES_SAMPLER_ARG'), '0.2');
+      assert.match(value('OTEL_RESOURCE_ATTRIBUTES') ?? '', new RegExp(`service.namespace=${namespace},`));
+    });
+    // Tracing off: the Telemetry goes
+    await kubectlApply(cluster, service('traced', {}));
+    await eventually('the Telemetry is deleted', async () => {
+      assert.equal(await exists(cluster, ['-n', namespace, 'telemetries.telemetry.istio.io', 'traced-tracing']), false);
+    });
   });
 });

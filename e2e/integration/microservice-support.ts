@@ -277,14 +277,14 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  * `options.env` replaces its environment; `options.nodeFlags` go to node before the script (the bench
- * passes the image's).
+ * passes the image's); `options.args` go to `flotilla run` after the others.
  */
 export async function startOperator(
   cluster: TestCluster,
   namespace: string,
-  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; args?: readonly string[] } = {},
 ): Promise<OperatorProcess> {
-  const { env = process.env, nodeFlags = [] } = options;
+  const { env = process.env, nodeFlags = [], args = [] } = options;
   const child = spawn(
     process.execPath,
     [
@@ -300,6 +300,7 @@ export async function startOperator(
       '127.0.0.1:0',
       '--metrics-bind-address',
       '127.0.0.1:0',
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
@@ -335,7 +336,7 @@ export const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinat
 export const GATEWAY_API_CRD_NAMES = ['httproutes.gateway.networking.k8s.io'];
 
 /** The CRDs `names` of one project's route CRDs, as npm start gets them; and whether real. */
-function projectCrds(module: string, names: string[]): { crds: object[]; origin: string } {
+export function projectCrds(module: string, names: string[]): { crds: object[]; origin: string } {
   const project = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === module);
   assert.ok(project);
   const docs = loadAll(readFileSync(project.file, 'utf8')) as { metadata?: { name?: string } }[];

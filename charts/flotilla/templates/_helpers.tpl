@@ -83,6 +83,10 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
+# Tracing (spec.observability.tracing), when Istio's Telemetry kind is served: <name>-tracing sets the sampling.
+- apiGroups: [telemetry.istio.io]
+  resources: [telemetries]
+  verbs: [list, watch, create, patch, delete]
 # Databases (spec.database): the finalizer on the MicroService (a merge patch), and the Secret
 # <name>-db (watched, labelled managed-by flotilla; created once, then server-side applied; a GET
 # confirms a miss of the cache before a new password is made).

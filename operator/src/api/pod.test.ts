@@ -118,7 +118,7 @@ describe('the pod surface of the MicroService schema', () => {
     {
       name: 'a scrape annotation beside a metrics port',
       fields: { ports: [{ name: 'metrics', port: 9090 }], podAnnotations: { 'prometheus.io/path': '/m' } },
-      error: /Flotilla sets them for that port/,
+      error: /when a port is named metrics or observability.metrics is set: Flotilla sets them/,
     },
     {
       name: 'a label key that is no qualified name',

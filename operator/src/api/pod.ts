@@ -1,7 +1,7 @@
 // The pod-level pieces of the MicroService schema: files, pod metadata, scheduling, disruption
 // budget, lifecycle and security context. Each refuses at admission what would fail later.
 import { type Static, Type } from '@sinclair/typebox';
-import { type CelRule, DnsSubdomain, IntOrString, StringEnum, StringMap } from './common.ts';
+import { type CelRule, DnsSubdomain, IntOrString, PortNumber, StringEnum, StringMap } from './common.ts';
 import { RollOnChange } from './container.ts';
 
 /** The pod labels Flotilla sets (selectors depend on them); podLabels may not set them. */
@@ -347,6 +347,41 @@ export const SecurityContext = Type.Object(
   },
 );
 
+export const Observability = Type.Object(
+  {
+    tracing: Type.Optional(
+      Type.Object(
+        {
+          sampling: Type.Number({
+            description: 'Percent of the traces started here that are recorded (0-100); a parent’s decision is kept.',
+            minimum: 0,
+            maximum: 100,
+          }),
+        },
+        {
+          description:
+            'OpenTelemetry tracing: the service container gets OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES ' +
+            '(namespace, service, revision), the sampler and OTEL_EXPORTER_OTLP_ENDPOINT from the operator’s ' +
+            '--otlp-endpoint; with Istio installed, a Telemetry resource sets the mesh’s sampling for its pods.',
+        },
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          port: PortNumber('The container port that serves metrics.'),
+          path: Type.Optional(
+            Type.String({ description: 'The path of the metrics (default /metrics).', pattern: '^/', maxLength: 1024 }),
+          ),
+        },
+        { description: 'Where Prometheus scrapes the service (the prometheus.io annotations of its pods).' },
+      ),
+    ),
+  },
+  { description: 'Tracing and metrics, wired by the platform rather than by each team.' },
+);
+
+export type ObservabilitySpec = Static<typeof Observability>;
 export type FileSpec = Static<typeof File>;
 export type SchedulingSpec = Static<typeof Scheduling>;
 export type DisruptionBudgetSpec = Static<typeof DisruptionBudget>;

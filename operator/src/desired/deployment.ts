@@ -22,6 +22,7 @@ import {
   revisionName,
   selectorLabels,
 } from './meta.ts';
+import { buildTracingEnv } from './observability.ts';
 import {
   buildContainerSecurityContext,
   buildEnvFrom,
@@ -130,8 +131,18 @@ export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
   return [...env, ...buildCacheEnv(name, spec, env)];
 }
 
-/** Prometheus scrape annotations when a port is named `metrics`. */
-export function buildScrapeAnnotations(ports: readonly ServicePortSpec[]): Record<string, string> | undefined {
+/** Prometheus scrape annotations: spec.observability.metrics, else a port named `metrics`. */
+export function buildScrapeAnnotations(
+  ports: readonly ServicePortSpec[],
+  metricsSpec?: { port: number; path?: string },
+): Record<string, string> | undefined {
+  if (metricsSpec) {
+    return {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(metricsSpec.port),
+      'prometheus.io/path': metricsSpec.path ?? '/metrics',
+    };
+  }
   const metrics = ports.find((p) => p.name === METRICS_PORT_NAME);
   if (!metrics) return undefined;
   return {
@@ -154,6 +165,8 @@ export interface PodTemplateOptions {
   credentialsHash?: string;
   /** A hash of the data of the ConfigMaps and Secrets the service references (never the data itself). */
   configHash?: string;
+  /** The OTLP collector traced services send to (the operator's --otlp-endpoint). */
+  otlpEndpoint?: string;
 }
 
 /**
@@ -173,7 +186,8 @@ export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions =
     securityContext: buildContainerSecurityContext(spec.securityContext),
   };
   if (ports.length > 0) container.ports = buildContainerPorts(ports);
-  const env = buildEnv(name, spec);
+  const userEnv = buildEnv(name, spec);
+  const env = [...userEnv, ...buildTracingEnv(ms, options.otlpEndpoint, userEnv)];
   if (env.length > 0) container.env = env;
   if (spec.envFrom && spec.envFrom.length > 0) container.envFrom = buildEnvFrom(spec.envFrom);
   const files = spec.files ?? [];
@@ -191,7 +205,7 @@ export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions =
     ...(options.configHash === undefined ? {} : { [CONFIG_HASH_ANNOTATION]: options.configHash }),
     ...(spec.restartedAt === undefined ? {} : { [RESTARTED_AT_ANNOTATION]: spec.restartedAt }),
   };
-  const scrape = buildScrapeAnnotations(ports);
+  const scrape = buildScrapeAnnotations(ports, spec.observability?.metrics);
   // The user's labels and annotations first: Flotilla's own keys (refused at admission) always win.
   const own = Object.keys(extra).length === 0 ? scrape : { ...scrape, ...extra };
   const annotations = spec.podAnnotations ? { ...spec.podAnnotations, ...own } : own;
@@ -236,6 +250,7 @@ export function buildDeployment(ms: MicroService, options: DeploymentOptions = {
   const template = buildPodTemplate(ms, {
     ...(options.credentialsHash === undefined ? {} : { credentialsHash: options.credentialsHash }),
     ...(options.configHash === undefined ? {} : { configHash: options.configHash }),
+    ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
   });
   const metadata = childMeta(ms, revision ? revisionName(name, revision) : name);
   const selector = selectorLabels(name);

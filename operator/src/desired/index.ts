@@ -63,6 +63,7 @@ export {
   type NetworkPolicy,
   type NetworkPolicyInputs,
 } from './network-policy.ts';
+export { buildTelemetry, buildTracingEnv, telemetryName } from './observability.ts';
 export { buildPodDisruptionBudget, computeMinimumReplicas } from './pdb.ts';
 export { parseGatewayRef, routedPort } from './ports.ts';
 export {

@@ -32,6 +32,7 @@ import {
   microServiceType,
   ROUTE_CHILD_TYPES,
   rolloutType,
+  telemetryType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
 import { WriteTracker } from './tracker.ts';
@@ -48,6 +49,8 @@ export interface MicroServiceControllerOptions {
   resyncIntervalMs?: number;
   reflector?: ControllerOptions['reflector'];
   workloads?: WorkloadPlanner;
+  /** The OTLP collector (e.g. http://otel-collector.observability:4317) traced services send to. */
+  otlpEndpoint?: string;
   /** Database provisioning (spec.database) with these engines; databases are left alone without. */
   databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
     DatabaseStepOptions,
@@ -55,7 +58,8 @@ export interface MicroServiceControllerOptions {
   >;
 }
 
-const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
+/** The CRDs whose coming and going changes what services get: the route kinds and Istio's Telemetry. */
+const ROUTE_CRDS = new Set([...ROUTE_CHILD_TYPES, telemetryType].map(crdName));
 
 /** The runtime's Controller, plus the route watches it starts as route kinds appear and the config watches. */
 export class MicroServiceController extends Controller {
@@ -167,6 +171,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
 
   reconciler = createMicroServiceReconciler({
     configDigests: configWatches.caches,
+    ...(options.otlpEndpoint ? { otlpEndpoint: options.otlpEndpoint } : {}),
     client,
     recorder,
     clock,
@@ -219,7 +224,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
   controller.routeWatches = routeWatches;
   const crdCache = controller.cache(customResourceDefinitionType);
   crdCache.subscribe((event) => {
-    const type = ROUTE_CHILD_TYPES.find((t) => crdName(t) === event.object.metadata.name);
+    const type = [...ROUTE_CHILD_TYPES, telemetryType].find((t) => crdName(t) === event.object.metadata.name);
     if (type)
       routeWatches.ensure(
         type,

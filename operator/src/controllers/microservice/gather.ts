@@ -4,15 +4,21 @@
 import type { MicroService } from '../../api/microservice.ts';
 import type { TrafficRouting } from '../../api/rollout.ts';
 import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY, telemetryName } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
-import { discoverRouters, type InstalledApis, installedRouteTypes, routeKindsInUse } from '../../traffic/index.ts';
+import {
+  discoverRouters,
+  type InstalledApis,
+  installedRouteTypes,
+  isServed,
+  routeKindsInUse,
+} from '../../traffic/index.ts';
 import { type ConfigDigestCaches, gatherConfig } from './config-digests.ts';
 import { childId, type PlanInput } from './plan.ts';
 import { requestedRouting } from './release.ts';
-import { microServiceType, rolloutType, WORKLOAD_CHILD_TYPES } from './resources.ts';
+import { crdName, microServiceType, rolloutType, telemetryType, WORKLOAD_CHILD_TYPES } from './resources.ts';
 import type { WriteTracker } from './tracker.ts';
 
 export interface GatherSources {
@@ -26,6 +32,8 @@ export interface GatherSources {
   tracker: WriteTracker;
   /** The digests of referenced ConfigMaps and Secrets; without them, config is not hashed. */
   configDigests?: ConfigDigestCaches;
+  /** The operator's OTLP endpoint (--otlp-endpoint), passed on to plan. */
+  otlpEndpoint?: string;
 }
 
 export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
@@ -117,6 +125,13 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const { installed, gatewayAPI } = discoverRouters((name) => sources.crdCache.get(name));
   const routes = await gatherRoutes(sources, ms, installed, requestedRouting(rollout));
   for (const route of routes.ours) children.set(childId(route), route);
+  const telemetryServed = isServed((crd) => sources.crdCache.get(crd), crdName(telemetryType), telemetryType.version);
+  if (telemetryServed) {
+    const watched = sources.routeCache(telemetryType)?.get(`${namespace}/${telemetryName(name ?? '')}`);
+    const fresh = tracker.freshest(watched, telemetryType.kind, namespace, telemetryName(name ?? ''));
+    if (fresh && isOurs(fresh, uid))
+      children.set(childId({ ...fresh, kind: telemetryType.kind }), { ...fresh, kind: telemetryType.kind });
+  }
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);
   const dependents = msCache
@@ -140,5 +155,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     ...(gatewayAPI ? { gatewayAPI } : {}),
     ...(databasePort !== undefined ? { databasePort } : {}),
     ...(config ? { config } : {}),
+    ...(sources.otlpEndpoint ? { otlpEndpoint: sources.otlpEndpoint } : {}),
+    ...(telemetryServed ? { telemetryServed } : {}),
   };
 }

@@ -11,6 +11,7 @@ import {
   withImage,
   withProbes,
   withReplicas,
+  withSpec,
 } from '../../desired/testing.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Condition } from './conditions.ts';
@@ -296,6 +297,21 @@ describe('plan: the disruption budget and config', () => {
       ['Warning ConfigNotFound'],
     );
     assert.ok(applied(planned).includes('create Deployment/orders'));
+  });
+});
+
+describe('plan: tracing with Istio', () => {
+  it('plans the Telemetry of a traced service while its kind is served, and deletes it once tracing is off', () => {
+    const traced = microService('orders', withHttpPort(), withSpec({ observability: { tracing: { sampling: 10 } } }));
+    assert.ok(!applied(plan(input(traced))).some((a) => a.includes('Telemetry')), 'none without the Telemetry kind');
+    const created = plan(input(traced, { telemetryServed: true }));
+    assert.ok(applied(created).includes('create Telemetry/orders-tracing'));
+    const untraced = microService('orders', withHttpPort());
+    const after = plan(input(untraced, { telemetryServed: true, children: observedAfter(created) }));
+    assert.deepEqual(
+      after.delete.map((c) => `${c.kind}/${c.metadata.name}`),
+      ['Telemetry/orders-tracing'],
+    );
   });
 });
 

@@ -9,6 +9,7 @@ import {
   buildNetworkPolicy,
   buildPodDisruptionBudget,
   buildService,
+  buildTelemetry,
   InvalidSpecError,
   identityOf,
   selectorLabels,
@@ -66,6 +67,10 @@ export interface PlanInput {
   cache?: CachePlanInput;
   /** What the config step found (ConfigReady, the config hash), when the service references a ConfigMap or Secret. */
   config?: ConfigPlanInput;
+  /** The operator's OTLP endpoint (--otlp-endpoint), for traced services. */
+  otlpEndpoint?: string;
+  /** Whether Istio's Telemetry kind is served: a traced service then gets one. */
+  telemetryServed?: boolean;
   /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
   /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
@@ -116,6 +121,7 @@ function planValid(input: PlanInput): Plan {
     now: input.nowMs ?? Date.parse(input.now),
     ...credentialsHashOf(input),
     ...(input.config?.hash ? { configHash: input.config.hash } : {}),
+    ...(input.otlpEndpoint ? { otlpEndpoint: input.otlpEndpoint } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
   const router = routerFor(chooseRouter(input.installed, requestedRouting(input.rollout)));
@@ -136,6 +142,7 @@ function planValid(input: PlanInput): Plan {
     networkPolicy,
     ...buildDedicatedDatabase(ms),
     ...routes.objects,
+    input.telemetryServed ? buildTelemetry(ms) : undefined,
   ]
     .filter((object) => object !== undefined)
     .map((object) => withDesiredHash(object as KubeObject));

@@ -48,7 +48,10 @@ export const WORKLOAD_CHILD_TYPES: readonly ResourceType[] = [
 /** Route children: the kinds of every router in the traffic registry, watched once served. */
 export const ROUTE_CHILD_TYPES: readonly ResourceType[] = ROUTE_TYPES;
 
+/** Istio's Telemetry (the sampling of a traced service), written only while its CRD is served; watched like routes. */
+export const telemetryType = namespaced('telemetry.istio.io', 'v1', 'Telemetry', 'telemetries');
+
 /** Every kind a MicroService may have as a child, by kind name. */
 export function childTypeOf(kind: string | undefined): ResourceType | undefined {
-  return [...WORKLOAD_CHILD_TYPES, ...ROUTE_CHILD_TYPES].find((type) => type.kind === kind);
+  return [...WORKLOAD_CHILD_TYPES, ...ROUTE_CHILD_TYPES, telemetryType].find((type) => type.kind === kind);
 }
