@@ -227,10 +227,10 @@ const MAIN = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url
 
 /** The shop's MicroServices and Rollouts from samples/, moved into `namespace`. */
 export function shopSamples(namespace: string): object[] {
-  const files = ['20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
+  const files = ['05-registry.yaml', '20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
   return files.flatMap((file) =>
     (loadAll(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as { kind: string; metadata: { namespace: string } }[])
-      .filter((doc) => doc && (doc.kind === 'MicroService' || doc.kind === 'Rollout'))
+      .filter((doc) => doc && ['MicroService', 'Rollout', 'ConfigMap', 'Secret'].includes(doc.kind))
       .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
   );
 }
