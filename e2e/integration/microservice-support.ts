@@ -225,7 +225,7 @@ export async function waitEstablished(cluster: TestCluster, names: string[]): Pr
 
 const MAIN = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
 
-/** The shop's MicroServices and Rollouts from samples/, moved into `namespace`. */
+/** The shop's MicroServices, Rollouts, ConfigMaps and Secrets from samples/, moved into `namespace`. */
 export function shopSamples(namespace: string): object[] {
   const files = ['05-registry.yaml', '20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
   return files.flatMap((file) =>
