@@ -379,8 +379,11 @@ describe('the pod surface and config releases, with the operator as a process', 
       ]);
       assert.equal(telemetry.spec.tracing[0]?.randomSamplingPercentage, 20);
       const [deployment] = await deploymentsOf('traced');
-      const env = (deployment?.spec.template.spec as { containers: { env?: { name: string; value?: string }[] }[] })
-        .containers[0]?.env;
+      assert.ok(deployment, 'the Deployment of traced');
+      const { containers } = deployment.spec.template.spec as {
+        containers: { env?: { name: string; value?: string }[] }[];
+      };
+      const env = containers[0]?.env;
       const value = (name: string) => env?.find((e) => e.name === name)?.value;
       assert.equal(value('OTEL_EXPORTER_OTLP_ENDPOINT'), OTLP_ENDPOINT);
       assert.equal(value('OTEL_SERVICE_NAME'), 'traced');

@@ -36,7 +36,7 @@ describe('EventRecorder and the reconcile id', () => {
     });
     const [created, patched] = sent;
     assert.equal(created?.body.message, 'missing (reconcile r-1)');
-    assert.deepEqual((created?.body.metadata as { annotations?: object }).annotations, {
+    assert.deepEqual((created?.body.metadata as { annotations?: object } | undefined)?.annotations, {
       [RECONCILE_ID_ANNOTATION]: 'r-1',
     });
     assert.equal(patched?.verb, 'patch');
@@ -48,6 +48,7 @@ describe('EventRecorder and the reconcile id', () => {
     const { client, sent } = recordingClient();
     await new EventRecorder(client).record(configMapType, object, { type: 'Normal', reason: 'Synced', message: 'ok' });
     assert.equal(sent[0]?.body.message, 'ok');
-    assert.equal((sent[0]?.body.metadata as { annotations?: object }).annotations, undefined);
+    assert.ok(sent[0], 'an Event was created');
+    assert.equal((sent[0].body.metadata as { annotations?: object }).annotations, undefined);
   });
 });

@@ -281,7 +281,8 @@ describe('plan: the disruption budget and config', () => {
     const templateOf = (hash: string) => {
       const planned = plan(input(ms, { config: { hash, condition: configCondition([]) } }));
       const deployment = planned.apply.find((a) => a.object.kind === 'Deployment')?.object;
-      return (deployment?.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
+      assert.ok(deployment, 'a Deployment is planned');
+      return (deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
     };
     assert.equal(templateOf('aaa').metadata.annotations?.['flotilla.dev/config-hash'], 'aaa');
     assert.notDeepEqual(templateOf('aaa'), templateOf('bbb'));
