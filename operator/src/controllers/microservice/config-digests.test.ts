@@ -71,6 +71,9 @@ describe('DigestCache', () => {
     assert.deepEqual(cache.digest('shop', 'app'), { exists: false });
     cache.remember('shop', 'later', undefined);
     assert.deepEqual(cache.digest('shop', 'later'), { exists: false });
+    // A GET's answer is kept even before the index knows the reference (the service that asked does).
+    cache.remember('shop', 'new-ref', configMap('new-ref', 'x'));
+    assert.equal(cache.digest('shop', 'new-ref')?.exists, true);
   });
 });
 

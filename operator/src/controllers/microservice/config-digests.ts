@@ -94,6 +94,11 @@ export class DigestCache extends ObjectCache<DigestObject> {
       if (this.get(objectKey(object))) super.remove(object);
       return;
     }
+    this.store(object);
+  }
+
+  /** Keeps `object` as its identity, resourceVersion and digests. */
+  private store(object: DigestObject): void {
     const { name, namespace, resourceVersion, uid } = object.metadata;
     this.absent.delete(objectKey(object));
     super.upsert({
@@ -127,7 +132,8 @@ export class DigestCache extends ObjectCache<DigestObject> {
     }
     this.remembering = true;
     try {
-      this.upsert(object as DigestObject);
+      // Stored even if the index has not caught up yet: a service asked for it.
+      this.store(object as DigestObject);
     } finally {
       this.remembering = false;
     }
