@@ -135,7 +135,7 @@ const mib = (n: number) => `${n.toFixed(0)} MiB`;
 const perService = (n: number) => n.toFixed(2);
 
 /** Runs `task` over `items` with `parallelism` workers; a 429 or transient error is retried. */
-async function inParallel<T>(items: readonly T[], parallelism: number, task: (item: T) => Promise<void>) {
+export async function inParallel<T>(items: readonly T[], parallelism: number, task: (item: T) => Promise<void>) {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -155,7 +155,7 @@ async function inParallel<T>(items: readonly T[], parallelism: number, task: (it
 }
 
 /** A list+watch of `type` in `namespace`; resolves when `done(cache)` holds after an event, or rejects after the timeout. */
-async function watchUntil(
+export async function watchUntil(
   client: KubeClient,
   type: ResourceType,
   namespace: string,
@@ -194,7 +194,7 @@ async function watchUntil(
   };
 }
 
-async function createNamespace(client: KubeClient, name: string): Promise<void> {
+export async function createNamespace(client: KubeClient, name: string): Promise<void> {
   await client.create(
     { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
     {
@@ -205,14 +205,14 @@ async function createNamespace(client: KubeClient, name: string): Promise<void> 
   );
 }
 
-async function deleteNamespace(options: MicroServiceBenchOptions, name: string): Promise<void> {
+export async function deleteNamespace(options: MicroServiceBenchOptions, name: string): Promise<void> {
   const started = performance.now();
   await options.cluster.kubectl(['delete', 'namespace', name, '--ignore-not-found', '--timeout=300s']);
   options.print(`  namespace ${name} deleted in ${seconds(performance.now() - started)}`);
 }
 
 /** Pods the cluster's nodes may still take: allocatable pods minus the pods not yet finished. */
-async function freePodSlots(client: KubeClient): Promise<{ free: number; allocatable: number }> {
+export async function freePodSlots(client: KubeClient): Promise<{ free: number; allocatable: number }> {
   const nodes = await client.list(nodeType);
   const allocatable = nodes.items.reduce(
     (sum, node) => sum + Number((node.status as { allocatable?: { pods?: string } })?.allocatable?.pods ?? 0),
@@ -336,7 +336,7 @@ async function plainLoop(
 }
 
 /** Stops the operator process we started: SIGTERM, SIGKILL after 10 s. */
-async function stopOperator(operator: OperatorProcess): Promise<void> {
+export async function stopOperator(operator: OperatorProcess): Promise<void> {
   const { child } = operator;
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -11,6 +11,8 @@
 //      children; the operator's writes per MicroService and its peak RSS
 // databases (databases.ts): 100 MicroServices until DatabaseReady vs the same statements in a plain loop
 // rollouts (rollouts.ts): promote → new weights p50/p99; 50 canaries at once, time beyond each pause
+// config (config.ts): 200 services, their 200 ConfigMaps edited at once, until every one rolled out,
+//   vs a plain loop patching the same Deployments' pod templates
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,7 @@ import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { installCrds } from '../integration/api-support.ts';
 import { ensureNamespace } from '../integration/runtime-helpers.ts';
 import { connectToCluster } from '../support/cluster.ts';
+import { configBench } from './config.ts';
 import { benchDatabases } from './databases.ts';
 import { selectScenarios } from './metrics-text.ts';
 import { microServiceBench } from './microservices.ts';
@@ -353,6 +356,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('microservices')) await microServiceBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('databases')) await benchDatabases(print);
   if (scenarios.includes('rollouts')) await rolloutBench({ cluster, client, scale: SCALE, print });
+  if (scenarios.includes('config')) await configBench({ cluster, client, scale: SCALE, print });
 }
 
 async function runtimeBench(): Promise<void> {

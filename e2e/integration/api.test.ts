@@ -49,7 +49,10 @@ describe('the Flotilla API on a real API server', () => {
   });
 
   it('accepts every sample, each applied as a user would', async () => {
-    assert.ok(samples.length >= 12, 'namespaces, database servers and Secrets, four services, two rollouts');
+    assert.ok(
+      samples.length >= 12,
+      'namespaces, database servers and Secrets, ConfigMaps, five services, two rollouts',
+    );
     for (const { file, manifest } of samples) {
       const out = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(manifest) });
       assert.match(out, /serverside-applied/, `${file}: ${manifest.kind} ${manifest.metadata.name}`);
@@ -57,6 +60,7 @@ describe('the Flotilla API on a real API server', () => {
     const services = await kubectlIn('get', 'microservices.flotilla.dev', '-o', 'name');
     assert.deepEqual(services.trim().split('\n').sort(), [
       'microservice.flotilla.dev/inventory',
+      'microservice.flotilla.dev/notifier',
       'microservice.flotilla.dev/orders',
       'microservice.flotilla.dev/payments',
       'microservice.flotilla.dev/users',

@@ -225,12 +225,12 @@ export async function waitEstablished(cluster: TestCluster, names: string[]): Pr
 
 const MAIN = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
 
-/** The shop's MicroServices and Rollouts from samples/, moved into `namespace`. */
+/** The shop's MicroServices, Rollouts, ConfigMaps and Secrets from samples/, moved into `namespace`. */
 export function shopSamples(namespace: string): object[] {
-  const files = ['20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
+  const files = ['05-registry.yaml', '20-users.yaml', '21-orders.yaml', '22-payments.yaml', '23-inventory.yaml'];
   return files.flatMap((file) =>
     (loadAll(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as { kind: string; metadata: { namespace: string } }[])
-      .filter((doc) => doc && (doc.kind === 'MicroService' || doc.kind === 'Rollout'))
+      .filter((doc) => doc && ['MicroService', 'Rollout', 'ConfigMap', 'Secret'].includes(doc.kind))
       .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
   );
 }
@@ -277,14 +277,14 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  * `options.env` replaces its environment; `options.nodeFlags` go to node before the script (the bench
- * passes the image's).
+ * passes the image's); `options.args` go to `flotilla run` after the others.
  */
 export async function startOperator(
   cluster: TestCluster,
   namespace: string,
-  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; args?: readonly string[] } = {},
 ): Promise<OperatorProcess> {
-  const { env = process.env, nodeFlags = [] } = options;
+  const { env = process.env, nodeFlags = [], args = [] } = options;
   const child = spawn(
     process.execPath,
     [
@@ -300,6 +300,7 @@ export async function startOperator(
       '127.0.0.1:0',
       '--metrics-bind-address',
       '127.0.0.1:0',
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
@@ -335,7 +336,7 @@ export const ISTIO_CRD_NAMES = ['virtualservices.networking.istio.io', 'destinat
 export const GATEWAY_API_CRD_NAMES = ['httproutes.gateway.networking.k8s.io'];
 
 /** The CRDs `names` of one project's route CRDs, as npm start gets them; and whether real. */
-function projectCrds(module: string, names: string[]): { crds: object[]; origin: string } {
+export function projectCrds(module: string, names: string[]): { crds: object[]; origin: string } {
   const project = routeCrds(join(flotillaCacheRoot(), 'route-crds')).find((c) => c.source.module === module);
   assert.ok(project);
   const docs = loadAll(readFileSync(project.file, 'utf8')) as { metadata?: { name?: string } }[];

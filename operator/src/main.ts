@@ -48,6 +48,10 @@ program
   .option('--health-probe-bind-address <host:port>', '/healthz and /readyz ("0" turns it off)', '127.0.0.1:8081')
   .option('--metrics-bind-address <host:port>', '/metrics in Prometheus format ("0" turns it off)', '127.0.0.1:8080')
   .option(
+    '--otlp-endpoint <url>',
+    'OTLP collector that services with spec.observability.tracing send traces to (their OTEL_EXPORTER_OTLP_ENDPOINT)',
+  )
+  .option(
     '--database-server-status',
     'check DatabaseServers and write their status even with --namespace (default: only when watching all namespaces)',
   )
@@ -75,6 +79,7 @@ program
       healthProbeBindAddress: flags.healthProbeBindAddress as string,
       metricsBindAddress: flags.metricsBindAddress as string,
       ...(flags.databaseServerStatus ? { databaseServerStatus: true } : {}),
+      ...(flags.otlpEndpoint ? { otlpEndpoint: flags.otlpEndpoint as string } : {}),
     };
     try {
       const reason = await run(options, logger);

@@ -76,6 +76,9 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [list, watch, create, patch, delete]
 # Routes, when Istio or the Gateway API is installed: also a GET, to tell whether a route of the same name is someone else's.
 - apiGroups: [networking.istio.io]
   resources: [virtualservices, destinationrules]
@@ -83,6 +86,10 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
+# Tracing (spec.observability.tracing), when Istio's Telemetry kind is served: <name>-tracing sets the sampling.
+- apiGroups: [telemetry.istio.io]
+  resources: [telemetries]
+  verbs: [list, watch, create, patch, delete]
 # Databases (spec.database): the finalizer on the MicroService (a merge patch), and the Secret
 # <name>-db (watched, labelled managed-by flotilla; created once, then server-side applied; a GET
 # confirms a miss of the cache before a new password is made).
@@ -92,6 +99,12 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch]
+# Config changes are releases: the ConfigMaps and Secrets a MicroService references (env valueFrom,
+# envFrom, files) are watched so that an edit rolls its pods. Only the referenced ones are kept, as a
+# SHA-256 per key; one that becomes referenced later is read with a GET. (Secrets: the rule above.)
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
 # Events on MicroServices and Rollouts: created, then their count bumped.
 - apiGroups: [""]
   resources: [events]

@@ -324,6 +324,108 @@ const badMicroServices: [string, string, Json, string][] = [
     { expose: { gateway: 'istio-system/public', hosts: ['api.example.com'], pathPrefix: 'orders' } },
     'spec.expose.pathPrefix in body should match',
   ],
+  // The pod surface (issue 15): each refused with a message that says what and why.
+  [
+    'a files entry with both a ConfigMap and a Secret',
+    'ms-file-both',
+    { files: [{ path: '/etc/orders', configMap: 'a', secret: 'b' }] },
+    'a files entry sets exactly one of configMap, secret',
+  ],
+  [
+    'two files on one path',
+    'ms-file-same-path',
+    {
+      files: [
+        { path: '/etc/orders', configMap: 'a' },
+        { path: '/etc/orders', secret: 'b' },
+      ],
+    },
+    'files paths must be unique: no two on one path',
+  ],
+  [
+    'a relative files path',
+    'ms-file-relative',
+    { files: [{ path: 'etc/orders', configMap: 'a' }] },
+    'spec.files[0].path in body should match',
+  ],
+  [
+    'a files path with ..',
+    'ms-file-dotdot',
+    { files: [{ path: '/etc/../root', configMap: 'a' }] },
+    'a files path must not contain a .. segment',
+  ],
+  [
+    'an envFrom entry with no source',
+    'ms-envfrom-empty',
+    { envFrom: [{ prefix: 'A_' }] },
+    'an envFrom entry sets exactly one of configMapRef, secretRef',
+  ],
+  [
+    'a pod label Flotilla sets',
+    'ms-podlabel-reserved',
+    { podLabels: { 'app.kubernetes.io/name': 'other' } },
+    'podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/managed-by, flotilla.dev/*: Flotilla sets them',
+  ],
+  [
+    'a flotilla.dev pod annotation',
+    'ms-podannotation-reserved',
+    { podAnnotations: { 'flotilla.dev/config-hash': 'x' } },
+    'podAnnotations must not set flotilla.dev/*',
+  ],
+  [
+    'a toleration with operator Exists and a value',
+    'ms-toleration-exists-value',
+    { scheduling: { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] } },
+    'a toleration with operator Exists takes no value',
+  ],
+  [
+    'a disruption budget with both limits',
+    'ms-pdb-both',
+    { disruptionBudget: { minAvailable: 1, maxUnavailable: 1 } },
+    'disruptionBudget sets exactly one of minAvailable, maxUnavailable',
+  ],
+  [
+    'a preStop sleep as long as the grace period',
+    'ms-prestop-long',
+    { lifecycle: { terminationGracePeriodSeconds: 10, preStopSleepSeconds: 10 } },
+    'preStopSleepSeconds must be shorter than terminationGracePeriodSeconds',
+  ],
+  [
+    'runAsUser 0',
+    'ms-run-as-root',
+    { securityContext: { runAsUser: 0 } },
+    'runAsUser 0 (root) breaks the restricted Pod Security Standard (rule "Running as Non-root user")',
+  ],
+  [
+    'privilege escalation',
+    'ms-privilege-escalation',
+    { securityContext: { allowPrivilegeEscalation: true } },
+    'breaks the restricted Pod Security Standard (rule "Privilege Escalation")',
+  ],
+  [
+    'a sidecar mounting a path that is not in files',
+    'ms-sidecar-unknown-file',
+    { sidecars: [{ name: 'agent', image: 'agent:1', files: ['/etc/missing'] }] },
+    'the files of a sidecar or init container must each be the path of an entry of spec.files',
+  ],
+  [
+    'a sidecar and an init container of one name',
+    'ms-extra-same-name',
+    { sidecars: [{ name: 'agent', image: 'agent:1' }], initContainers: [{ name: 'agent', image: 'agent:1' }] },
+    'the names of sidecars and init containers must be unique',
+  ],
+  [
+    'a sidecar named after the service',
+    'ms-sidecar-own-name',
+    { sidecars: [{ name: 'ms-sidecar-own-name', image: 'agent:1' }] },
+    'a sidecar or init container may not take the service’s own name',
+  ],
+  [
+    'tracing above 100 percent',
+    'ms-tracing-too-much',
+    { observability: { tracing: { sampling: 150 } } },
+    'should be less than or equal to 100',
+  ],
 ];
 
 const badRollouts: [string, string, Json, string][] = [

@@ -11,11 +11,21 @@ import {
   ObservedGeneration,
   objectHeader,
   PortNumber,
-  Quantity,
   StringEnum,
-  StringMap,
 } from './common.ts';
+import { Args, Command, ENV_LIST_RULE, EnvFromSource, EnvVar, ExtraContainer, Resources } from './container.ts';
 import { DATABASE_ENGINES } from './databaseserver.ts';
+import {
+  DisruptionBudget,
+  Files,
+  Lifecycle,
+  Observability,
+  PodAnnotations,
+  PodLabels,
+  SCRAPE_ANNOTATIONS,
+  Scheduling,
+  SecurityContext,
+} from './pod.ts';
 
 export const MICROSERVICE_KIND = 'MicroService';
 export const MICROSERVICE_PLURAL = 'microservices';
@@ -64,89 +74,6 @@ const ServicePort = Type.Object(
     ),
   },
   { description: 'A port the service serves on.' },
-);
-
-const KeySelector = (what: string) =>
-  Type.Object(
-    {
-      name: DnsSubdomain(`Name of the ${what} in the service's namespace.`),
-      key: Type.String({ description: `The key of the ${what} to read.`, minLength: 1, maxLength: 253 }),
-      optional: Type.Optional(Type.Boolean({ description: `Whether the ${what} or its key may be missing.` })),
-    },
-    { description: `Selects a key of a ${what}.` },
-  );
-
-const EnvVar = Type.Object(
-  {
-    name: Type.String({
-      description: 'Name of the environment variable.',
-      pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$',
-      minLength: 1,
-      maxLength: 256,
-    }),
-    value: Type.Optional(
-      Type.String({ description: 'The value. Use valueFrom instead to read it from a Secret or a ConfigMap.' }),
-    ),
-    valueFrom: Type.Optional(
-      Type.Object(
-        {
-          secretKeyRef: Type.Optional(KeySelector('Secret')),
-          configMapKeyRef: Type.Optional(KeySelector('ConfigMap')),
-          fieldRef: Type.Optional(
-            Type.Object(
-              {
-                apiVersion: Type.Optional(Type.String({ description: 'Version of the schema fieldPath is in (v1).' })),
-                fieldPath: Type.String({ description: 'Path of the field of the pod, e.g. metadata.name.' }),
-              },
-              { description: 'Selects a field of the pod.' },
-            ),
-          ),
-          resourceFieldRef: Type.Optional(
-            Type.Object(
-              {
-                containerName: Type.Optional(Type.String({ description: 'The container; the service container.' })),
-                resource: Type.String({ description: 'The resource, e.g. limits.cpu or requests.memory.' }),
-                divisor: Type.Optional(Quantity('Output format of the exposed resource; defaults to 1.')),
-              },
-              { description: 'Selects a resource (limit or request) of the container.' },
-            ),
-          ),
-        },
-        {
-          description: 'Where the value comes from, as in core/v1 EnvVarSource. Exactly one source.',
-          'x-kubernetes-validations': [
-            {
-              rule: '[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef), has(self.resourceFieldRef)].filter(x, x).size() == 1',
-              message: 'valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef',
-            },
-          ],
-        },
-      ),
-    ),
-  },
-  {
-    description: 'An environment variable of the service container (core/v1 EnvVar).',
-    'x-kubernetes-validations': [
-      {
-        rule: "!has(self.valueFrom) || !has(self.value) || self.value == ''",
-        message: 'an environment variable takes either value or valueFrom, not both',
-      },
-    ],
-  },
-);
-
-const ResourceList = (what: string) =>
-  StringMap(Quantity('A quantity, e.g. 100m for CPU or 128Mi for memory.'), {
-    description: `${what}, by resource name (cpu, memory, ephemeral-storage, ...).`,
-    maxProperties: 16,
-  });
-
-const Resources = Type.Object(
-  {
-    requests: Type.Optional(ResourceList('The resources the scheduler reserves for each pod')),
-    limits: Type.Optional(ResourceList('The most each pod may use')),
-  },
-  { description: 'Compute resources of the service container (core/v1 ResourceRequirements).' },
 );
 
 const ProbePort = IntOrString({ description: 'Port number (1-65535) or the name of a port of this service.' });
@@ -567,6 +494,14 @@ const Expose = Type.Object(
   { description: 'Makes the service reachable from outside the cluster through a gateway.' },
 );
 
+/** CEL: the names of the sidecars and init containers of the spec at `spec`, as one list. */
+const EXTRA_CONTAINER_NAMES = (spec: string) =>
+  `((has(${spec}.sidecars) ? ${spec}.sidecars.map(c, c.name) : []) + (has(${spec}.initContainers) ? ${spec}.initContainers.map(c, c.name) : []))`;
+
+/** CEL: the files lists of the sidecars and init containers of the spec at `spec`, as one list of lists. */
+const EXTRA_CONTAINER_FILES = (spec: string) =>
+  `((has(${spec}.sidecars) ? ${spec}.sidecars.filter(c, has(c.files)).map(c, c.files) : []) + (has(${spec}.initContainers) ? ${spec}.initContainers.filter(c, has(c.files)).map(c, c.files) : []))`;
+
 export const MicroServiceSpecSchema = Type.Object(
   {
     image: Type.String({
@@ -597,14 +532,57 @@ export const MicroServiceSpecSchema = Type.Object(
       Type.Array(EnvVar, {
         description: 'Environment variables of the service container (core/v1 EnvVar; valueFrom is allowed).',
         maxItems: 128,
-        'x-kubernetes-validations': [
-          {
-            rule: 'self.all(e, self.exists_one(f, f.name == e.name))',
-            message: 'environment variable names must be unique',
-          },
-        ],
+        'x-kubernetes-validations': [ENV_LIST_RULE],
       }),
     ),
+    envFrom: Type.Optional(
+      Type.Array(EnvFromSource, {
+        description: 'ConfigMaps and Secrets whose every key becomes an environment variable of the service container.',
+        maxItems: 32,
+      }),
+    ),
+    command: Type.Optional(Command("service container's entry point; default the image's ENTRYPOINT")),
+    args: Type.Optional(Args('service container')),
+    workingDir: Type.Optional(
+      Type.String({
+        description: "The service container's working directory, an absolute path; default the image's.",
+        pattern: '^/',
+        maxLength: 1024,
+      }),
+    ),
+    files: Type.Optional(Files),
+    serviceAccountName: Type.Optional(
+      DnsSubdomain("The ServiceAccount the pods run as (e.g. for cloud IAM); default the namespace's default."),
+    ),
+    imagePullSecrets: Type.Optional(
+      Type.Array(Type.Object({ name: DnsSubdomain("Name of a Secret of the service's namespace.") }), {
+        description: 'Secrets (type kubernetes.io/dockerconfigjson) with the credentials of private registries.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
+    podLabels: Type.Optional(PodLabels),
+    podAnnotations: Type.Optional(PodAnnotations),
+    scheduling: Type.Optional(Scheduling),
+    disruptionBudget: Type.Optional(DisruptionBudget),
+    lifecycle: Type.Optional(Lifecycle),
+    securityContext: Type.Optional(SecurityContext),
+    sidecars: Type.Optional(
+      Type.Array(ExtraContainer('sidecar'), {
+        description:
+          'Containers that run beside the service container for the life of the pod (an agent, a proxy), as ' +
+          'native sidecars: they start before it and stop after it.',
+        maxItems: 8,
+      }),
+    ),
+    initContainers: Type.Optional(
+      Type.Array(ExtraContainer('init container'), {
+        description: 'Containers run to completion, one after another, before the service container starts.',
+        maxItems: 8,
+      }),
+    ),
+    observability: Type.Optional(Observability),
     resources: Type.Optional(Resources),
     probes: Type.Optional(Probes),
     autoscaling: Type.Optional(Autoscaling),
@@ -645,6 +623,18 @@ export const MicroServiceSpecSchema = Type.Object(
       {
         rule: '!has(self.expose) || !has(self.expose.port) || (has(self.ports) && self.ports.exists(p, p.name == self.expose.port))',
         message: 'expose.port must name one of ports',
+      },
+      {
+        rule: `${EXTRA_CONTAINER_FILES('self')}.all(l, l.all(p, has(self.files) && self.files.exists(f, f.path == p)))`,
+        message: 'the files of a sidecar or init container must each be the path of an entry of spec.files',
+      },
+      {
+        rule: `${EXTRA_CONTAINER_NAMES('self')}.all(n, ${EXTRA_CONTAINER_NAMES('self')}.filter(m, m == n).size() == 1)`,
+        message: 'the names of sidecars and init containers must be unique',
+      },
+      {
+        rule: `!has(self.podAnnotations) || !((has(self.observability) && has(self.observability.metrics)) || (has(self.ports) && self.ports.exists(p, p.name == 'metrics'))) || !self.podAnnotations.exists(k, k in [${SCRAPE_ANNOTATIONS.map((a) => `'${a}'`).join(', ')}])`,
+        message: `podAnnotations must not set ${SCRAPE_ANNOTATIONS.join(', ')} when a port is named metrics or observability.metrics is set: Flotilla sets them`,
       },
     ],
   },
@@ -725,6 +715,11 @@ export const MicroServiceSchema = Type.Object(
           `metadata.name must be at most ${MAX_DEDICATED_DATABASE_SERVICE_NAME_LENGTH} characters with a dedicated ` +
           'database: its StatefulSet <name>-db must fit the 52 characters Kubernetes allows a StatefulSet',
         fieldPath: '.metadata.name',
+      },
+      {
+        rule: `${EXTRA_CONTAINER_NAMES('self.spec')}.all(n, n != self.metadata.name)`,
+        message: 'a sidecar or init container may not take the service’s own name: the service container has it',
+        fieldPath: '.spec',
       },
       {
         rule: '!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d == self.metadata.name)',

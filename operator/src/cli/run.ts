@@ -30,6 +30,8 @@ export interface RunOptions {
    * watching every namespace, so that namespaced installs sharing a cluster do not all write it.
    */
   databaseServerStatus?: boolean;
+  /** The OTLP collector traced services send to. */
+  otlpEndpoint?: string;
 }
 
 /** `127.0.0.1:8081` → {host, port}; `:8081` binds every address; undefined when off ('' or '0'). */
@@ -78,6 +80,7 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
         metrics: runtimeMetrics,
         concurrency: options.concurrency,
         ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(options.otlpEndpoint ? { otlpEndpoint: options.otlpEndpoint } : {}),
         databases: {
           engines,
           cacheEngines,

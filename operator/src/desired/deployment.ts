@@ -22,6 +22,17 @@ import {
   revisionName,
   selectorLabels,
 } from './meta.ts';
+import { buildTracingEnv } from './observability.ts';
+import {
+  buildContainerSecurityContext,
+  buildEnvFrom,
+  buildFileMounts,
+  buildFileVolumes,
+  buildInitContainers,
+  buildLifecycle,
+  buildPodSecurityContext,
+  buildPodSpecExtras,
+} from './pod.ts';
 import { buildCacheEnv } from './redis-cache.ts';
 
 export type ServicePortSpec = NonNullable<MicroServiceSpec['ports']>[number];
@@ -85,7 +96,7 @@ const quantity = (value: number | string): string => String(value);
 const quantities = (list: Record<string, number | string>): Record<string, string> =>
   Object.fromEntries(Object.entries(list).map(([key, value]) => [key, quantity(value)]));
 
-function toEnvVar(e: EnvSpec): V1EnvVar {
+export function toEnvVar(e: EnvSpec): V1EnvVar {
   const env: V1EnvVar = { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
   if (e.valueFrom) {
     const { resourceFieldRef, ...rest } = structuredClone(e.valueFrom);
@@ -120,8 +131,18 @@ export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
   return [...env, ...buildCacheEnv(name, spec, env)];
 }
 
-/** Prometheus scrape annotations when a port is named `metrics`. */
-export function buildScrapeAnnotations(ports: readonly ServicePortSpec[]): Record<string, string> | undefined {
+/** Prometheus scrape annotations: spec.observability.metrics, else a port named `metrics`. */
+export function buildScrapeAnnotations(
+  ports: readonly ServicePortSpec[],
+  metricsSpec?: { port: number; path?: string },
+): Record<string, string> | undefined {
+  if (metricsSpec) {
+    return {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(metricsSpec.port),
+      'prometheus.io/path': metricsSpec.path ?? '/metrics',
+    };
+  }
   const metrics = ports.find((p) => p.name === METRICS_PORT_NAME);
   if (!metrics) return undefined;
   return {
@@ -136,9 +157,16 @@ export const CREDENTIALS_HASH_ANNOTATION = 'flotilla.dev/database-credentials';
 /** The pod-template annotation of spec.restartedAt: a restart is a new revision. */
 export const RESTARTED_AT_ANNOTATION = 'flotilla.dev/restartedAt';
 
+/** The pod-template annotation holding a hash of the ConfigMaps and Secrets the service reads: an edit rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = 'flotilla.dev/config-hash';
+
 export interface PodTemplateOptions {
   /** A hash of the service's database credentials (never the credentials themselves). */
   credentialsHash?: string;
+  /** A hash of the data of the ConfigMaps and Secrets the service references (never the data itself). */
+  configHash?: string;
+  /** The OTLP collector traced services send to (the operator's --otlp-endpoint). */
+  otlpEndpoint?: string;
 }
 
 /**
@@ -152,16 +180,20 @@ export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions =
   const container: V1Container = {
     name,
     image: spec.image,
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      runAsNonRoot: true,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    ...(spec.command ? { command: [...spec.command] } : {}),
+    ...(spec.args ? { args: [...spec.args] } : {}),
+    ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
+    securityContext: buildContainerSecurityContext(spec.securityContext),
   };
   if (ports.length > 0) container.ports = buildContainerPorts(ports);
-  const env = buildEnv(name, spec);
+  const userEnv = buildEnv(name, spec);
+  const env = [...userEnv, ...buildTracingEnv(ms, options.otlpEndpoint, userEnv)];
   if (env.length > 0) container.env = env;
+  if (spec.envFrom && spec.envFrom.length > 0) container.envFrom = buildEnvFrom(spec.envFrom);
+  const files = spec.files ?? [];
+  if (files.length > 0) container.volumeMounts = buildFileMounts(files);
+  const lifecycle = buildLifecycle(spec);
+  if (lifecycle) container.lifecycle = lifecycle;
   if (spec.resources) container.resources = toResources(spec.resources);
   const probes = spec.probes ?? {};
   if (probes.readiness) container.readinessProbe = buildProbe(probes.readiness, ports, 'readiness');
@@ -170,15 +202,25 @@ export function buildPodTemplate(ms: MicroService, options: PodTemplateOptions =
 
   const extra = {
     ...(options.credentialsHash === undefined ? {} : { [CREDENTIALS_HASH_ANNOTATION]: options.credentialsHash }),
+    ...(options.configHash === undefined ? {} : { [CONFIG_HASH_ANNOTATION]: options.configHash }),
     ...(spec.restartedAt === undefined ? {} : { [RESTARTED_AT_ANNOTATION]: spec.restartedAt }),
   };
-  const scrape = buildScrapeAnnotations(ports);
-  const annotations = Object.keys(extra).length === 0 ? scrape : { ...scrape, ...extra };
+  const scrape = buildScrapeAnnotations(ports, spec.observability?.metrics);
+  // The user's labels and annotations first: Flotilla's own keys (refused at admission) always win.
+  const own = Object.keys(extra).length === 0 ? scrape : { ...scrape, ...extra };
+  const annotations = spec.podAnnotations ? { ...spec.podAnnotations, ...own } : own;
+  const initContainers = buildInitContainers(spec, (list) => list.map(toEnvVar));
   return {
-    metadata: { labels: childLabels(name), ...(annotations ? { annotations } : {}) },
+    metadata: {
+      labels: { ...spec.podLabels, ...childLabels(name) },
+      ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
     spec: {
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      ...buildPodSpecExtras(spec, selectorLabels(name)),
+      securityContext: buildPodSecurityContext(spec.securityContext),
+      ...(initContainers.length > 0 ? { initContainers } : {}),
       containers: [container],
+      ...(files.length > 0 ? { volumes: buildFileVolumes(files) } : {}),
     },
   };
 }
@@ -205,10 +247,11 @@ export function buildDeployment(ms: MicroService, options: DeploymentOptions = {
   const { name } = identityOf(ms);
   const { revision } = options;
   const replicas = options.replicas ?? (ms.spec.autoscaling ? 'autoscaled' : (ms.spec.replicas ?? 1));
-  const template = buildPodTemplate(
-    ms,
-    options.credentialsHash === undefined ? {} : { credentialsHash: options.credentialsHash },
-  );
+  const template = buildPodTemplate(ms, {
+    ...(options.credentialsHash === undefined ? {} : { credentialsHash: options.credentialsHash }),
+    ...(options.configHash === undefined ? {} : { configHash: options.configHash }),
+    ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
+  });
   const metadata = childMeta(ms, revision ? revisionName(name, revision) : name);
   const selector = selectorLabels(name);
   // Every pod carries its revision, so that a Rollout created later can route to the pods of the

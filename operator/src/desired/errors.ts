@@ -16,4 +16,5 @@ export const InvalidSpecReason = {
   UnknownProbePort: 'UnknownProbePort',
   DuplicateTargetPort: 'DuplicateTargetPort',
   UnknownExposePort: 'UnknownExposePort',
+  UnknownFile: 'UnknownFile',
 } as const;

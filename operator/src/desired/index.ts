@@ -22,6 +22,7 @@ export {
   buildPodTemplate,
   buildProbe,
   buildScrapeAnnotations,
+  CONFIG_HASH_ANNOTATION,
   CREDENTIALS_HASH_ANNOTATION,
   computeRevision,
   containerPortOf,
@@ -63,6 +64,8 @@ export {
   type NetworkPolicy,
   type NetworkPolicyInputs,
 } from './network-policy.ts';
+export { buildTelemetry, buildTracingEnv, telemetryName } from './observability.ts';
+export { buildPodDisruptionBudget, computeMinimumReplicas } from './pdb.ts';
 export { parseGatewayRef, routedPort } from './ports.ts';
 export {
   buildCacheEnv,

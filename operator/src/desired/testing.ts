@@ -9,6 +9,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
 
@@ -100,6 +101,13 @@ export const withExpose =
     ms.spec.expose = { gateway: 'istio-system/public', hosts: ['api.example.com'], ...expose };
   };
 
+/** Sets spec fields as given (the pod surface: files, scheduling, sidecars, ...). */
+export const withSpec =
+  (fields: Partial<Spec>): Modifier =>
+  (ms) => {
+    Object.assign(ms.spec, structuredClone(fields));
+  };
+
 export const withDependsOn =
   (...names: string[]): Modifier =>
   (ms) => {
@@ -113,6 +121,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': Service,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.istio.io/v1/DestinationRule': DestinationRule,
   'networking.istio.io/v1/VirtualService': VirtualService,
   'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,

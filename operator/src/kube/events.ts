@@ -1,14 +1,28 @@
 // Kubernetes Events (core/v1), deduplicated by object and reason: the first occurrence creates an
 // Event, the next ones within the window bump its count, message and lastTimestamp instead of
 // creating new ones. Recording is best effort: a failure is reported to `onError`, never thrown
-// into the reconcile.
+// into the reconcile. An Event recorded during a reconcile names it: `(reconcile <id>)` ends its
+// message and the annotation flotilla.dev/reconcile-id holds the id, as the reconcile's log lines do.
 import { type Clock, systemClock } from '../common/clock.ts';
+import { currentReconcileId } from '../common/reconcile-context.ts';
 import { formatKubeTime } from './canonical.ts';
 import type { KubeClient } from './client.ts';
 import { isNotFound } from './errors.ts';
 import { apiVersionOf, eventType, type KubeObject, type ResourceType } from './objects.ts';
 
 export type EventKind = 'Normal' | 'Warning';
+
+/** The annotation of an Event that holds the id of the reconcile that recorded it. */
+export const RECONCILE_ID_ANNOTATION = 'flotilla.dev/reconcile-id';
+
+/** The message and annotations of `event` as recorded by the reconcile `reconcileId` (if any). */
+function stamped(event: EventRecord, reconcileId: string | undefined) {
+  if (reconcileId === undefined) return { message: event.message, annotations: undefined };
+  return {
+    message: `${event.message} (reconcile ${reconcileId})`,
+    annotations: { [RECONCILE_ID_ANNOTATION]: reconcileId },
+  };
+}
 
 export interface EventRecord {
   type: EventKind;
@@ -57,8 +71,9 @@ export class EventRecorder {
   record(type: ResourceType, object: KubeObject, event: EventRecord): Promise<void> {
     const key = `${object.metadata.uid ?? object.metadata.name}\u0000${event.type}\u0000${event.reason}`;
     const previous = this.series.get(key) ?? Promise.resolve(undefined);
+    const reconcileId = currentReconcileId();
     const next = previous.then((last) =>
-      this.write(type, object, event, last).catch((error: unknown) => {
+      this.write(type, object, event, last, reconcileId).catch((error: unknown) => {
         this.onError(error, event);
         return last;
       }),
@@ -77,15 +92,18 @@ export class EventRecorder {
     object: KubeObject,
     event: EventRecord,
     last: Series | undefined,
+    reconcileId: string | undefined,
   ): Promise<Series> {
     const now = this.clock.now();
+    const { message, annotations } = stamped(event, reconcileId);
     const timestamp = formatKubeTime(new Date(now));
     if (last && now - last.lastSeen < this.windowMs) {
       const count = last.count + 1;
       try {
         await this.client.mergePatch(eventType, last.name, last.namespace, {
+          ...(annotations ? { metadata: { annotations } } : {}),
           count,
-          message: event.message,
+          message,
           lastTimestamp: timestamp,
         });
         return { ...last, count, lastSeen: now };
@@ -99,7 +117,7 @@ export class EventRecorder {
     await this.client.create(eventType, {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name, namespace },
+      metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
       involvedObject: {
         apiVersion: object.apiVersion ?? apiVersionOf(type),
         kind: object.kind ?? type.kind,
@@ -110,7 +128,7 @@ export class EventRecorder {
       },
       type: event.type,
       reason: event.reason,
-      message: event.message,
+      message,
       count: 1,
       firstTimestamp: timestamp,
       lastTimestamp: timestamp,

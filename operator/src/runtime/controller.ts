@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../common/clock.ts';
+import { runAsReconcile } from '../common/reconcile-context.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { type KubeObject, objectKey, type ResourceType } from '../kube/objects.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -196,14 +197,10 @@ export class Controller {
     const { primary, logger } = this.options;
     const object = this.cache(primary).get(key);
     const { namespace, name, generation } = object?.metadata ?? {};
-    const log = logger.child({
-      kind: primary.kind,
-      namespace,
-      name: name ?? key,
-      generation,
-      reconcileId: randomUUID(),
-    });
-    return this.options.reconcile(key, { log, object });
+    const reconcileId = randomUUID();
+    const log = logger.child({ kind: primary.kind, namespace, name: name ?? key, generation, reconcileId });
+    // The id also reaches what the reconcile causes beyond its logger (its Events).
+    return runAsReconcile(reconcileId, () => this.options.reconcile(key, { log, object }));
   }
 }
 

@@ -19,6 +19,8 @@ export const ConditionType = {
   Progressing: 'Progressing',
   Degraded: 'Degraded',
   RoutesReady: 'RoutesReady',
+  /** Every ConfigMap and Secret the service references exists; only on services that reference some. */
+  ConfigReady: 'ConfigReady',
 } as const;
 
 export const Reason = {
@@ -40,6 +42,10 @@ export const Reason = {
   ApplyFailed: 'ApplyFailed',
   /** A route of the same name exists that Flotilla did not create; it is left alone. */
   RouteNotOwned: 'RouteNotOwned',
+  /** Every referenced ConfigMap and Secret exists. */
+  ConfigFound: 'ConfigFound',
+  /** A referenced ConfigMap or Secret (not optional) does not exist; the message names it. */
+  ConfigNotFound: 'ConfigNotFound',
 } as const;
 
 /** Reasons of the Events the reconciler records on the MicroService. */
@@ -52,6 +58,7 @@ export const EventReason = {
   ApplyFailed: 'ApplyFailed',
   DeleteFailed: 'DeleteFailed',
   RouteNotOwned: 'RouteNotOwned',
+  ConfigNotFound: 'ConfigNotFound',
 } as const;
 
 /**

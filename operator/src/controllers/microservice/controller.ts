@@ -23,6 +23,7 @@ import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { isServed } from '../../traffic/index.ts';
+import { ConfigWatches } from './config-digests.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { planReleaseWorkload } from './release.ts';
 import {
@@ -31,6 +32,7 @@ import {
   microServiceType,
   ROUTE_CHILD_TYPES,
   rolloutType,
+  telemetryType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
 import type { WorkloadPlanner } from './workloads.ts';
@@ -46,6 +48,8 @@ export interface MicroServiceControllerOptions {
   resyncIntervalMs?: number;
   reflector?: ControllerOptions['reflector'];
   workloads?: WorkloadPlanner;
+  /** The OTLP collector (e.g. http://otel-collector.observability:4317) traced services send to. */
+  otlpEndpoint?: string;
   /** Provisioning (spec.database, spec.cache) with these engines; databases and caches are left alone without. */
   databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
     ProvisionerOptions,
@@ -53,15 +57,23 @@ export interface MicroServiceControllerOptions {
   >;
 }
 
-const ROUTE_CRDS = new Set(ROUTE_CHILD_TYPES.map(crdName));
+/** The CRDs whose coming and going changes what services get: the route kinds and Istio's Telemetry. */
+const ROUTE_CRDS = new Set([...ROUTE_CHILD_TYPES, telemetryType].map(crdName));
 
-/** The runtime's Controller, plus the route watches it starts as route kinds appear. */
+/** The runtime's Controller, plus the route watches it starts as route kinds appear and the config watches. */
 export class MicroServiceController extends Controller {
   routeWatches: DynamicWatches | undefined;
+  configWatches: ConfigWatches | undefined;
+
+  /** The config watches start once the MicroServices are known, so that they keep only what those reference. */
+  override async start(): Promise<void> {
+    await super.start();
+    this.configWatches?.start();
+  }
 
   override async stop(): Promise<void> {
     await super.stop();
-    await this.routeWatches?.stop();
+    await Promise.all([this.routeWatches?.stop(), this.configWatches?.stop()]);
   }
 }
 
@@ -146,7 +158,19 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     ...(options.reflector ? { reflector: options.reflector } : {}),
   });
 
+  const configWatches = new ConfigWatches({
+    client,
+    logger,
+    enqueue: (key) => controller.queue.add(key),
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    ...(options.reflector ? { reflector: options.reflector } : {}),
+  });
+  configWatches.references.follow(controller.cache<MicroService>(microServiceType));
+  controller.configWatches = configWatches;
+
   reconciler = createMicroServiceReconciler({
+    configDigests: configWatches.caches,
+    ...(options.otlpEndpoint ? { otlpEndpoint: options.otlpEndpoint } : {}),
     client,
     recorder,
     clock,
@@ -191,7 +215,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
   controller.routeWatches = routeWatches;
   const crdCache = controller.cache(customResourceDefinitionType);
   crdCache.subscribe((event) => {
-    const type = ROUTE_CHILD_TYPES.find((t) => crdName(t) === event.object.metadata.name);
+    const type = [...ROUTE_CHILD_TYPES, telemetryType].find((t) => crdName(t) === event.object.metadata.name);
     if (type)
       routeWatches.ensure(
         type,

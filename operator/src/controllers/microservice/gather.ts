@@ -4,15 +4,22 @@
 import type { MicroService } from '../../api/microservice.ts';
 import type { TrafficRouting } from '../../api/rollout.ts';
 import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY, telemetryName } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import type { WriteTracker } from '../../runtime/write-tracker.ts';
-import { discoverRouters, type InstalledApis, installedRouteTypes, routeKindsInUse } from '../../traffic/index.ts';
+import {
+  discoverRouters,
+  type InstalledApis,
+  installedRouteTypes,
+  isServed,
+  routeKindsInUse,
+} from '../../traffic/index.ts';
+import { type ConfigDigestCaches, gatherConfig } from './config-digests.ts';
 import { childId, type PlanInput } from './plan.ts';
 import { requestedRouting } from './release.ts';
-import { microServiceType, rolloutType, WORKLOAD_CHILD_TYPES } from './resources.ts';
+import { crdName, microServiceType, rolloutType, telemetryType, WORKLOAD_CHILD_TYPES } from './resources.ts';
 
 export interface GatherSources {
   client: KubeClient;
@@ -23,6 +30,10 @@ export interface GatherSources {
   /** The cache of a route kind, once watched and synced; undefined sends a GET instead. */
   routeCache: (type: ResourceType) => ObjectCache | undefined;
   tracker: WriteTracker;
+  /** The digests of referenced ConfigMaps and Secrets; without them, config is not hashed. */
+  configDigests?: ConfigDigestCaches;
+  /** The operator's OTLP endpoint (--otlp-endpoint), passed on to plan. */
+  otlpEndpoint?: string;
 }
 
 export type Observed = Omit<PlanInput, 'now' | 'workloads'>;
@@ -110,6 +121,14 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const { installed, gatewayAPI } = discoverRouters((name) => sources.crdCache.get(name));
   const routes = await gatherRoutes(sources, ms, installed, requestedRouting(rollout));
   for (const route of routes.ours) children.set(childId(route), route);
+  const telemetryServed = isServed((crd) => sources.crdCache.get(crd), crdName(telemetryType), telemetryType.version);
+  if (telemetryServed) {
+    const fresh = tracker
+      .fresh(sources.routeCache(telemetryType), telemetryType.kind)
+      .get(`${namespace}/${telemetryName(name ?? '')}`);
+    if (fresh && isOurs(fresh, uid))
+      children.set(childId({ ...fresh, kind: telemetryType.kind }), { ...fresh, kind: telemetryType.kind });
+  }
 
   const deletedByOthers = tracker.deletedByOthersIn(namespace);
   const dependents = services
@@ -120,6 +139,7 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const serverRef = ms.spec.database?.serverRef;
   const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
   const databasePort = dedicatedDatabaseAddress(ms)?.port ?? (server?.spec as { port?: number } | undefined)?.port;
+  const config = sources.configDigests ? await gatherConfig(ms, sources.configDigests, sources.client) : undefined;
 
   return {
     ms,
@@ -131,5 +151,8 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     installed,
     ...(gatewayAPI ? { gatewayAPI } : {}),
     ...(databasePort !== undefined ? { databasePort } : {}),
+    ...(config ? { config } : {}),
+    ...(sources.otlpEndpoint ? { otlpEndpoint: sources.otlpEndpoint } : {}),
+    ...(telemetryServed ? { telemetryServed } : {}),
   };
 }

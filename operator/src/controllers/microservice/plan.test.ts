@@ -10,9 +10,12 @@ import {
   withHttpPort,
   withImage,
   withProbes,
+  withReplicas,
+  withSpec,
 } from '../../desired/testing.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Condition } from './conditions.ts';
+import { configCondition } from './config-digests.ts';
 import { type Plan, type PlanInput, plan, withApplyFailures } from './plan.ts';
 
 const NOW = '2026-01-01T00:00:00Z';
@@ -250,6 +253,66 @@ describe('plan', () => {
     assert.equal(degraded?.reason, 'ApplyFailed');
     assert.equal(degraded?.lastTransitionTime, LATER);
     assert.equal(withApplyFailures(planned.status, [], LATER), planned.status);
+  });
+});
+
+describe('plan: the disruption budget and config', () => {
+  it('plans a PodDisruptionBudget for two replicas, repairs a hand edit and deletes it at one replica', () => {
+    const two = microService('orders', withHttpPort(), withReplicas(2));
+    const created = plan(input(two));
+    assert.ok(applied(created).includes('create PodDisruptionBudget/orders'));
+    const observed = observedAfter(created, 2);
+    const edited = observed.map((child) =>
+      child.kind === 'PodDisruptionBudget'
+        ? { ...child, spec: { ...(child.spec as object), maxUnavailable: 0 } }
+        : child,
+    );
+    assert.deepEqual(applied(plan(input(two, { children: edited }))), ['repair PodDisruptionBudget/orders']);
+    const one = microService('orders', withHttpPort(), withReplicas(1));
+    const shrunk = plan(input(one, { children: observed }));
+    assert.deepEqual(
+      shrunk.delete.map((child) => `${child.kind}/${child.metadata.name}`),
+      ['PodDisruptionBudget/orders'],
+    );
+  });
+
+  it('puts the config hash in the pod template, so that new config is a new revision', () => {
+    const ms = microService('orders', withHttpPort());
+    const templateOf = (hash: string) => {
+      const planned = plan(input(ms, { config: { hash, condition: configCondition([]) } }));
+      const deployment = planned.apply.find((a) => a.object.kind === 'Deployment')?.object;
+      assert.ok(deployment, 'a Deployment is planned');
+      return (deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
+    };
+    assert.equal(templateOf('aaa').metadata.annotations?.['flotilla.dev/config-hash'], 'aaa');
+    assert.notDeepEqual(templateOf('aaa'), templateOf('bbb'));
+  });
+
+  it('reports ConfigReady False with ConfigNotFound and a Warning Event, and still writes the children', () => {
+    const ms = microService('orders', withHttpPort());
+    const planned = plan(input(ms, { config: { condition: configCondition(['Secret/orders-keys']) } }));
+    const condition = conditionOf(planned, 'ConfigReady');
+    assert.deepEqual([condition?.status, condition?.reason], ['False', 'ConfigNotFound']);
+    assert.deepEqual(
+      planned.events.map((e) => `${e.type} ${e.reason}`),
+      ['Warning ConfigNotFound'],
+    );
+    assert.ok(applied(planned).includes('create Deployment/orders'));
+  });
+});
+
+describe('plan: tracing with Istio', () => {
+  it('plans the Telemetry of a traced service while its kind is served, and deletes it once tracing is off', () => {
+    const traced = microService('orders', withHttpPort(), withSpec({ observability: { tracing: { sampling: 10 } } }));
+    assert.ok(!applied(plan(input(traced))).some((a) => a.includes('Telemetry')), 'none without the Telemetry kind');
+    const created = plan(input(traced, { telemetryServed: true }));
+    assert.ok(applied(created).includes('create Telemetry/orders-tracing'));
+    const untraced = microService('orders', withHttpPort());
+    const after = plan(input(untraced, { telemetryServed: true, children: observedAfter(created) }));
+    assert.deepEqual(
+      after.delete.map((c) => `${c.kind}/${c.metadata.name}`),
+      ['Telemetry/orders-tracing'],
+    );
   });
 });
 

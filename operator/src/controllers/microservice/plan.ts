@@ -7,11 +7,14 @@ import {
   buildDedicatedDatabase,
   buildHorizontalPodAutoscaler,
   buildNetworkPolicy,
+  buildPodDisruptionBudget,
   buildPodTemplate,
   buildService,
+  buildTelemetry,
   computeRevision,
   InvalidSpecError,
   identityOf,
+  type PodTemplateOptions,
   selectorLabels,
 } from '../../desired/index.ts';
 import type { EventRecord } from '../../kube/events.ts';
@@ -34,6 +37,7 @@ import {
   EventReason,
   Reason,
 } from './conditions.ts';
+import type { ConfigPlanInput } from './config-digests.ts';
 import { computeDrift, withDesiredHash } from './drift.ts';
 import { MigrationEventReason, type MigrationPlan, MigrationReason, planMigration } from './migration.ts';
 import { requestedRouting } from './release.ts';
@@ -73,6 +77,12 @@ export interface PlanInput {
    * no entry names keeps its value) and the credentials hashes that roll the pods.
    */
   provisioned?: readonly ProvisionedInput[];
+  /** What the config step found (ConfigReady, the config hash), when the service references a ConfigMap or Secret. */
+  config?: ConfigPlanInput;
+  /** The operator's OTLP endpoint (--otlp-endpoint), for traced services. */
+  otlpEndpoint?: string;
+  /** Whether Istio's Telemetry kind is served: a traced service then gets one. */
+  telemetryServed?: boolean;
   /** RFC 3339, for condition transitions (whole seconds, as the API keeps them). */
   now: string;
   /** The same instant in milliseconds, for the release timers (a pause, a scale-down); default `now`. */
@@ -122,7 +132,7 @@ function planValid(input: PlanInput): Plan {
     rollout: input.rollout,
     installed: input.installed,
     now: input.nowMs ?? Date.parse(input.now),
-    ...credentialsHashOf(input),
+    ...templateOptionsOf(input),
     ...(migration.hold ? { hold: migration.hold } : {}),
   });
   const traffic = workloads.traffic ?? { kind: 'allPods' };
@@ -140,16 +150,21 @@ function planValid(input: PlanInput): Plan {
     ...workloads.deployments,
     ...buildServices(ms, traffic, router),
     buildHorizontalPodAutoscaler(ms, { deploymentName: workloads.hpaTarget }),
+    buildPodDisruptionBudget(ms),
     networkPolicy,
     ...buildDedicatedDatabase(ms),
     migration.job,
     ...routes.objects,
+    input.telemetryServed ? buildTelemetry(ms) : undefined,
   ]
     .filter((object) => object !== undefined)
     .map((object) => withDesiredHash(object as KubeObject));
 
   const foreign = new Set(input.foreignRoutes);
   const events: EventRecord[] = [];
+  if (input.config?.condition.status === 'False') {
+    events.push({ type: 'Warning', reason: EventReason.ConfigNotFound, message: input.config.condition.message });
+  }
   let routesCondition: ConditionFact = { type: ConditionType.RoutesReady, ...routes.condition };
   const blocked = wanted.filter((object) => foreign.has(childId(object))).map(childId);
   if (blocked.length > 0) {
@@ -275,7 +290,11 @@ function buildStatus(input: PlanInput, facts: ConditionFact[], fields: StatusFie
   const previous = (ms.status?.conditions ?? []) as Condition[];
   const generation = ms.metadata.generation;
   const provisioned = input.provisioned ?? [];
-  const all = [...facts, ...provisioned.flatMap((p) => (p.condition ? [p.condition] : []))];
+  const all = [
+    ...facts,
+    ...provisioned.flatMap((p) => (p.condition ? [p.condition] : [])),
+    ...(input.config ? [input.config.condition] : []),
+  ];
   const conditions = [
     ...computeConditions(previous, all, now, generation),
     ...previous.filter((c) => !MANAGED_CONDITIONS.includes(c.type) && !all.some((f) => f.type === c.type)),
@@ -316,11 +335,20 @@ function credentialsHashOf(input: PlanInput): { credentialsHash?: string } {
   return hashes.length > 0 ? { credentialsHash: hashes.join('-') } : {};
 }
 
+/** What the pod template is built from besides the spec: the credentials and config hashes, the OTLP endpoint. */
+function templateOptionsOf(input: PlanInput): PodTemplateOptions {
+  return {
+    ...credentialsHashOf(input),
+    ...(input.config?.hash ? { configHash: input.config.hash } : {}),
+    ...(input.otlpEndpoint ? { otlpEndpoint: input.otlpEndpoint } : {}),
+  };
+}
+
 /** The migration gate of the revision the spec asks for (spec.database.migration). */
 function migrationOf(input: PlanInput): MigrationPlan {
   const { ms } = input;
   if (!ms.spec.database?.migration) return { keep: [] };
-  const template = buildPodTemplate(ms, credentialsHashOf(input));
+  const template = buildPodTemplate(ms, templateOptionsOf(input));
   const reported = (input.provisioned ?? []).find((p) => p.field === 'database')?.condition;
   const shown = (ms.status?.conditions ?? []).find((c) => c.type === 'DatabaseReady');
   const retry = requestsIn(

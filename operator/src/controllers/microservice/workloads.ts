@@ -36,11 +36,18 @@ export interface WorkloadInput {
    * failed): what runs keeps running as it is, and the conditions say why.
    */
   hold?: ReleaseHold;
+  /** A hash of the referenced ConfigMaps' and Secrets' data, part of the pod template (new config, new revision). */
+  configHash?: string;
+  /** The operator's OTLP endpoint, for traced services' pod templates. */
+  otlpEndpoint?: string;
 }
 
 /** The pod-template options of a workload input. */
-export const templateOptions = (input: WorkloadInput): PodTemplateOptions =>
-  input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash };
+export const templateOptions = (input: WorkloadInput): PodTemplateOptions => ({
+  ...(input.credentialsHash === undefined ? {} : { credentialsHash: input.credentialsHash }),
+  ...(input.configHash === undefined ? {} : { configHash: input.configHash }),
+  ...(input.otlpEndpoint === undefined ? {} : { otlpEndpoint: input.otlpEndpoint }),
+});
 
 /** How traffic reaches the revisions: every pod (plain, rolling), weighted, or blue-green. */
 export type ReleaseTraffic =
