@@ -1,9 +1,10 @@
 # Sourced by the scripts that run Podman: a private configuration and storage under
-# ~/.cache/flotilla/podman, so that the machine's own Podman settings are neither needed nor changed.
+# ~/.cache/flotilla/podman (FLOTILLA_PODMAN_DIR names another, e.g. the kind cluster's own), so that
+# the machine's own Podman settings are neither needed nor changed.
 # On this kind of machine root lacks CAP_SYS_RESOURCE (Podman's default nofile ulimit fails) and
 # there is no systemd (cgroupfs, events in a file).
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/flotilla
-podman_dir=$cache_root/podman
+podman_dir=${FLOTILLA_PODMAN_DIR:-$cache_root/podman}
 mkdir -p "$podman_dir/tmp"
 cat >"$podman_dir/containers.conf" <<CONF
 [containers]
@@ -14,12 +15,14 @@ netns = "none"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$podman_dir/events.log"
+[network]
+network_config_dir = "$podman_dir/networks"
 CONF
 cat >"$podman_dir/storage.conf" <<CONF
 [storage]
 driver = "overlay"
 graphroot = "$podman_dir/storage"
-runroot = "/run/flotilla-podman"
+runroot = "/run/flotilla-$(basename "$podman_dir")"
 CONF
 export CONTAINERS_CONF=$podman_dir/containers.conf CONTAINERS_STORAGE_CONF=$podman_dir/storage.conf TMPDIR=$podman_dir/tmp
 
