@@ -45,3 +45,29 @@ remove_empty_podman_cgroups() {
     rmdir "$dir" 2>/dev/null || true
   done
 }
+
+# Debian's root filesystem as a tarball (debootstrap --variant=minbase, cached): the base of every
+# image made here when no registry answers. Prints the tarball's path.
+debian_suite=bookworm
+debian_mirror=${FLOTILLA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+debian_rootfs_tarball() {
+  local rootfs_dir="$cache_root/image-base-debian-$debian_suite"
+  local rootfs="$rootfs_dir/rootfs.tar"
+  if [ -f "$rootfs" ]; then
+    step "base: debootstrap tarball cached ($rootfs)"
+  else
+    command -v debootstrap >/dev/null || fail "making the base image needs debootstrap (apt-get install debootstrap)"
+    step "base: debootstrap --variant=minbase $debian_suite from $debian_mirror (1-4 minutes)"
+    local tmp
+    tmp=$(mktemp -d /var/tmp/flotilla-debootstrap.XXXXXX)
+    debootstrap --variant=minbase "$debian_suite" "$tmp/rootfs" "$debian_mirror" >"$tmp/debootstrap.log" 2>&1 ||
+      { tail -20 "$tmp/debootstrap.log" >&2; rm -rf "$tmp"; fail "debootstrap failed; its log is above"; }
+    rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
+    mkdir -p "$rootfs_dir"
+    tar -C "$tmp/rootfs" --numeric-owner -cf "$rootfs.tmp" .
+    mv "$rootfs.tmp" "$rootfs"
+    rm -rf "$tmp"
+    step "base: debootstrap done; tarball cached in $rootfs"
+  fi
+  echo "$rootfs"
+}
