@@ -140,8 +140,11 @@ function buildNodeImage(): string {
   });
   if (built.status !== 0) throw new Error('building kind and its node image failed; the output is above');
   const [kindBinary, nodeImage] = built.stdout.trim().split('\n').slice(-2);
-  if (kindBinary !== builtKindBinary())
-    throw new Error(`kind-image/build.sh built ${kindBinary}, not ${builtKindBinary()}`);
+  if (kindBinary !== builtKindBinary() || !nodeImage) {
+    throw new Error(
+      `kind-image/build.sh printed ${JSON.stringify(built.stdout.slice(-300))}, not kind and a node image`,
+    );
+  }
   return nodeImage;
 }
 
