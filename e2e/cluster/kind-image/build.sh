@@ -21,7 +21,9 @@ require_root_and_podman
 key="kind-$KIND_VERSION-k8s-$KUBERNETES_VERSION"
 dir="$cache_root/$key"
 bin="$dir/bin"
-kind_tag=${KUBERNETES_VERSION}-flotilla-${KIND_VERSION}
+# The images' tag changes with the versions and with any file the images are made from.
+recipe_hash=$(cat "$here/build.sh" "$here/base.Containerfile" "$here/cni/"* "$here/../pause.c" | sha256sum | cut -c1-10)
+kind_tag=$KUBERNETES_VERSION-kind-$KIND_VERSION-$recipe_hash
 node_image="localhost/flotilla-kind-node:$kind_tag"
 mkdir -p "$bin"
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -51,11 +53,14 @@ build_etcd() {
 image_from() { # tag file...
   local tag=$1 ctx
   shift
-  if podman image exists "$tag"; then step "image $tag: present"; return; fi
+  if [ "$(podman image inspect --format '{{index .Labels "dev.flotilla.kind-recipe"}}' "$tag" 2>/dev/null)" = "$recipe_hash" ]; then
+    step "image $tag: present"
+    return
+  fi
   ctx=$(mktemp -d /var/tmp/flotilla-kind-image.XXXXXX)
   cat >"$ctx/Containerfile"
   [ $# -eq 0 ] || cp -r "$@" "$ctx/"
-  podman build --quiet --pull=never --network=host -t "$tag" "$ctx" >/dev/null ||
+  podman build --quiet --pull=never --network=host --label "dev.flotilla.kind-recipe=$recipe_hash" -t "$tag" "$ctx" >/dev/null ||
     { rm -rf "$ctx"; fail "building $tag failed; podman's output is above"; }
   rm -rf "$ctx"
   step "image $tag: built"
@@ -185,6 +190,9 @@ podman save -m --format docker-archive "${images[@]}" |
 in_node pkill containerd || true
 podman commit --quiet --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
   "$builder" "$node_image" >/dev/null
+# Images of earlier recipes go (the kind storage holds only what this build made and the base).
+podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/flotilla-kind-[a-z-]+:' | grep -v ":$kind_tag\$" |
+  xargs -r podman rmi >/dev/null 2>&1 || true
 remove_empty_podman_cgroups
 step "node image $node_image: built ($(podman image inspect --format '{{.Size}}' "$node_image" | awk '{printf "%d MB", $1/1e6}'))"
 echo "$bin/kind"
