@@ -161,7 +161,7 @@ function loadFromProjectPodman(image: string): void {
   try {
     const saved = spawnSync(
       'bash',
-      ['-c', `source "${podmanEnvScript}" && podman save --format docker-archive -o "$1" "$0"`, image, archive],
+      ['-c', `source "${podmanEnvScript}" && podman save --quiet --format docker-archive -o "$1" "$0"`, image, archive],
       { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FLOTILLA_PODMAN_DIR: '' } },
     );
     if (saved.status !== 0) throw new Error(`podman save ${image} failed; its output is above`);
