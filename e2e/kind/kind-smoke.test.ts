@@ -4,10 +4,8 @@
 // kwok to simulate pods), Ready on real pods; one canary of orders promoted to the end and one
 // aborted back to the stable revision.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildOperatorImage, repoRoot } from '../image/podman.ts';
+import { buildOperatorImage, operatorVersion } from '../image/podman.ts';
 import {
   conditionOf,
   deleteShopNamespace,
@@ -15,12 +13,12 @@ import {
   SHOP_SERVICES,
   shopSamples,
 } from '../integration/microservice-support.ts';
-import { buildEchoImages, CHART, helm, loadImage } from '../real-node/support.ts';
+import { buildEchoImages, chartInstallArgs, helm, loadImage } from '../real-node/support.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 
 const cluster = await connectToCluster();
-const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const version = operatorVersion;
 const id = Date.now().toString(36);
 const releaseNamespace = `kind-${id}`;
 const shopNamespace = `kind-shop-${id}`;
@@ -93,19 +91,7 @@ describe('kind smoke: the chart with the built image, the shop Ready, a canary p
   it('installs the chart with the built image; the operator Pod is Ready', { timeout: 5 * 60_000 }, async () => {
     const started = Date.now();
     const notes = await helm(cluster, [
-      'install',
-      release,
-      CHART,
-      '--namespace',
-      releaseNamespace,
-      '--set',
-      'image.repository=localhost/flotilla',
-      '--set',
-      `image.tag=${version}`,
-      '--set',
-      'replicaCount=1',
-      '--set',
-      `watchNamespace=${shopNamespace}`,
+      ...chartInstallArgs(release, releaseNamespace, version, shopNamespace),
       '--wait',
       '--timeout',
       '3m',

@@ -23,6 +23,25 @@ export async function helm(cluster: TestCluster, args: string[]): Promise<string
   return stdout;
 }
 
+/** `helm install` of the chart with the operator image built here (localhost/flotilla:<tag>), one replica. */
+export function chartInstallArgs(release: string, namespace: string, tag: string, watchNamespace: string): string[] {
+  return [
+    'install',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    '--set',
+    'image.repository=localhost/flotilla',
+    '--set',
+    `image.tag=${tag}`,
+    '--set',
+    'replicaCount=1',
+    '--set',
+    `watchNamespace=${watchNamespace}`,
+  ];
+}
+
 /** Fails, saying how to get one, unless the cluster has a Ready real node. */
 export async function requireRealNode(cluster: TestCluster): Promise<void> {
   let ready = '';
