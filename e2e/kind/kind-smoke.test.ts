@@ -173,4 +173,29 @@ describe('kind smoke: the chart with the built image, the shop Ready, a canary p
     );
     timed('canary aborted', started);
   });
+
+  it('a canary whose pods never get Ready (the echo server told ECHO_FAIL=not-ready) is aborted at its progress deadline', {
+    timeout: 4 * 60_000,
+  }, async () => {
+    const started = Date.now();
+    const [, v2] = images;
+    await patch('rollout.flotilla.dev', 'orders', { spec: { strategy: { canary: { progressDeadlineSeconds: 15 } } } });
+    await patch('microservice', 'orders', { spec: { env: [{ name: 'ECHO_FAIL', value: 'not-ready' }] } });
+    await eventually(
+      'the canary aborted by its deadline',
+      async () => {
+        const rollout = await getJson<RolloutStatus & { status?: { conditions?: object[] } }>(cluster, [
+          '-n',
+          shopNamespace,
+          'rollout.flotilla.dev',
+          'orders',
+        ]);
+        assert.equal(rollout.status?.phase, 'Degraded');
+        assert.match(JSON.stringify(rollout.status?.conditions), /ProgressDeadlineExceeded/);
+      },
+      { timeoutMs: 120_000 },
+    );
+    assert.deepEqual(await readyImages('orders'), { [v2 as string]: 2 }, 'the stable pods kept serving');
+    timed('canary aborted at its progress deadline', started);
+  });
 });
