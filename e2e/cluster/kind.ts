@@ -229,6 +229,17 @@ export const kindCluster: ClusterBackend = {
     if (!clusterExists()) return;
     const deleted = kind(['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', kindKubeconfigPath()]);
     if (deleted.status !== 0) throw new Error('kind delete cluster failed; its output is above');
+    if (provider() === 'podman' && kind(['get', 'clusters'], true).stdout.trim() === '') {
+      // The last kind cluster gone: its Podman network and Podman's empty cgroups go too.
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `source "${podmanEnvScript}" && { podman network rm kind >/dev/null 2>&1 || true; } && remove_empty_podman_cgroups`,
+        ],
+        { stdio: 'ignore', env: { ...process.env, FLOTILLA_PODMAN_DIR: kindPodmanDir() } },
+      );
+    }
   },
 
   // Stopping every node container keeps the cluster's state; starting them may publish the API
