@@ -14,8 +14,6 @@ source "$root_dir/scripts/podman-env.sh"
 # the one every npm script runs on (scripts/ensure-node.mjs).
 node_version=$(sed -n "s/^const NODE_VERSION = '\(.*\)';/\1/p" "$root_dir/scripts/ensure-node.mjs")
 npm_version=11.19.0
-debian_suite=bookworm
-debian_mirror=${FLOTILLA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 version=$(node -p "require('$root_dir/package.json').version")
 image="localhost/flotilla:$version"
@@ -25,24 +23,8 @@ case $base in */*) base_ref=$base ;; *) base_ref=docker.io/library/$base ;; esac
 require_root_and_podman
 
 make_base_image() {
-  local rootfs_dir="$cache_root/image-base-debian-$debian_suite"
-  local rootfs="$rootfs_dir/rootfs.tar"
-  if [ -f "$rootfs" ]; then
-    step "base: debootstrap tarball cached ($rootfs)"
-  else
-    command -v debootstrap >/dev/null || fail "making the base image needs debootstrap (apt-get install debootstrap)"
-    step "base: debootstrap --variant=minbase $debian_suite from $debian_mirror (1-4 minutes)"
-    local tmp
-    tmp=$(mktemp -d /var/tmp/flotilla-debootstrap.XXXXXX)
-    debootstrap --variant=minbase "$debian_suite" "$tmp/rootfs" "$debian_mirror" >"$tmp/debootstrap.log" 2>&1 ||
-      { tail -20 "$tmp/debootstrap.log" >&2; rm -rf "$tmp"; fail "debootstrap failed; its log is above"; }
-    rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
-    mkdir -p "$rootfs_dir"
-    tar -C "$tmp/rootfs" --numeric-owner -cf "$rootfs.tmp" .
-    mv "$rootfs.tmp" "$rootfs"
-    rm -rf "$tmp"
-    step "base: debootstrap done; tarball cached in $rootfs"
-  fi
+  local rootfs
+  rootfs=$(debian_rootfs_tarball)
   step "base: podman import as localhost/debian:$debian_suite-slim"
   podman import "$rootfs" "localhost/debian:$debian_suite-slim" >/dev/null
 

@@ -1,9 +1,9 @@
-/** One way of providing the cluster: kind where Docker runs, the local control plane elsewhere. */
+/** One way of providing the cluster: kind (on Docker, or on Podman with a node image built here), or the local control plane. */
 export interface ClusterBackend {
   name: string;
   /** Brings the cluster up, or reuses it when it is already up; realNode adds a real kubelet node. */
   up(options?: { realNode?: boolean }): Promise<void>;
-  /** Moves a locally built image (Podman's storage) into the cluster's real node. */
+  /** Moves a locally built image (Podman's storage) into the cluster's real node, or every kind node. */
   loadImage?(image: string): Promise<void>;
   /** Removes the cluster and every process of it; harmless when there is none. */
   down(): Promise<void>;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane's programs once into a version-keyed cache folder and prints
 # that folder's bin/ path on the last line. Binaries already built at the right version are kept.
-# With --real-node it also builds the kubelet and kube-proxy of a real node (`up --real-node`).
+# With --real-node it also builds the kubelet and kube-proxy of a real node (`up --real-node`); with
+# --kind those and kubeadm, for the kind node image (e2e/cluster/kind-image/build.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -59,9 +60,12 @@ build_k8s kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build_k8s kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build_k8s kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 build_k8s kubectl k8s.io/kubernetes/cmd/kubectl
-if [ "${1:-}" = --real-node ]; then
+if [ "${1:-}" = --real-node ] || [ "${1:-}" = --kind ]; then
   build_k8s kubelet k8s.io/kubernetes/cmd/kubelet
   build_k8s kube-proxy k8s.io/kubernetes/cmd/kube-proxy
+fi
+if [ "${1:-}" = --kind ]; then
+  build_k8s kubeadm k8s.io/kubernetes/cmd/kubeadm
 fi
 install_go_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 install_go_tool kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"

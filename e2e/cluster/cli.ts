@@ -39,10 +39,10 @@ async function main(): Promise<void> {
   program
     .command('load-image')
     .argument('<image>', 'an image in Podman’s storage, e.g. localhost/flotilla:0.1.0 (`npm run image`)')
-    .description('move an image into the real node’s containerd (`up --real-node`)')
+    .description('move an image into the real node’s containerd (`up --real-node`), or into every kind node')
     .action(async (image: string) => {
       const backend = selectBackend();
-      if (!backend.loadImage) throw new Error(`the ${backend.name} backend has no real node to load images into`);
+      if (!backend.loadImage) throw new Error(`the ${backend.name} backend has no node to load images into`);
       await backend.loadImage(image);
     });
 

@@ -18,16 +18,22 @@ export interface ClusterVersions {
   HELM_VERSION: string;
 }
 
-/** Parses versions.env: KEY=value lines, `#` comments and blank lines ignored. */
-export function parseVersionsEnv(text: string): ClusterVersions {
+/** Parses a KEY=value file (versions.env): `#` comments and blank lines ignored. */
+export function parseEnvFile(text: string, fileName = 'versions.env'): Map<string, string> {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const eq = trimmed.indexOf('=');
-    if (eq < 1) throw new Error(`versions.env: cannot read line ${JSON.stringify(line)}`);
+    if (eq < 1) throw new Error(`${fileName}: cannot read line ${JSON.stringify(line)}`);
     values.set(trimmed.slice(0, eq), trimmed.slice(eq + 1));
   }
+  return values;
+}
+
+/** Parses versions.env and names a missing key. */
+export function parseVersionsEnv(text: string): ClusterVersions {
+  const values = parseEnvFile(text);
   const required = ['KUBERNETES_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'HELM_VERSION'] as const;
   const result: Partial<ClusterVersions> = {};
   for (const key of required) {
@@ -68,5 +74,5 @@ export function localKubeconfigPath(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 export function kindKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(flotillaCacheRoot(env), 'kind', 'kubeconfig.yaml');
+  return join(flotillaCacheRoot(env), 'kind', CLUSTER_NAME, 'kubeconfig.yaml');
 }

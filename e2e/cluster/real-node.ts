@@ -552,20 +552,7 @@ export function loadImage(image: string): void {
 function buildPauseImage(): void {
   const dir = join(realNodePaths().state, 'pause');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'pause.c'),
-    `#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-static void stop(int sig) { (void)sig; _exit(0); }
-static void reap(int sig) { (void)sig; while (waitpid(-1, 0, WNOHANG) > 0) {} }
-int main(void) {
-  signal(SIGINT, stop); signal(SIGTERM, stop); signal(SIGCHLD, reap);
-  for (;;) pause();
-}
-`,
-  );
-  run('gcc', ['-static', '-Os', '-s', '-o', join(dir, 'pause'), join(dir, 'pause.c')]);
+  run('gcc', ['-static', '-Os', '-s', '-o', join(dir, 'pause'), join(clusterToolDir, 'pause.c')]);
   writeFileSync(
     join(dir, 'Containerfile'),
     'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',

@@ -1,10 +1,16 @@
 // Podman for the tests, with the project's private settings (scripts/podman-env.sh).
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The operator's version (package.json): the tag of the image `npm run image` builds. */
+export const operatorVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Runs a shell snippet with the project's private Podman settings (scripts/podman-env.sh). */
 export async function podmanShell(script: string, timeoutMs = 60_000): Promise<string> {

@@ -7,8 +7,6 @@
 // two leaders at once; and a MicroService of a locally built image gets real pods that answer
 // through its Service, a canary of it (trafficRouting: replicas) taking its share of real requests.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   REAL_NODE_LABEL,
@@ -16,7 +14,7 @@ import {
   REAL_NODE_NAMESPACE_ANNOTATIONS,
   REAL_NODE_TAINT,
 } from '../cluster/real-node.ts';
-import { buildOperatorImage, podmanShell, repoRoot } from '../image/podman.ts';
+import { buildOperatorImage, operatorVersion, podmanShell } from '../image/podman.ts';
 import {
   conditionOf,
   deleteShopNamespace,
@@ -30,6 +28,7 @@ import {
   assertOneLeaderAtATime,
   buildEchoImages,
   CHART,
+  chartInstallArgs,
   helm,
   loadImage,
   ReleaseLogs,
@@ -37,7 +36,7 @@ import {
 } from './support.ts';
 
 const cluster = await connectToCluster();
-const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const version = operatorVersion;
 const id = Date.now().toString(36);
 const releaseNamespace = `real-${id}`;
 const shopNamespace = `real-shop-${id}`;
@@ -51,19 +50,7 @@ const RETRY_SECONDS = 2;
 /** The chart's values of this test, as `helm install` takes them (also shown in the README). */
 function installArgs(): string[] {
   return [
-    'install',
-    release,
-    CHART,
-    '--namespace',
-    releaseNamespace,
-    '--set',
-    'image.repository=localhost/flotilla',
-    '--set',
-    `image.tag=${version}`,
-    '--set',
-    'replicaCount=1',
-    '--set',
-    `watchNamespace=${shopNamespace}`,
+    ...chartInstallArgs(release, releaseNamespace, version, shopNamespace),
     '--set-json',
     `tolerations=[{"key":"${REAL_NODE_TAINT.key}","operator":"Exists","effect":"${REAL_NODE_TAINT.effect}"}]`,
     '--set-json',

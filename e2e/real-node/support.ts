@@ -23,6 +23,25 @@ export async function helm(cluster: TestCluster, args: string[]): Promise<string
   return stdout;
 }
 
+/** `helm install` of the chart with the operator image built here (localhost/flotilla:<tag>), one replica. */
+export function chartInstallArgs(release: string, namespace: string, tag: string, watchNamespace: string): string[] {
+  return [
+    'install',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    '--set',
+    'image.repository=localhost/flotilla',
+    '--set',
+    `image.tag=${tag}`,
+    '--set',
+    'replicaCount=1',
+    '--set',
+    `watchNamespace=${watchNamespace}`,
+  ];
+}
+
 /** Fails, saying how to get one, unless the cluster has a Ready real node. */
 export async function requireRealNode(cluster: TestCluster): Promise<void> {
   let ready = '';
@@ -54,10 +73,16 @@ export async function loadImage(image: string): Promise<void> {
   });
 }
 
-/** A static HTTP server on :8080 that answers every request with its version and closes the connection. */
+/**
+ * A static HTTP server on :8080 that answers every request with its version and closes the
+ * connection. Told by its environment to misbehave, as kwok's `flotilla.dev/simulate` labels make
+ * simulated pods do (on kind there is no kwok): ECHO_FAIL=not-ready answers 503 to everything (a
+ * failing readiness probe), ECHO_FAIL=crash exits with code 1 at once (CrashLoopBackOff).
+ */
 const ECHO_C = `#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,6 +91,9 @@ int main(void) {
   char version[64] = {0};
   FILE *f = fopen("/version", "r");
   if (f) { if (!fgets(version, sizeof version, f)) version[0] = 0; fclose(f); }
+  const char *fail = getenv("ECHO_FAIL");
+  if (fail && !strcmp(fail, "crash")) return 1;
+  const char *status = fail && !strcmp(fail, "not-ready") ? "503 Service Unavailable" : "200 OK";
   signal(SIGPIPE, SIG_IGN); signal(SIGTERM, stop); signal(SIGINT, stop);
   int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -77,7 +105,7 @@ int main(void) {
     if (c < 0) continue;
     char in[4096], out[256];
     if (read(c, in, sizeof in) < 0) { close(c); continue; }
-    int n = snprintf(out, sizeof out, "HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: %zu\\r\\nConnection: close\\r\\n\\r\\n%s", strlen(version), version);
+    int n = snprintf(out, sizeof out, "HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\nContent-Length: %zu\\r\\nConnection: close\\r\\n\\r\\n%s", status, strlen(version), version);
     if (write(c, out, n) < 0) {}
     close(c);
   }

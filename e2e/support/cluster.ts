@@ -5,7 +5,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { binariesDir, flotillaCacheRoot, localKubeconfigPath, readVersions } from '../cluster/paths.ts';
+import {
+  binariesDir,
+  flotillaCacheRoot,
+  kindKubeconfigPath,
+  localKubeconfigPath,
+  readVersions,
+} from '../cluster/paths.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -29,7 +35,9 @@ const HOW_TO_GET_ONE =
 export function findKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FLOTILLA_KUBECONFIG) return env.FLOTILLA_KUBECONFIG;
   // A second local cluster (`FLOTILLA_CLUSTER_NAME=x npm run cluster -- up`) is not the pointer's.
-  if (env.FLOTILLA_CLUSTER_NAME) return localKubeconfigPath(env);
+  if (env.FLOTILLA_CLUSTER_NAME) {
+    return env.FLOTILLA_CLUSTER_BACKEND === 'kind' ? kindKubeconfigPath(env) : localKubeconfigPath(env);
+  }
   const pointer = currentClusterFile(env);
   if (existsSync(pointer)) return readFileSync(pointer, 'utf8').trim();
   const reason = env.FLOTILLA_CLUSTER_ERROR ? `\nWhy the cluster is not up: ${env.FLOTILLA_CLUSTER_ERROR}` : '';
