@@ -10,6 +10,8 @@ import {
   abortByRequest,
   act,
   adopt,
+  analysisFailure,
+  analysisState,
   checkHealth,
   completeRelease,
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
@@ -19,6 +21,7 @@ import {
   finish,
   followDesiredRevision,
   ignore,
+  inconclusiveOutcome,
   isoTime,
   planAborted,
   planDegraded,
@@ -28,8 +31,9 @@ import {
   requeue,
   retry,
   startDraft,
+  wantAnalysis,
 } from './release.ts';
-import type { BlueGreenInput, BlueGreenStrategy, RolloutPlan } from './types.ts';
+import type { BlueGreenInput, BlueGreenStrategy, ObservedAnalysisRun, RolloutPlan } from './types.ts';
 
 /** The plan for a blue-green release: active and preview revisions, their pods, conditions, timers. */
 export function planBlueGreen(input: BlueGreenInput): RolloutPlan {
@@ -88,15 +92,41 @@ function colours(draft: Draft, input: BlueGreenInput, previewReplicas: number) {
   };
 }
 
+/** The pre-promotion analysis of a Ready preview, if the strategy has one: wanted, and its run. */
+function prePromotion(input: BlueGreenInput, draft: Draft): ObservedAnalysisRun | undefined {
+  const request = input.strategy.prePromotionAnalysis;
+  return request ? wantAnalysis(input, draft, 'PrePromotion', request) : undefined;
+}
+
 function promote(input: BlueGreenInput, draft: Draft): void {
-  const action = input.requests.promote === 'full' ? 'PromoteFull' : 'PromoteStep';
+  const full = input.requests.promote === 'full';
+  const action = full ? 'PromoteFull' : 'PromoteStep';
   const preview = draft.status.canaryRevision;
   if (promoting(draft)) {
     ignore(input, draft, action, `${preview} is already being promoted`);
     return;
   }
-  startPromotion(draft, `promoted on request: ${preview} grows to ${input.replicas} pods, then becomes active`);
-  act(input, draft, action, `promoted ${preview}`);
+  let skipped = '';
+  if (input.strategy.prePromotionAnalysis) {
+    const state = analysisState(prePromotion(input, draft));
+    draft.analysis = [];
+    if (!full && state === 'waiting') {
+      ignore(
+        input,
+        draft,
+        action,
+        `the pre-promotion analysis of ${preview} has no verdict yet (promote: full skips it)`,
+      );
+      return;
+    }
+    if (full && state !== 'passed') skipped = '; the pre-promotion analysis is skipped';
+  }
+  startPromotion(
+    draft,
+    `promoted on request: ${preview} grows to ${input.replicas} pods, then becomes active${skipped}`,
+  );
+  act(input, draft, action, `promoted ${preview}${skipped}`);
+  if (skipped) emit(draft, 'Normal', EventReason.AnalysisSkipped, `promoted ${preview}${skipped}`);
 }
 
 function startPromotion(draft: Draft, message: string): void {
@@ -122,7 +152,14 @@ function autoPromote(input: BlueGreenInput, draft: Draft): void {
 function planPreview(input: BlueGreenInput, draft: Draft): RolloutPlan {
   const preview = draft.status.canaryRevision as string;
   const layout = (pods: number) => colours(draft, input, pods);
-  if (!promoting(draft) && readyOf(input, preview) >= previewTarget(input, draft)) autoPromote(input, draft);
+  const previewReady = !promoting(draft) && readyOf(input, preview) >= previewTarget(input, draft);
+  // The pre-promotion analysis judges the Ready preview; the switch waits for it to pass.
+  const analysis = previewReady ? prePromotion(input, draft) : undefined;
+  const verdict = input.strategy.prePromotionAnalysis ? analysisState(analysis) : 'passed';
+  if (analysis && verdict === 'failed') {
+    return planDegraded(input, draft, analysisFailure(analysis), layout, Reason.AnalysisFailed);
+  }
+  if (previewReady && verdict === 'passed') autoPromote(input, draft);
   const target = previewTarget(input, draft);
   const deadline = input.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
   const health = checkHealth(input, draft, preview, target, deadline);
@@ -141,6 +178,16 @@ function planPreview(input: BlueGreenInput, draft: Draft): RolloutPlan {
   }
   if (ready < target)
     return finish(input, draft, waiting(Reason.WaitingForPreview, preview, ready, target), layout(target));
+  if (analysis && verdict === 'inconclusive') {
+    const outcome = inconclusiveOutcome(analysis, `preview ${preview}`);
+    if (input.status.message !== outcome.message)
+      emit(draft, 'Warning', EventReason.AnalysisInconclusive, outcome.message);
+    return finish(input, draft, outcome, layout(target));
+  }
+  if (verdict === 'waiting') {
+    const message = `preview ${preview} is Ready; waiting for the pre-promotion analysis ${analysis?.name ?? 'to start'}${analysis?.message ? ` (${analysis.message})` : ''}`;
+    return finish(input, draft, { phase: 'Progressing', reason: Reason.AnalysisRunning, message }, layout(target));
+  }
   const seconds = computeAutoPromotionSeconds(input.strategy);
   const outcome: Outcome =
     seconds === undefined
