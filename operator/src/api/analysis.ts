@@ -369,6 +369,14 @@ export const AnalysisRunSpecSchema = Type.Object(
     terminate: Type.Optional(
       Type.Boolean({ description: 'Set by the release when it no longer needs the run: measuring stops.' }),
     ),
+    invalid: Type.Optional(
+      Type.String({
+        description:
+          'Why the templates could not be resolved (a template missing, an argument without a value, a condition ' +
+          'that is not CEL): the run ends in Error at once, with this message.',
+        maxLength: 4096,
+      }),
+    ),
   },
   { description: 'What is measured: written once by the release that starts the run.' },
 );

@@ -21,10 +21,11 @@ import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconcile
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { isServed } from '../../traffic/index.ts';
+import { analysisRunType, ROLLOUT_LABEL, SERVICE_LABEL } from '../analysis/resources.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { RedisCacheStep } from './redis-cache.ts';
-import { planReleaseWorkload } from './release.ts';
+import { createReleasePlanner } from './release.ts';
 import {
   crdName,
   databaseServerType,
@@ -124,6 +125,15 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
         },
       },
       { type: databaseServerType, keysFor: servicesOnServer },
+      // An AnalysisRun's phase moves its release on (or aborts it).
+      {
+        type: analysisRunType,
+        labelSelector: managed,
+        keysFor: (run: KubeObject) => {
+          const service = run.metadata.labels?.[SERVICE_LABEL];
+          return service ? [objectKey({ metadata: { name: service, namespace: run.metadata.namespace } })] : [];
+        },
+      },
       // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
       // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
@@ -157,7 +167,15 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     crdCache: controller.cache(customResourceDefinitionType),
     databaseServerCache: controller.cache(databaseServerType),
     routeCache: (type) => routeWatches.syncedCache(type),
-    workloads: options.workloads ?? planReleaseWorkload,
+    workloads:
+      options.workloads ??
+      createReleasePlanner({
+        analysisRuns: (namespace, rollout) =>
+          controller
+            .cache(analysisRunType)
+            .list({ namespace })
+            .filter((run) => run.metadata.labels?.[ROLLOUT_LABEL] === rollout),
+      }),
     ...(options.databases
       ? {
           namespaces: controller.cache(namespaceType),
