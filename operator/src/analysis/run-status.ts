@@ -10,7 +10,14 @@ import type {
   MetricResult,
 } from '../api/analysis.ts';
 import { describeCondition } from './evaluate.ts';
-import { computeMetricPhase, computeRunPhase, countMeasurement, isFinished, type MetricCounts } from './limits.ts';
+import {
+  computeMetricPhase,
+  computeRunPhase,
+  countMeasurement,
+  isFinished,
+  type MetricCounts,
+  NO_COUNTS,
+} from './limits.ts';
 import { describeTarget } from './placeholders.ts';
 
 export const MAX_MEASUREMENTS = 10;
@@ -20,12 +27,7 @@ function emptyResult(metric: Metric): MetricResult {
     name: metric.name,
     phase: 'Running',
     ...(metric.dryRun ? { dryRun: true } : {}),
-    count: 0,
-    successful: 0,
-    failed: 0,
-    inconclusive: 0,
-    error: 0,
-    consecutiveErrors: 0,
+    ...NO_COUNTS,
     condition: describeCondition(metric),
     query: describeTarget(metric),
     measurements: [],
