@@ -38,7 +38,7 @@ function microService(...modifiers: ((object: MicroService) => void)[]): MicroSe
 describe('validate', () => {
   it('accepts every Flotilla object of samples/', () => {
     const flotilla = readManifestDir(samplesDir).filter(({ manifest }) => manifest.apiVersion === API_VERSION);
-    assert.equal(flotilla.length, 8, 'four MicroServices, two Rollouts, two DatabaseServers');
+    assert.equal(flotilla.length, 9, 'four MicroServices, two Rollouts, two DatabaseServers, one AnalysisTemplate');
     for (const { file, manifest } of flotilla) {
       const validate = validators[manifest.kind];
       assert.ok(validate, `${file}: unknown kind ${manifest.kind}`);
