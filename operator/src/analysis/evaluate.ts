@@ -30,7 +30,9 @@ function withoutNaN(value: MetricValue): MetricValue {
 
 /** A value as people read it, and as the status keeps it: `0.995`, `+Inf`, `[1,2]`. */
 export function formatValue(value: MetricValue): string {
-  const one = (x: number) => (Number.isNaN(x) ? 'NaN' : x === Infinity ? '+Inf' : x === -Infinity ? '-Inf' : String(x));
+  // Six significant digits: 0.944339, not 0.9443393147814221 (the verdict is taken on the exact value).
+  const one = (x: number) =>
+    Number.isNaN(x) ? 'NaN' : x === Infinity ? '+Inf' : x === -Infinity ? '-Inf' : String(Number(x.toPrecision(6)));
   return Array.isArray(value) ? `[${value.map(one).join(',')}]` : one(value);
 }
 

@@ -50,7 +50,35 @@ export function observeRuns(runs: readonly KubeObject[]): Map<string, ObservedAn
   return byKey;
 }
 
-/** The runs the release waits on, for the Rollout's status: phase, message, each metric's last value. */
+/** One run for the Rollout's status: phase, message, each metric's last value and condition. */
+function summarizeRun(name: string, gate: AnalysisRunSummary['gate'], run: Run | undefined): AnalysisRunSummary {
+  const status = run?.status;
+  return {
+    name,
+    gate,
+    phase: status?.phase ?? 'Pending',
+    ...(status?.message ? { message: status.message } : {}),
+    ...(status?.metricResults
+      ? {
+          metrics: status.metricResults.map((result) => {
+            const last = result.measurements.at(-1)?.value;
+            return {
+              name: result.name,
+              phase: result.phase,
+              ...(last !== undefined ? { lastValue: last } : {}),
+              ...(result.condition ? { condition: result.condition } : {}),
+              ...(result.dryRun ? { dryRun: true } : {}),
+            };
+          }),
+        }
+      : {}),
+  };
+}
+
+const runNamed = (runs: readonly KubeObject[], name: string): Run | undefined =>
+  (runs as Run[]).find((candidate) => candidate.metadata.name === name);
+
+/** The runs the release waits on, for the Rollout's status. */
 export function summarizeRuns(
   rollout: KubeObject,
   wanted: readonly WantedAnalysis[],
@@ -58,28 +86,15 @@ export function summarizeRuns(
 ): AnalysisRunSummary[] {
   return wanted.map((analysis) => {
     const name = runName(rollout, analysis.key);
-    const run = (runs as Run[]).find((candidate) => candidate.metadata.name === name);
-    const status = run?.status;
-    return {
-      name,
-      gate: analysis.gate,
-      phase: status?.phase ?? 'Pending',
-      ...(status?.message ? { message: status.message } : {}),
-      ...(status?.metricResults
-        ? {
-            metrics: status.metricResults.map((result) => {
-              const last = result.measurements.at(-1)?.value;
-              return {
-                name: result.name,
-                phase: result.phase,
-                ...(last !== undefined ? { lastValue: last } : {}),
-                ...(result.condition ? { condition: result.condition } : {}),
-                ...(result.dryRun ? { dryRun: true } : {}),
-              };
-            }),
-          }
-        : {}),
-    };
+    return summarizeRun(name, analysis.gate, runNamed(runs, name));
+  });
+}
+
+/** Runs shown before, as they are now (one deleted meanwhile is no longer shown). */
+export function refreshRuns(shown: readonly AnalysisRunSummary[], runs: readonly KubeObject[]): AnalysisRunSummary[] {
+  return shown.flatMap((summary) => {
+    const run = runNamed(runs, summary.name);
+    return run ? [summarizeRun(summary.name, summary.gate, run)] : [];
   });
 }
 

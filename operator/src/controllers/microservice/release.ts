@@ -17,7 +17,7 @@ import {
 import type { KubeObject } from '../../kube/objects.ts';
 import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
 import { type InstalledApis, resolveTrafficRouting } from '../../traffic/index.ts';
-import { observeRuns, summarizeRuns, type WantedRun } from '../analysis/runs.ts';
+import { observeRuns, refreshRuns, summarizeRuns, type WantedRun } from '../analysis/runs.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
 import { requestsIn } from './rollout-status.ts';
 import {
@@ -234,7 +234,10 @@ function planRelease(input: WorkloadInput, sources: ReleasePlannerSources): Work
   const status: RolloutStatus = { ...plan.status };
   if (generation !== undefined) status.observedGeneration = generation;
   const wanted = plan.analysis ?? [];
+  // After an abort the runs that decided it stay in view, for kubectl describe.
+  const aborted = status.phase === 'Degraded' || status.phase === 'Aborted';
   if (wanted.length > 0) status.analysisRuns = summarizeRuns(rollout, wanted, runs);
+  else if (aborted && previous.analysisRuns) status.analysisRuns = refreshRuns(previous.analysisRuns, runs);
   else delete status.analysisRuns;
   const analysis: WantedRun[] = wanted.map((analysis) => ({
     ...analysis,
