@@ -391,6 +391,19 @@ describe('Analysis on a real Prometheus, with the operator as a separate process
     );
   });
 
+  it('a template that does not exist ends the run in Error at once, and the release says which', async () => {
+    await release('typo', {
+      canary: {
+        steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'succes-rate' }] } }],
+        trafficRouting: 'istio',
+      },
+    });
+    await waitFor('typo', 'Aborted', '60s');
+    const r = await rolloutOf('typo');
+    assert.equal(conditionOf(r, 'Aborted')?.reason, 'AnalysisFailed');
+    assert.match(r.status?.message ?? '', /erred: AnalysisTemplate analysis-[a-z0-9]+\/succes-rate does not exist/);
+  });
+
   it('a failing dry-run metric is reported and does not abort', async () => {
     await kubectlApply(
       cluster,

@@ -10,7 +10,7 @@ import type { AnalysisArg, AnalysisRun, AnalysisTemplateSpec, Metric } from '../
 import type { RolloutStatus } from '../../api/rollout.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { isConflict, isNotFound } from '../../kube/errors.ts';
+import { isConflict, isNamespaceTerminating, isNotFound } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { ObservedAnalysisRun, WantedAnalysis } from '../../strategy/index.ts';
 import {
@@ -205,8 +205,8 @@ export async function syncAnalysisRuns(
       try {
         await client.create(analysisRunType, run);
       } catch (error) {
-        // Made by an earlier reconcile the cache has not seen yet: nothing to do.
-        if (!isConflict(error)) throw error;
+        // Made by an earlier reconcile the cache has not seen yet, or a namespace being deleted: nothing to do.
+        if (!isConflict(error) && !isNamespaceTerminating(error)) throw error;
       }
     }),
     ...terminate.map((name) => client.mergePatch(analysisRunType, name, namespace, { spec: { terminate: true } })),
