@@ -4,8 +4,9 @@
 // driven and read with kubectl. A healthy canary is promoted by analysis alone; a rising error
 // rate aborts one; a query with no data pauses one until promoted; a Prometheus that does not
 // answer errs it out after consecutiveErrorLimit; a dry-run metric fails without aborting; a
-// failing pre-promotion analysis keeps a blue-green preview from taking traffic; and an operator
-// SIGKILLed mid-analysis resumes it with no measurement lost or taken twice.
+// failing pre-promotion analysis keeps a blue-green preview from taking traffic, and a failing
+// post-promotion one switches it back; and an operator SIGKILLed mid-analysis resumes it with no
+// measurement lost or taken twice.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
@@ -159,6 +160,29 @@ async function feedFixture(fixture: MetricsFixture, signal: AbortSignal): Promis
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** The revision a blue-green service's own Service selects: the active one. */
+async function activeRevision(name: string): Promise<string | undefined> {
+  const service = await getJson<{ spec: { selector: Record<string, string> } }>(cluster, [
+    '-n',
+    namespace,
+    'service',
+    name,
+  ]);
+  return service.spec.selector['flotilla.dev/revision'];
+}
+
+/** A blue-green release that would switch at once, its new version failing half its requests, judged by `gate`. */
+async function failingBlueGreen(name: string, gate: 'prePromotionAnalysis' | 'postPromotionAnalysis'): Promise<void> {
+  traffic.set(name, { canary: { ...HEALTHY, errorRatio: 0.5 }, stable: HEALTHY });
+  await release(name, {
+    blueGreen: {
+      autoPromotionEnabled: true,
+      [gate]: { templates: [{ templateName: 'success-rate' }] },
+      scaleDownDelaySeconds: 1,
+    },
+  });
 }
 
 /** A loopback port nothing listens on (bound, then freed). */
@@ -433,14 +457,7 @@ describe('Analysis on a real Prometheus, with the operator as a separate process
 
   it('a failing pre-promotion analysis keeps a blue-green preview from taking traffic', async () => {
     // Given a blue-green release that would switch at once, and a preview failing half its requests
-    traffic.set('colours', { canary: { ...HEALTHY, errorRatio: 0.5 }, stable: HEALTHY });
-    await release('colours', {
-      blueGreen: {
-        autoPromotionEnabled: true,
-        prePromotionAnalysis: { templates: [{ templateName: 'success-rate' }] },
-        scaleDownDelaySeconds: 1,
-      },
-    });
+    await failingBlueGreen('colours', 'prePromotionAnalysis');
     // While the analysis runs, the active Service stays on the old revision
     const stable = (await rolloutOf('colours')).status?.stableRevision;
     await eventually(
@@ -452,14 +469,32 @@ describe('Analysis on a real Prometheus, with the operator as a separate process
       },
       { timeoutMs: 60_000 },
     );
-    const selector = async () =>
-      (await getJson<{ spec: { selector: Record<string, string> } }>(cluster, ['-n', namespace, 'service', 'colours']))
-        .spec.selector['flotilla.dev/revision'];
-    assert.equal(await selector(), stable);
+    assert.equal(await activeRevision('colours'), stable);
     // Then it fails, the release is aborted, and the switch never happened
     await waitFor('colours', 'Aborted', '60s');
     assert.equal(conditionOf(await rolloutOf('colours'), 'Aborted')?.reason, 'AnalysisFailed');
-    assert.equal(await selector(), stable);
+    assert.equal(await activeRevision('colours'), stable);
+  });
+
+  it('a failing post-promotion analysis switches a blue-green Service back to the old revision', async () => {
+    // Given a blue-green release that switches at once, judged after the switch, its new version failing
+    await failingBlueGreen('judged', 'postPromotionAnalysis');
+    const before = await rolloutOf('judged');
+    const old = before.status?.stableRevision;
+    // Then the Service switches to the new revision, the old one kept, while the analysis judges it
+    await eventually(
+      'switched, judged after promotion',
+      async () => {
+        const r = await rolloutOf('judged');
+        assert.equal(r.status?.analysisRuns?.[0]?.gate, 'PostPromotion');
+        assert.equal(await activeRevision('judged'), r.status?.canaryRevision);
+      },
+      { timeoutMs: 60_000 },
+    );
+    // And when it fails, the Service goes back to the old revision and the release is aborted
+    await waitFor('judged', 'Aborted', '60s');
+    assert.equal(conditionOf(await rolloutOf('judged'), 'Aborted')?.reason, 'AnalysisFailed');
+    assert.equal(await activeRevision('judged'), old);
   });
 
   it('an operator SIGKILLed mid-analysis resumes it: same verdict, no measurement lost or taken twice', async () => {

@@ -14,7 +14,7 @@ export const ANALYSIS_RUN_PLURAL = 'analysisruns';
 export const NO_DATA_POLICIES = ['Fail', 'Inconclusive', 'Pass'] as const;
 export const MEASUREMENT_PHASES = ['Successful', 'Failed', 'Inconclusive', 'Error'] as const;
 export const ANALYSIS_PHASES = ['Pending', 'Running', 'Successful', 'Failed', 'Inconclusive', 'Error'] as const;
-export const ANALYSIS_GATES = ['Step', 'Background', 'PrePromotion'] as const;
+export const ANALYSIS_GATES = ['Step', 'Background', 'PrePromotion', 'PostPromotion'] as const;
 export const PROVIDER_NAMES = ['prometheus', 'web'] as const;
 
 const ARG_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
@@ -355,7 +355,9 @@ const MetricResult = Type.Object(
 export const AnalysisRunSpecSchema = Type.Object(
   {
     gate: StringEnum(ANALYSIS_GATES, {
-      description: 'What the release waits for: a canary Step, Background analysis, or blue-green PrePromotion.',
+      description:
+        'What the release waits for: a canary Step, Background analysis, or blue-green PrePromotion (before the ' +
+        'switch) or PostPromotion (after it, the old revision kept to switch back).',
     }),
     stepIndex: Type.Optional(Type.Integer({ description: 'The canary step (Step runs).', minimum: 0 })),
     revision: Type.String({ description: 'The revision judged (the canary).' }),

@@ -137,7 +137,12 @@ export const RESOURCES: readonly ResourceDefinition[] = [
     shortNames: [],
     schema: AnalysisRunSchema,
     printerColumns: [
-      { name: 'Gate', type: 'string', jsonPath: '.spec.gate', description: 'Step, Background or PrePromotion.' },
+      {
+        name: 'Gate',
+        type: 'string',
+        jsonPath: '.spec.gate',
+        description: 'Step, Background, PrePromotion or PostPromotion.',
+      },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Phase of the analysis.' },
       { name: 'Passed', type: 'integer', jsonPath: '.status.metricsPassed', description: 'Metrics that passed.' },
       { name: 'Failed', type: 'integer', jsonPath: '.status.metricsFailed', description: 'Metrics that failed.' },

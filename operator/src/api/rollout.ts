@@ -129,6 +129,13 @@ const BlueGreen = Type.Object(
           'be Successful; Failed aborts, Inconclusive pauses until promote. promote: full skips it.',
       ),
     ),
+    postPromotionAnalysis: Type.Optional(
+      RolloutAnalysis(
+        'An analysis of the new revision once it is active: the old one keeps its pods until it is Successful; ' +
+          'Failed switches the Service back to the old revision and aborts, Inconclusive pauses until promote. ' +
+          'promote: full skips it.',
+      ),
+    ),
   },
   {
     description:
@@ -321,7 +328,7 @@ export const RolloutStatusSchema = Type.Object(
         Type.Object(
           {
             name: Type.String({ description: 'The AnalysisRun.' }),
-            gate: StringEnum(ANALYSIS_GATES, { description: 'Step, Background or PrePromotion.' }),
+            gate: StringEnum(ANALYSIS_GATES, { description: 'Step, Background, PrePromotion or PostPromotion.' }),
             phase: StringEnum(ANALYSIS_PHASES, { description: 'Its phase.' }),
             message: Type.Optional(Type.String({ description: 'Its message.' })),
             metrics: Type.Optional(

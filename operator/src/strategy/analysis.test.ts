@@ -278,3 +278,78 @@ describe('blue-green: pre-promotion analysis', () => {
     assert.equal(plan({ [key]: run('Inconclusive') }, withRequests({ promote: 'step' })).status.currentStepIndex, 1);
   });
 });
+
+describe('blue-green: post-promotion analysis', () => {
+  const strategy = { autoPromotionEnabled: true, postPromotionAnalysis: analysis };
+  const key = analysisKey('b', 0, 'PostPromotion');
+  const at = (index: number) => ({
+    strategy: 'BlueGreen' as const,
+    phase: 'Progressing' as const,
+    stableRevision: 'a',
+    canaryRevision: 'b',
+    currentStepIndex: index,
+  });
+  const plan = (
+    index: number,
+    runs: Record<string, ObservedAnalysisRun>,
+    ...more: ((input: StrategyInput<unknown>) => void)[]
+  ) =>
+    checkedPlan(planBlueGreen, () =>
+      blueGreenInput(
+        strategy,
+        withStatus(at(index)),
+        withRevisions('a:4/4', 'b:4/4'),
+        withDesired('b'),
+        withRuns(runs),
+        ...more,
+      ),
+    );
+
+  test('the promoted revision takes the traffic; the old one keeps its pods while the analysis judges', () => {
+    const judged = plan(1, {});
+    assert.equal(judged.status.currentStepIndex, 2);
+    assert.deepEqual(judged.traffic, { kind: 'blueGreen', active: 'b' });
+    assert.deepEqual(
+      judged.revisions.map((r) => `${r.revision}:${r.role}:${r.replicas}`),
+      ['b:active:4', 'a:previous:4'],
+    );
+    assert.equal(judged.status.stableRevision, 'a', 'not released until the analysis passes');
+    assert.deepEqual(eventReasons(judged), ['Normal/Switched']);
+    assert.deepEqual(
+      judged.analysis?.map((wanted) => wanted.key),
+      [key],
+    );
+  });
+  test('Successful: released, the old revision scaled down after its delay', () => {
+    const done = plan(2, { [key]: run('Successful') });
+    assert.equal(done.status.phase, 'Healthy');
+    assert.equal(done.status.stableRevision, 'b');
+  });
+  test('Failed: the Service switches back to the old revision and the release is aborted', () => {
+    const failed = plan(2, { [key]: run('Failed', 'bad') });
+    assert.equal(conditionOf(failed, 'Aborted')?.reason, 'AnalysisFailed');
+    assert.deepEqual(failed.traffic, { kind: 'blueGreen', active: 'a' });
+  });
+  test('Inconclusive pauses, still switched; promote accepts it and releases', () => {
+    const paused = plan(2, { [key]: run('Inconclusive') });
+    assert.equal(conditionOf(paused, 'Paused')?.reason, 'AnalysisInconclusive');
+    assert.deepEqual(paused.traffic, { kind: 'blueGreen', active: 'b' });
+    const promoted = plan(2, { [key]: run('Inconclusive') }, withRequests({ promote: 'step' }));
+    assert.equal(promoted.status.phase, 'Healthy');
+    assert.equal(promoted.status.lastAction?.action, 'PromoteStep');
+  });
+  test('promote step does not cut a running analysis short; promote full does, and says so', () => {
+    const step = plan(2, { [key]: run('Running') }, withRequests({ promote: 'step' }));
+    assert.equal(step.status.currentStepIndex, 2);
+    assert.match(step.status.lastAction?.message ?? '', /ignored: b is already active/);
+    const full = plan(2, { [key]: run('Running') }, withRequests({ promote: 'full' }));
+    assert.equal(full.status.phase, 'Healthy');
+    assert.match(full.status.lastAction?.message ?? '', /post-promotion analysis is skipped/);
+  });
+  test('held by spec.paused after the switch, the traffic stays on the new revision', () => {
+    const held = plan(2, { [key]: run('Running') }, (input) => {
+      input.paused = true;
+    });
+    assert.deepEqual(held.traffic, { kind: 'blueGreen', active: 'b' });
+  });
+});

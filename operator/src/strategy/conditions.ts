@@ -51,6 +51,8 @@ export const EventReason = {
   AnalysisFailed: 'AnalysisFailed',
   AnalysisInconclusive: 'AnalysisInconclusive',
   AnalysisSkipped: 'AnalysisSkipped',
+  /** Blue-green with a post-promotion analysis: the Service switched, the old revision kept. */
+  Switched: 'Switched',
 } as const;
 
 export interface Outcome {

@@ -367,7 +367,7 @@ export function analysisKey(
   gate: WantedAnalysis['gate'],
   stepIndex?: number,
 ): string {
-  const where = gate === 'Step' ? `step${stepIndex ?? 0}` : gate === 'Background' ? 'background' : 'prepromotion';
+  const where = gate === 'Step' ? `step${stepIndex ?? 0}` : gate.toLowerCase();
   return `${revision.slice(0, 10)}-${attempt}-${where}`;
 }
 
