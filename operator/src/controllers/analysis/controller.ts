@@ -46,8 +46,15 @@ export function createAnalysisController(options: AnalysisControllerOptions): Co
   const providers = options.providers ?? PROVIDERS;
   const exported: AnalysisMetrics = createAnalysisMetrics(options.metrics?.registry as Registry | undefined);
 
-  /** One measurement of the metric at `index`: never throws; a failure is an Error measurement. */
-  async function measure(run: Run, metric: Metric, log: Logger): Promise<Measurement> {
+  /**
+   * One measurement of `metric`, with its first sample for the exported gauge: never throws; a
+   * failure is an Error measurement.
+   */
+  async function measure(
+    run: Run,
+    metric: Metric,
+    log: Logger,
+  ): Promise<{ measurement: Measurement; sample?: number }> {
     const startedAt = iso(clock.now());
     const namespace = run.metadata.namespace ?? '';
     try {
@@ -62,20 +69,24 @@ export function createAnalysisController(options: AnalysisControllerOptions): Co
         { metric: metric.name, query: describeQuery(metric), value: formatValue(value), phase: verdict.phase },
         'measured',
       );
-      return {
+      const measurement: Measurement = {
         startedAt,
         finishedAt: iso(clock.now()),
         phase: verdict.phase,
         value: formatValue(value).slice(0, 1024),
         message: verdict.message.slice(0, 1024),
       };
+      const sample = Array.isArray(value) ? value[0] : value;
+      return sample === undefined ? { measurement } : { measurement, sample };
     } catch (error) {
       if (!(error instanceof ProviderError || error instanceof SecretReadError)) {
         log.warn({ err: error, metric: metric.name }, 'measurement failed unexpectedly');
       }
       const message = error instanceof Error ? error.message : String(error);
       log.debug({ metric: metric.name, query: describeQuery(metric), error: message }, 'measurement error');
-      return { startedAt, finishedAt: iso(clock.now()), phase: 'Error', message: message.slice(0, 1024) };
+      return {
+        measurement: { startedAt, finishedAt: iso(clock.now()), phase: 'Error', message: message.slice(0, 1024) },
+      };
     }
   }
 
@@ -105,14 +116,9 @@ export function createAnalysisController(options: AnalysisControllerOptions): Co
         const measured = await Promise.all(due.map((index) => measure(run, spec.metrics[index] as Metric, log)));
         const labels = { namespace: run.metadata.namespace ?? '', rollout: run.metadata.labels?.[ROLLOUT_LABEL] ?? '' };
         due.forEach((index, at) => {
-          const measurement = measured[at] as Measurement;
+          const { measurement, sample } = measured[at] as { measurement: Measurement; sample?: number };
           status = recordMeasurement(spec, status, index, measurement, iso(clock.now()));
-          const first = Number.parseFloat((measurement.value ?? '').replace(/^\[/, '').replace('+Inf', 'Infinity'));
-          exported.observe(
-            { ...labels, metric: spec.metrics[index]?.name ?? '' },
-            measurement.phase,
-            Number.isNaN(first) ? undefined : first,
-          );
+          exported.observe({ ...labels, metric: spec.metrics[index]?.name ?? '' }, measurement.phase, sample);
         });
       }
       const generation = run.metadata.generation;
