@@ -21,7 +21,8 @@ import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconcile
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { isServed } from '../../traffic/index.ts';
-import { analysisRunType, ROLLOUT_LABEL, SERVICE_LABEL } from '../analysis/resources.ts';
+import { analysisRunType, ROLLOUT_LABEL } from '../analysis/resources.ts';
+import { VerdictChanges } from '../analysis/verdict-changes.ts';
 import { DatabaseStep, type DatabaseStepOptions } from './database.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
 import { RedisCacheStep } from './redis-cache.ts';
@@ -99,6 +100,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       .filter((ms) => ms.metadata.namespace === namespace.metadata.name && (ms.spec.database || ms.spec.cache))
       .map(objectKey);
 
+  const analysisVerdicts = new VerdictChanges();
   let reconciler: Reconciler = async () => {};
   const controller = new MicroServiceController({
     client,
@@ -125,15 +127,9 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
         },
       },
       { type: databaseServerType, keysFor: servicesOnServer },
-      // An AnalysisRun's phase moves its release on (or aborts it).
-      {
-        type: analysisRunType,
-        labelSelector: managed,
-        keysFor: (run: KubeObject) => {
-          const service = run.metadata.labels?.[SERVICE_LABEL];
-          return service ? [objectKey({ metadata: { name: service, namespace: run.metadata.namespace } })] : [];
-        },
-      },
+      // An AnalysisRun's verdicts move its release on (or abort it); a measurement that changes none
+      // of them does not cost a reconcile of the service.
+      { type: analysisRunType, labelSelector: managed, keysFor: analysisVerdicts.keysFor },
       // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
       // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
