@@ -349,7 +349,12 @@ export const RolloutStatusSchema = Type.Object(
           },
           { description: 'One run.' },
         ),
-        { description: "The analysis runs the release waits on now, with each metric's last value.", maxItems: 4 },
+        {
+          description:
+            "The analysis runs the release waits on now (or that aborted it), with each metric's verdict and last " +
+            'value, refreshed when a verdict changes; the AnalysisRun has every measurement.',
+          maxItems: 4,
+        },
       ),
     ),
     lastAction: Type.Optional(
