@@ -87,10 +87,14 @@ const waitFor = (name: string, condition: string, timeout = '120s') =>
   kubectl('wait', `rollout.flotilla.dev/${name}`, `--for=condition=${condition}`, `--timeout=${timeout}`);
 const conditionOf = (rollout: RolloutJson, type: string) => rollout.status?.conditions?.find((c) => c.type === type);
 
-/** The success ratio of the canary's requests, computed by Prometheus from the fixture's counters. */
+/**
+ * The success ratio of the canary's requests, computed by Prometheus from the fixture's counters
+ * (over 10 s: on a loaded machine a scrape may come late, and a shorter window would then hold
+ * fewer than two samples — no data).
+ */
 const SUCCESS_RATIO =
-  'sum(rate(app_requests_total{workload="{{workload.canary}}",code="200"}[4s])) / ' +
-  'sum(rate(app_requests_total{workload="{{workload.canary}}"}[4s]))';
+  'sum(rate(app_requests_total{workload="{{workload.canary}}",code="200"}[10s])) / ' +
+  'sum(rate(app_requests_total{workload="{{workload.canary}}"}[10s]))';
 
 function template(name: string, metrics: object[], args?: object[]) {
   return {
@@ -359,7 +363,7 @@ describe('Analysis on a real Prometheus, with the operator as a separate process
           provider: {
             prometheus: {
               address: PROMETHEUS_URL,
-              query: 'sum(rate(app_requests_total{workload="{{workload.canary}}-nobody"}[4s]))',
+              query: 'sum(rate(app_requests_total{workload="{{workload.canary}}-nobody"}[10s]))',
             },
           },
         }),
