@@ -62,7 +62,7 @@ test('parseProcStatus reads the peak and current resident set in MiB', () => {
 });
 
 test('selectScenarios runs all by default, the named ones otherwise, in their own order', () => {
-  assert.deepEqual(selectScenarios([]), ['runtime', 'microservices', 'databases', 'rollouts', 'config']);
+  assert.deepEqual(selectScenarios([]), ['runtime', 'microservices', 'databases', 'rollouts', 'config', 'analysis']);
   assert.deepEqual(selectScenarios(['rollouts', 'databases']), ['databases', 'rollouts']);
   assert.deepEqual(selectScenarios(['microservices']), ['microservices']);
   assert.deepEqual(selectScenarios(['microservices', 'runtime']), ['runtime', 'microservices']);

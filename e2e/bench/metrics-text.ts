@@ -80,7 +80,7 @@ export function parseProcStatus(text: string): ProcessMemory {
   return { peakRssMiB: kib('VmHWM'), rssMiB: kib('VmRSS') };
 }
 
-export const SCENARIOS = ['runtime', 'microservices', 'databases', 'rollouts', 'config'] as const;
+export const SCENARIOS = ['runtime', 'microservices', 'databases', 'rollouts', 'config', 'analysis'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios named in `args` (`npm run bench -- microservices`); all of them when none is named. */

@@ -1,7 +1,7 @@
 // `npm run bench`: the runtime's and the operator's figures on the cluster of `npm run cluster -- up`,
 // each beside a plain baseline measured in the same run. A benchmark, not a test: it prints, it
 // asserts nothing, and `npm test` does not run it. Its namespaces (flotilla-bench-*) are deleted at
-// the end. `npm run bench -- <scenario>...` (runtime, microservices, databases, rollouts) runs those alone.
+// the end. `npm run bench -- <scenario>...` (runtime, microservices, databases, rollouts, analysis) runs those alone.
 // runtime:
 //   1. ingest: 5,000 watch events into the reflector + cache, vs a raw watch + JSON parse
 //   2. relist time and peak RSS at 5,000 and 20,000 objects, in child processes, vs a raw paginated LIST
@@ -13,6 +13,8 @@
 // rollouts (rollouts.ts): promote → new weights p50/p99; 50 canaries at once, time beyond each pause
 // config (config.ts): 200 services, their 200 ConfigMaps edited at once, until every one rolled out,
 //   vs a plain loop patching the same Deployments' pod templates
+// analysis (analysis.ts): 50 canaries with a background analysis on the real Prometheus: measurement
+//   lateness, CPU per 1,000 measurements, failing measurement → all traffic on stable, RSS with 500 runs
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { installCrds } from '../integration/api-support.ts';
 import { ensureNamespace } from '../integration/runtime-helpers.ts';
 import { connectToCluster } from '../support/cluster.ts';
+import { analysisBench } from './analysis.ts';
 import { configBench } from './config.ts';
 import { benchDatabases } from './databases.ts';
 import { selectScenarios } from './metrics-text.ts';
@@ -357,6 +360,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('databases')) await benchDatabases(print);
   if (scenarios.includes('rollouts')) await rolloutBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('config')) await configBench({ cluster, client, scale: SCALE, print });
+  if (scenarios.includes('analysis')) await analysisBench({ cluster, client, scale: SCALE, print });
 }
 
 async function runtimeBench(): Promise<void> {

@@ -105,6 +105,19 @@ RBAC summary). Bound cluster-wide, or in watchNamespace only.
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, list, watch]
+# Analysis: a Rollout's AnalysisRuns are created (from its templates, read with a GET), stopped
+# (spec.terminate, a merge patch) and the old ones deleted by the release; the analysis controller
+# watches them and writes their status. Secret arguments and Prometheus credentials are read with the
+# secrets rule above.
+- apiGroups: [flotilla.dev]
+  resources: [analysisruns]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [flotilla.dev]
+  resources: [analysisruns/status]
+  verbs: [patch]
+- apiGroups: [flotilla.dev]
+  resources: [analysistemplates]
+  verbs: [get]
 # Events on MicroServices and Rollouts: created, then their count bumped.
 - apiGroups: [""]
   resources: [events]

@@ -50,6 +50,86 @@ export function rollout(name: string, spec: Json = {}): Json {
   };
 }
 
+export function analysisTemplate(name: string, spec: Json = {}): Json {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'AnalysisTemplate',
+    metadata: { name, namespace },
+    spec: { metrics: [goodMetric()], ...spec },
+  };
+}
+
+export function goodMetric(fields: Json = {}): Json {
+  return {
+    name: 'success-rate',
+    interval: '5s',
+    successCondition: 'result >= 0.99',
+    provider: { prometheus: { address: 'http://127.0.0.1:9090', query: 'vector(1)' } },
+    ...fields,
+  };
+}
+
+const metricWith = (fields: Json): Json => ({ metrics: [goodMetric(fields)] });
+
+/** AnalysisTemplates the API server refuses: [what, name, spec, message]. */
+export const badAnalysisTemplates: [string, string, Json, string][] = [
+  [
+    'an unknown provider',
+    'at-provider-datadog',
+    metricWith({ provider: { datadog: { query: 'avg:errors' } } }),
+    'unknown field "spec.metrics[0].provider.datadog"',
+  ],
+  [
+    'two providers',
+    'at-provider-two',
+    metricWith({ provider: { prometheus: { address: 'http://p:9090', query: 'up' }, web: { url: 'http://x/' } } }),
+    'provider must be exactly one of prometheus, web',
+  ],
+  [
+    'no condition at all',
+    'at-no-condition',
+    metricWith({ successCondition: undefined }),
+    'a metric needs successCondition, failureCondition or thresholdRange',
+  ],
+  [
+    'thresholdRange beside a successCondition',
+    'at-range-and-condition',
+    metricWith({ thresholdRange: { max: 1 } }),
+    'thresholdRange replaces successCondition and failureCondition',
+  ],
+  [
+    'a negative count',
+    'at-count-negative',
+    metricWith({ count: -1 }),
+    'count in body should be greater than or equal to 1',
+  ],
+  [
+    'a condition that does not test result',
+    'at-condition-no-result',
+    metricWith({ successCondition: 'value > 1' }),
+    'a condition must test result',
+  ],
+  [
+    'a condition with unbalanced parentheses',
+    'at-condition-parens',
+    metricWith({ successCondition: '(result > 1' }),
+    'unbalanced parentheses or brackets',
+  ],
+  ['an unknown noData policy', 'at-nodata', metricWith({ noData: 'Ignore' }), 'Unsupported value: "Ignore"'],
+  [
+    'a thresholdRange with min above max',
+    'at-range-inverted',
+    { metrics: [goodMetric({ successCondition: undefined, thresholdRange: { min: 2, max: 1 } })] },
+    'thresholdRange min must not exceed max',
+  ],
+  [
+    'an interval of "5 seconds"',
+    'at-interval-words',
+    metricWith({ interval: '5 seconds' }),
+    'interval in body should match',
+  ],
+];
+
 export function databaseServer(name: string, spec: Json = {}): Json {
   return {
     apiVersion: API_VERSION,
@@ -464,9 +544,14 @@ const badRollouts: [string, string, Json, string][] = [
     'a step that both sets a weight and pauses',
     'ro-step-both',
     canary({ steps: [{ setWeight: 10, pause: {} }] }),
-    'each canary step is exactly one of setWeight or pause',
+    'each canary step is exactly one of setWeight, pause or analysis',
   ],
-  ['an empty step', 'ro-step-empty', canary({ steps: [{}] }), 'each canary step is exactly one of setWeight or pause'],
+  [
+    'an empty step',
+    'ro-step-empty',
+    canary({ steps: [{}] }),
+    'each canary step is exactly one of setWeight, pause or analysis',
+  ],
   [
     'a pause of "2 minutes"',
     'ro-pause-words',
@@ -691,6 +776,11 @@ export const BAD_CREATES: BadCreate[] = [
   ...badRollouts.map(([what, name, spec, message]) => ({
     name: `a Rollout with ${what}`,
     manifest: withSpec(rollout, name, spec),
+    message,
+  })),
+  ...badAnalysisTemplates.map(([what, name, spec, message]) => ({
+    name: `an AnalysisTemplate with ${what}`,
+    manifest: withSpec(analysisTemplate, name, spec),
     message,
   })),
   ...[...badDatabaseServers, ...badTenancyServers].map(([what, name, spec, message]) => ({

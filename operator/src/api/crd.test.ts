@@ -42,15 +42,22 @@ function* nodes(node: JsonSchema, path = ''): Generator<[string, JsonSchema]> {
 }
 
 describe('buildAllCrds', () => {
-  it('builds the three CRDs of flotilla.dev/v1alpha1', () => {
+  it('builds the six CRDs of flotilla.dev/v1alpha1', () => {
     assert.deepEqual(
       crds.map((crd) => crd.metadata.name),
-      ['microservices.flotilla.dev', 'rollouts.flotilla.dev', 'databaseservers.flotilla.dev'],
+      [
+        'microservices.flotilla.dev',
+        'rollouts.flotilla.dev',
+        'databaseservers.flotilla.dev',
+        'analysistemplates.flotilla.dev',
+        'clusteranalysistemplates.flotilla.dev',
+        'analysisruns.flotilla.dev',
+      ],
     );
     for (const crd of crds) assert.equal(crd.spec.versions[0]?.name, 'v1alpha1');
   });
 
-  it('puts all three in the flotilla category and none in all', () => {
+  it('puts all six in the flotilla category and none in all', () => {
     for (const crd of crds) assert.deepEqual(crd.spec.names.categories, ['flotilla']);
   });
 
@@ -61,8 +68,12 @@ describe('buildAllCrds', () => {
     assert.equal(byKind('DatabaseServer').spec.scope, 'Cluster');
   });
 
-  it('has the status subresource on all three and scale on MicroService only', () => {
-    for (const crd of crds) assert.deepEqual(crd.spec.versions[0]?.subresources.status, {});
+  it('has the status subresource on all but the templates and scale on MicroService only', () => {
+    const templates = ['AnalysisTemplate', 'ClusterAnalysisTemplate'];
+    for (const crd of crds) {
+      const expected = templates.includes(crd.spec.names.kind) ? undefined : {};
+      assert.deepEqual(crd.spec.versions[0]?.subresources.status, expected);
+    }
     assert.deepEqual(version('MicroService').subresources.scale, {
       specReplicasPath: '.spec.replicas',
       statusReplicasPath: '.status.replicas',
@@ -76,6 +87,7 @@ describe('buildAllCrds', () => {
     assert.deepEqual(columns('MicroService'), ['Image', 'Ready', 'Replicas', 'Age']);
     assert.deepEqual(columns('Rollout'), ['Strategy', 'Phase', 'Step', 'Weight', 'Age']);
     assert.deepEqual(columns('DatabaseServer'), ['Engine', 'Host', 'Ready', 'Services', 'Age']);
+    assert.deepEqual(columns('AnalysisRun'), ['Gate', 'Phase', 'Passed', 'Failed', 'Message', 'Age']);
   });
 
   it('writes plain JSON: no TypeBox symbols, no $id', () => {

@@ -1,5 +1,16 @@
 // The CustomResourceDefinitions, built from the TypeBox schemas by pure functions.
 import type { TSchema } from '@sinclair/typebox';
+import {
+  ANALYSIS_RUN_KIND,
+  ANALYSIS_RUN_PLURAL,
+  ANALYSIS_TEMPLATE_KIND,
+  ANALYSIS_TEMPLATE_PLURAL,
+  AnalysisRunSchema,
+  AnalysisTemplateSchema,
+  CLUSTER_ANALYSIS_TEMPLATE_KIND,
+  CLUSTER_ANALYSIS_TEMPLATE_PLURAL,
+  ClusterAnalysisTemplateSchema,
+} from './analysis.ts';
 import { GROUP, VERSION } from './common.ts';
 import { DATABASESERVER_KIND, DATABASESERVER_PLURAL, DatabaseServerSchema } from './databaseserver.ts';
 import { MICROSERVICE_KIND, MICROSERVICE_PLURAL, MicroServiceSchema } from './microservice.ts';
@@ -27,6 +38,8 @@ export interface ResourceDefinition {
   printerColumns: PrinterColumn[];
   /** The scale subresource, for resources `kubectl scale` and autoscalers may resize. */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
+  /** Whether the resource has a status subresource (default true). */
+  status?: boolean;
 }
 
 const age: PrinterColumn = {
@@ -96,6 +109,44 @@ export const RESOURCES: readonly ResourceDefinition[] = [
         jsonPath: '.status.services',
         description: 'MicroServices using the server from allowed namespaces.',
       },
+      age,
+    ],
+  },
+  {
+    kind: ANALYSIS_TEMPLATE_KIND,
+    plural: ANALYSIS_TEMPLATE_PLURAL,
+    scope: 'Namespaced',
+    shortNames: [],
+    schema: AnalysisTemplateSchema,
+    printerColumns: [age],
+    status: false,
+  },
+  {
+    kind: CLUSTER_ANALYSIS_TEMPLATE_KIND,
+    plural: CLUSTER_ANALYSIS_TEMPLATE_PLURAL,
+    scope: 'Cluster',
+    shortNames: [],
+    schema: ClusterAnalysisTemplateSchema,
+    printerColumns: [age],
+    status: false,
+  },
+  {
+    kind: ANALYSIS_RUN_KIND,
+    plural: ANALYSIS_RUN_PLURAL,
+    scope: 'Namespaced',
+    shortNames: [],
+    schema: AnalysisRunSchema,
+    printerColumns: [
+      {
+        name: 'Gate',
+        type: 'string',
+        jsonPath: '.spec.gate',
+        description: 'Step, Background, PrePromotion or PostPromotion.',
+      },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Phase of the analysis.' },
+      { name: 'Passed', type: 'integer', jsonPath: '.status.metricsPassed', description: 'Metrics that passed.' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.metricsFailed', description: 'Metrics that failed.' },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'Why.', priority: 1 },
       age,
     ],
   },
@@ -212,7 +263,7 @@ export function buildCrd(resource: ResourceDefinition): JsonSchema {
           storage: true,
           schema: { openAPIV3Schema: toStructuralSchema(resource.schema) },
           subresources: {
-            status: {},
+            ...(resource.status === false ? {} : { status: {} }),
             ...(resource.scale ? { scale: resource.scale } : {}),
           },
           additionalPrinterColumns: resource.printerColumns,

@@ -1,4 +1,5 @@
 // The Flotilla API (flotilla.dev/v1alpha1): schemas, static types, CRDs and validation.
+export * from './analysis.ts';
 export * from './common.ts';
 export * from './crd.ts';
 export * from './databaseserver.ts';

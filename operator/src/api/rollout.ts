@@ -1,5 +1,6 @@
 // Rollout: the release policy of one MicroService, and the record of its progress.
 import { type Static, Type } from '@sinclair/typebox';
+import { ANALYSIS_GATES, ANALYSIS_PHASES, analysisRequestFields, RolloutAnalysis } from './analysis.ts';
 import { Conditions, DnsLabel, Duration, IntOrString, ObservedGeneration, objectHeader, StringEnum } from './common.ts';
 
 export const ROLLOUT_KIND = 'Rollout';
@@ -24,13 +25,19 @@ const CanaryStep = Type.Object(
         { description: 'Wait: for the duration if set, otherwise until promoted (spec.promote: step).' },
       ),
     ),
+    analysis: Type.Optional(
+      RolloutAnalysis(
+        'Wait for an analysis of the canary at its current weight: Successful goes on, Failed aborts the release, ' +
+          'Inconclusive pauses it until promote or abort.',
+      ),
+    ),
   },
   {
-    description: 'One step of a canary release: setWeight or pause.',
+    description: 'One step of a canary release: setWeight, pause or analysis.',
     'x-kubernetes-validations': [
       {
-        rule: 'has(self.setWeight) != has(self.pause)',
-        message: 'each canary step is exactly one of setWeight or pause',
+        rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
+        message: 'each canary step is exactly one of setWeight, pause or analysis',
       },
     ],
   },
@@ -70,6 +77,25 @@ const Canary = Type.Object(
       }),
     ),
     scaleDownDelaySeconds: Type.Optional(ScaleDownDelaySeconds),
+    analysis: Type.Optional(
+      Type.Object(
+        {
+          ...analysisRequestFields(),
+          startingStep: Type.Optional(
+            Type.Integer({
+              description: 'Index of the step the background analysis starts at (default 0).',
+              minimum: 0,
+              maximum: 31,
+            }),
+          ),
+        },
+        {
+          description:
+            'Background analysis: measured from startingStep until the last step is done; Failed aborts the ' +
+            'release at once, Inconclusive pauses it.',
+        },
+      ),
+    ),
   },
   { description: 'A canary release: the new version receives a growing share of traffic, step by step.' },
 );
@@ -96,6 +122,19 @@ const BlueGreen = Type.Object(
         minimum: 1,
         maximum: 1000,
       }),
+    ),
+    prePromotionAnalysis: Type.Optional(
+      RolloutAnalysis(
+        'An analysis of the Ready preview before the switch: the switch (automatic or requested) waits for it to ' +
+          'be Successful; Failed aborts, Inconclusive pauses until promote. promote: full skips it.',
+      ),
+    ),
+    postPromotionAnalysis: Type.Optional(
+      RolloutAnalysis(
+        'An analysis of the new revision once it is active: the old one keeps its pods until it is Successful; ' +
+          'Failed switches the Service back to the old revision and aborts, Inconclusive pauses until promote. ' +
+          'promote: full skips it.',
+      ),
     ),
   },
   {
@@ -273,6 +312,48 @@ export const RolloutStatusSchema = Type.Object(
             'One-shot requests taken from the spec and not yet carried out. The controller records a request here ' +
             'before it clears it from the spec, and shows what it did only after that, so that a request is never ' +
             'lost or carried out twice, whenever the operator stops.',
+        },
+      ),
+    ),
+    attempt: Type.Optional(
+      Type.Integer({
+        description:
+          'Attempt of the current release: spec.retry (and a promotion past an Inconclusive background analysis) ' +
+          'starts another, with fresh analysis runs.',
+        minimum: 0,
+      }),
+    ),
+    analysisRuns: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ description: 'The AnalysisRun.' }),
+            gate: StringEnum(ANALYSIS_GATES, { description: 'Step, Background, PrePromotion or PostPromotion.' }),
+            phase: StringEnum(ANALYSIS_PHASES, { description: 'Its phase.' }),
+            message: Type.Optional(Type.String({ description: 'Its message.' })),
+            metrics: Type.Optional(
+              Type.Array(
+                Type.Object(
+                  {
+                    name: Type.String({ description: 'The metric.' }),
+                    phase: StringEnum(ANALYSIS_PHASES, { description: 'Its verdict so far.' }),
+                    lastValue: Type.Optional(Type.String({ description: 'Its last measured value.' })),
+                    condition: Type.Optional(Type.String({ description: 'The condition it is held to.' })),
+                    dryRun: Type.Optional(Type.Boolean({ description: 'A dry-run metric.' })),
+                  },
+                  { description: 'One metric.' },
+                ),
+                { description: "Each metric's last value and verdict.", maxItems: 64 },
+              ),
+            ),
+          },
+          { description: 'One run.' },
+        ),
+        {
+          description:
+            "The analysis runs the release waits on now (or that aborted it), with each metric's verdict and last " +
+            'value, refreshed when a verdict changes; the AnalysisRun has every measurement.',
+          maxItems: 4,
         },
       ),
     ),

@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { API_VERSION, DURATION_PATTERN } from './common.ts';
 import { readManifestDir } from './manifests.ts';
 import type { MicroService } from './microservice.ts';
-import { fieldPath, validateDatabaseServer, validateMicroService, validateRollout } from './validate.ts';
+import {
+  fieldPath,
+  validateAnalysisTemplate,
+  validateClusterAnalysisTemplate,
+  validateDatabaseServer,
+  validateMicroService,
+  validateRollout,
+} from './validate.ts';
 
 const samplesDir = fileURLToPath(new URL('../../../samples/', import.meta.url));
 
@@ -12,6 +19,8 @@ const validators: Record<string, (object: unknown) => { valid: boolean; errors?:
   MicroService: validateMicroService,
   Rollout: validateRollout,
   DatabaseServer: validateDatabaseServer,
+  AnalysisTemplate: validateAnalysisTemplate,
+  ClusterAnalysisTemplate: validateClusterAnalysisTemplate,
 };
 
 /** A valid MicroService, changed by the modifiers. */
@@ -29,7 +38,7 @@ function microService(...modifiers: ((object: MicroService) => void)[]): MicroSe
 describe('validate', () => {
   it('accepts every Flotilla object of samples/', () => {
     const flotilla = readManifestDir(samplesDir).filter(({ manifest }) => manifest.apiVersion === API_VERSION);
-    assert.equal(flotilla.length, 9, 'five MicroServices, two Rollouts, two DatabaseServers');
+    assert.equal(flotilla.length, 10, 'five MicroServices, two Rollouts, two DatabaseServers, one AnalysisTemplate');
     for (const { file, manifest } of flotilla) {
       const validate = validators[manifest.kind];
       assert.ok(validate, `${file}: unknown kind ${manifest.kind}`);
@@ -106,7 +115,8 @@ describe('validate', () => {
 
 describe('validate agrees with the API server', () => {
   // The API server's words for a failed schema check; the CEL rules answer with their own messages.
-  const schemaLevel = /should be|should match|should have|Required value|Unsupported value|may not be more/;
+  const schemaLevel =
+    /should be|should match|should have|Required value|Unsupported value|may not be more|unknown field/;
 
   it('rejects every create of the bad-input catalogue, with the same message for the CEL rules', async () => {
     const { BAD_CREATES } = await import('../../../e2e/integration/bad-input/catalogue.ts');

@@ -6,6 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { DataValidateFunction } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
+import { type AnalysisTemplate, AnalysisTemplateSchema, ClusterAnalysisTemplateSchema } from './analysis.ts';
 import { compileRules } from './cel.ts';
 import type { CelRule } from './common.ts';
 import { type DatabaseServer, DatabaseServerSchema } from './databaseserver.ts';
@@ -99,6 +100,8 @@ function validator<T>(schema: TSchema): (object: unknown) => ValidationResult<T>
 export const validateMicroService = validator<MicroService>(MicroServiceSchema);
 export const validateRollout = validator<Rollout>(RolloutSchema);
 export const validateDatabaseServer = validator<DatabaseServer>(DatabaseServerSchema);
+export const validateAnalysisTemplate = validator<AnalysisTemplate>(AnalysisTemplateSchema);
+export const validateClusterAnalysisTemplate = validator<AnalysisTemplate>(ClusterAnalysisTemplateSchema);
 
 /** `/spec/ports/0/name` → `spec.ports[0].name`. */
 export function fieldPath(instancePath: string): string {

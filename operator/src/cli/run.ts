@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { createAnalysisController } from '../controllers/analysis/controller.ts';
 import { createDatabaseServerController } from '../controllers/databaseserver/controller.ts';
 import { createMicroServiceController } from '../controllers/microservice/index.ts';
 import { EngineRegistry, RedisEngineRegistry } from '../database/index.ts';
@@ -100,6 +101,12 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
             }),
           ]
         : []),
+      createAnalysisController({
+        client,
+        logger: log,
+        metrics: runtimeMetrics,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+      }),
     ],
   });
   logger.info({ health: manager.healthUrl, metrics: manager.metricsUrl }, 'endpoints');

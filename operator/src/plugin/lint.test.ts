@@ -26,7 +26,24 @@ describe('lint', () => {
     const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml'));
     const report = lintSources(files.map((f) => ({ file: f, text: readFileSync(new URL(f, SAMPLES), 'utf8') })));
     assert.deepEqual(report.findings, []);
-    assert.equal(report.checked, 9);
+    assert.equal(report.checked, 10);
+  });
+
+  it('catches a template condition that is not CEL, which the API server lets through', () => {
+    const text = [
+      'apiVersion: flotilla.dev/v1alpha1',
+      'kind: AnalysisTemplate',
+      'metadata: {name: rates, namespace: shop}',
+      'spec:',
+      '  metrics:',
+      '    - name: success-rate',
+      '      successCondition: result >=',
+      '      provider: {web: {url: "http://127.0.0.1/"}}',
+    ].join('\n');
+    const [finding, ...more] = lintSources([{ file: 't.yaml', text }]).findings;
+    assert.deepEqual(more, []);
+    assert.equal(finding?.path, 'spec.metrics[0]');
+    assert.match(finding?.message ?? '', /metric success-rate: successCondition "result >=" is not valid CEL/);
   });
 
   for (const { name, manifest, message } of BAD_CREATES) {

@@ -1,11 +1,16 @@
 // `kubectl flotilla lint`: Flotilla manifests checked offline with the operator's own validator (the
 // CRDs' schemas and CEL rules, as the API server applies them), then what no single object can
 // check: references between them. Pure: sources in, findings out.
+
+import { checkConditions } from '../analysis/evaluate.ts';
+import type { AnalysisTemplate } from '../api/analysis.ts';
 import { API_VERSION, GROUP } from '../api/common.ts';
 import type { MicroService } from '../api/microservice.ts';
 import type { Rollout } from '../api/rollout.ts';
 import {
   type ValidationResult,
+  validateAnalysisTemplate,
+  validateClusterAnalysisTemplate,
   validateDatabaseServer,
   validateMicroService,
   validateRollout,
@@ -37,10 +42,28 @@ export interface LintReport {
 
 type Validator = (object: unknown) => ValidationResult<unknown>;
 
+/**
+ * A template's schema, then what the API server cannot check: that each condition is CEL (the
+ * operator would otherwise find out only when a release asks for the template).
+ */
+const withConditionsChecked =
+  (validate: Validator): Validator =>
+  (object) => {
+    const result = validate(object);
+    if (!result.valid) return result;
+    const errors = (result.value as AnalysisTemplate).spec.metrics.flatMap((metric, index) => {
+      const problem = checkConditions(metric);
+      return problem ? [`spec.metrics[${index}]: ${problem}`] : [];
+    });
+    return errors.length > 0 ? { valid: false, errors } : result;
+  };
+
 const VALIDATORS: Record<string, Validator> = {
   MicroService: validateMicroService,
   Rollout: validateRollout,
   DatabaseServer: validateDatabaseServer,
+  AnalysisTemplate: withConditionsChecked(validateAnalysisTemplate),
+  ClusterAnalysisTemplate: withConditionsChecked(validateClusterAnalysisTemplate),
 };
 
 interface Located {

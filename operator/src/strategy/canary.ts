@@ -20,6 +20,8 @@ import {
   abortByRequest,
   act,
   adopt,
+  analysisFailure,
+  analysisState,
   checkHealth,
   completeRelease,
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
@@ -29,6 +31,7 @@ import {
   finish,
   followDesiredRevision,
   ignore,
+  inconclusiveOutcome,
   isoTime,
   planAborted,
   planDegraded,
@@ -38,8 +41,16 @@ import {
   requeue,
   retry,
   startDraft,
+  wantAnalysis,
 } from './release.ts';
-import type { CanaryInput, CanaryStep, PlannedRevision, RolloutPlan, TrafficPlan } from './types.ts';
+import type {
+  CanaryInput,
+  CanaryStep,
+  ObservedAnalysisRun,
+  PlannedRevision,
+  RolloutPlan,
+  TrafficPlan,
+} from './types.ts';
 
 /** The plan for a canary release: replicas per revision, weights, the next step, conditions, timers. */
 export function planCanary(input: CanaryInput): RolloutPlan {
@@ -117,8 +128,32 @@ function split(input: CanaryInput, draft: Draft, canaryReplicas: number) {
 
 function describeStep(step: CanaryStep | undefined): string {
   if (step?.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step?.analysis) return 'analysis';
   if (step?.pause?.duration) return `pause ${step.pause.duration}`;
   return 'pause';
+}
+
+/** Whether the background analysis runs at step `index`: from startingStep until the last step is done. */
+function backgroundAt(input: CanaryInput, index: number): boolean {
+  const background = input.strategy.analysis;
+  return background !== undefined && index >= (background.startingStep ?? 0) && index < input.strategy.steps.length;
+}
+
+/** The background analysis at the current step, if it runs there: wanted, and its run as observed. */
+function background(input: CanaryInput, draft: Draft) {
+  const index = draft.status.currentStepIndex ?? 0;
+  const request = input.strategy.analysis;
+  if (!request || !backgroundAt(input, index)) return undefined;
+  return wantAnalysis(input, draft, 'Background', {
+    templates: request.templates,
+    ...(request.args ? { args: request.args } : {}),
+  });
+}
+
+/** The analyses a full promotion skips: those of the steps from `index` on, and the background one. */
+function skippedAnalyses(input: CanaryInput, index: number): number {
+  const steps = input.strategy.steps.slice(index).filter((step) => step.analysis).length;
+  return steps + (backgroundAt(input, index) ? 1 : 0);
 }
 
 function stepLabel(input: CanaryInput, index: number): string {
@@ -131,20 +166,30 @@ function promote(input: CanaryInput, draft: Draft): void {
   const steps = input.strategy.steps;
   const index = status.currentStepIndex ?? 0;
   if (input.requests.promote === 'full') {
+    const skipped = skippedAnalyses(input, index);
     status.currentStepIndex = steps.length;
     status.pauseStartTime = undefined;
-    const message = `promoted fully from ${stepLabel(input, index)}: ${status.canaryRevision} grows to ${input.replicas} pods, then takes all traffic`;
+    let message = `promoted fully from ${stepLabel(input, index)}: ${status.canaryRevision} grows to ${input.replicas} pods, then takes all traffic`;
+    if (skipped > 0) message += `; ${skipped} pending ${skipped === 1 ? 'analysis' : 'analyses'} skipped`;
     act(input, draft, 'PromoteFull', message);
     emit(draft, 'Normal', EventReason.Promoted, message);
+    if (skipped > 0) emit(draft, 'Normal', EventReason.AnalysisSkipped, message);
     return;
   }
   if (index >= steps.length) {
     ignore(input, draft, 'PromoteStep', `${status.canaryRevision} is already past its last step`);
     return;
   }
+  // Past an Inconclusive background analysis: it is accepted, and measured afresh from here.
+  const backgroundRun = backgroundAt(input, index) ? background(input, draft) : undefined;
+  const restartBackground = analysisState(backgroundRun) === 'inconclusive';
+  if (restartBackground) status.attempt = (status.attempt ?? 0) + 1;
+  draft.analysis = [];
   status.currentStepIndex = index + 1;
   status.pauseStartTime = undefined;
-  const message = `promoted past ${stepLabel(input, index)} (${describeStep(steps[index])})`;
+  let message = `promoted past ${stepLabel(input, index)} (${describeStep(steps[index])})`;
+  if (restartBackground)
+    message += `; the Inconclusive background analysis ${backgroundRun?.name} is accepted and starts afresh`;
   act(input, draft, 'PromoteStep', message);
   emit(draft, 'Normal', EventReason.Promoted, message);
 }
@@ -163,6 +208,16 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
   carry(input, draft, stepWeight(steps, index));
   if (!step) return planCompletion(input, draft, target);
 
+  const layout = (pods: number) => split(input, draft, pods);
+  const backgroundRun = background(input, draft);
+  const backgroundState = analysisState(backgroundRun);
+  if (backgroundRun && backgroundState === 'failed') {
+    return planDegraded(input, draft, analysisFailure(backgroundRun), layout, Reason.AnalysisFailed);
+  }
+  if (backgroundRun && backgroundState === 'inconclusive') {
+    return pausedInconclusive(input, draft, inconclusiveOutcome(backgroundRun, stepLabel(input, index)), target);
+  }
+
   const ready = readyOf(input, canary) >= target;
   const kind = stepKind(step);
   switch (kind) {
@@ -173,16 +228,54 @@ function planStep(input: CanaryInput, draft: Draft): RolloutPlan {
       // A pause holds only a canary that carries its weight: one that lost Ready pods waits for them.
       if (!ready) return finish(input, draft, progressing(input, draft), split(input, draft, target));
       return planPause(input, draft, step, target);
+    case 'analysis':
+      // Like a pause, an analysis judges only a canary that carries its weight.
+      if (!ready) return finish(input, draft, progressing(input, draft), split(input, draft, target));
+      return planStepAnalysis(input, draft, step, target);
     default:
       return unhandledStep(kind);
   }
+}
+
+/** At an analysis step: wait for its run; Successful goes on, Failed aborts, Inconclusive pauses. */
+function planStepAnalysis(input: CanaryInput, draft: Draft, step: CanaryStep, target: number): RolloutPlan {
+  const index = draft.status.currentStepIndex ?? 0;
+  const run = wantAnalysis(input, draft, 'Step', step.analysis as NonNullable<CanaryStep['analysis']>, index);
+  const layout = (pods: number) => split(input, draft, pods);
+  switch (analysisState(run)) {
+    case 'passed':
+      advance(input, draft, `${stepLabel(input, index)} done: analysis ${run?.name} Successful`);
+      return finish(input, draft, progressing(input, draft), layout(target));
+    case 'failed':
+      return planDegraded(input, draft, analysisFailure(run as ObservedAnalysisRun), layout, Reason.AnalysisFailed);
+    case 'inconclusive':
+      return pausedInconclusive(
+        input,
+        draft,
+        inconclusiveOutcome(run as ObservedAnalysisRun, stepLabel(input, index)),
+        target,
+      );
+    default: {
+      const weight = draft.status.canaryWeight ?? 0;
+      const message = `${stepLabel(input, index)}: analysis ${run?.name ?? 'starting'} of ${draft.status.canaryRevision} with ${weight}% of traffic${run?.message ? ` (${run.message})` : ''}`;
+      return finish(input, draft, { phase: 'Progressing', reason: Reason.AnalysisRunning, message }, layout(target));
+    }
+  }
+}
+
+/** Paused on an Inconclusive analysis; the Event once, when the pause begins. */
+function pausedInconclusive(input: CanaryInput, draft: Draft, outcome: Outcome, target: number): RolloutPlan {
+  if (input.status.message !== outcome.message)
+    emit(draft, 'Warning', EventReason.AnalysisInconclusive, outcome.message);
+  return finish(input, draft, outcome, split(input, draft, target));
 }
 
 /** The kind of a step: the one field it sets (the API's CEL rule allows exactly one). */
 type StepKind = keyof CanaryStep;
 
 function stepKind(step: CanaryStep): StepKind {
-  return step.setWeight !== undefined ? 'setWeight' : 'pause';
+  if (step.setWeight !== undefined) return 'setWeight';
+  return step.analysis ? 'analysis' : 'pause';
 }
 
 /** A step kind added to the API and not handled above fails to compile here. */

@@ -26,6 +26,12 @@ export const Reason = {
   RollingBack: 'RollingBack',
   AbortedByRequest: 'AbortedByRequest',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  /** An analysis the release waits on is measuring. */
+  AnalysisRunning: 'AnalysisRunning',
+  /** An analysis was Inconclusive: paused until promote (go on) or abort. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
+  /** An analysis Failed (or erred past consecutiveErrorLimit): aborted, all traffic on stable. */
+  AnalysisFailed: 'AnalysisFailed',
 } as const;
 
 /** Reasons of the events a plan emits. */
@@ -42,6 +48,11 @@ export const EventReason = {
   RetryStarted: 'RetryStarted',
   RequestIgnored: 'RequestIgnored',
   ScaledDown: 'ScaledDown',
+  AnalysisFailed: 'AnalysisFailed',
+  AnalysisInconclusive: 'AnalysisInconclusive',
+  AnalysisSkipped: 'AnalysisSkipped',
+  /** Blue-green with a post-promotion analysis: the Service switched, the old revision kept. */
+  Switched: 'Switched',
 } as const;
 
 export interface Outcome {

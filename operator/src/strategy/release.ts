@@ -4,6 +4,8 @@
 // request carried out and the earliest time to look again.
 import { buildConditions, EventReason, type Outcome, Reason } from './conditions.ts';
 import type {
+  AnalysisRequest,
+  ObservedAnalysisRun,
   PlannedEvent,
   PlannedRevision,
   RequestName,
@@ -12,6 +14,7 @@ import type {
   StrategyName,
   StrategyStatus,
   TrafficPlan,
+  WantedAnalysis,
 } from './types.ts';
 
 /** The revisions, traffic and scale target of a plan, given the new revision's pods. */
@@ -24,13 +27,14 @@ export interface Draft {
   events: PlannedEvent[];
   requestHandled?: RequestName;
   requeueAfterMs?: number;
+  analysis: WantedAnalysis[];
 }
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
 
 export function startDraft(input: StrategyInput<unknown>, strategy: StrategyName): Draft {
-  return { strategy, status: { ...input.status }, events: [] };
+  return { strategy, status: { ...input.status }, events: [], analysis: [] };
 }
 
 export function isoTime(ms: number): string {
@@ -105,6 +109,7 @@ function clearRelease(status: StrategyStatus): void {
   status.pauseStartTime = undefined;
   status.abortedRevision = undefined;
   status.notReadySince = undefined;
+  status.attempt = undefined;
 }
 
 /**
@@ -220,6 +225,7 @@ export function checkHealth(
 
 /** Marks the release in progress as aborted; the caller plans the rollback itself. */
 export function markAborted(draft: Draft, outcome: Outcome): void {
+  // A Degraded release says why in its Event's reason (ProgressDeadlineExceeded, AnalysisFailed).
   const status = draft.status;
   status.abortedRevision = status.canaryRevision;
   status.canaryWeight = 0;
@@ -227,16 +233,17 @@ export function markAborted(draft: Draft, outcome: Outcome): void {
   status.notReadySince = undefined;
   status.phase = outcome.phase;
   status.message = outcome.message;
-  const reason = outcome.phase === 'Degraded' ? EventReason.ProgressDeadlineExceeded : EventReason.RolloutAborted;
+  const reason = outcome.phase === 'Degraded' ? outcome.reason : EventReason.RolloutAborted;
   emit(draft, 'Warning', reason, outcome.message);
 }
 
 /** The outcome kept by an aborted release until retry or a new revision. */
 export function abortedOutcome(status: StrategyStatus): Outcome {
   const degraded = status.phase === 'Degraded';
+  const recorded = status.conditions?.find((c) => c.type === 'Aborted' && c.status === 'True')?.reason;
   return {
     phase: degraded ? 'Degraded' : 'Aborted',
-    reason: degraded ? Reason.ProgressDeadlineExceeded : Reason.AbortedByRequest,
+    reason: degraded ? (recorded ?? Reason.ProgressDeadlineExceeded) : Reason.AbortedByRequest,
     message: status.message ?? `the release of ${status.canaryRevision} was aborted; retry with spec.retry`,
   };
 }
@@ -261,6 +268,7 @@ export function retry(input: StrategyInput<unknown>, draft: Draft): void {
     return;
   }
   status.abortedRevision = undefined;
+  status.attempt = (status.attempt ?? 0) + 1;
   status.currentStepIndex = 0;
   status.canaryWeight = 0;
   status.notReadySince = undefined;
@@ -324,7 +332,7 @@ export function finish(input: StrategyInput<unknown>, draft: Draft, outcome: Out
     message: outcome.message,
     conditions: buildConditions(input.status.conditions, outcome, isoTime(input.now), input.generation),
   });
-  const plan: RolloutPlan = { ...parts, status, events: draft.events };
+  const plan: RolloutPlan = { ...parts, status, events: draft.events, analysis: draft.analysis };
   if (draft.requestHandled) plan.requestHandled = draft.requestHandled;
   if (draft.requeueAfterMs !== undefined) plan.requeueAfterMs = draft.requeueAfterMs;
   return plan;
@@ -339,11 +347,79 @@ export function planAborted(input: StrategyInput<unknown>, draft: Draft, layout:
   return finish(input, draft, abortedOutcome(draft.status), layout(0));
 }
 
-/** Auto-abort: the new revision was not Ready within progressDeadlineSeconds. */
-export function planDegraded(input: StrategyInput<unknown>, draft: Draft, cause: string, layout: Layout): RolloutPlan {
+/** Auto-abort: the new revision was not Ready within progressDeadlineSeconds, or an analysis failed. */
+export function planDegraded(
+  input: StrategyInput<unknown>,
+  draft: Draft,
+  cause: string,
+  layout: Layout,
+  reason: string = Reason.ProgressDeadlineExceeded,
+): RolloutPlan {
   const message = `${cause}: aborted, all traffic back to ${draft.status.stableRevision}`;
-  markAborted(draft, { phase: 'Degraded', reason: Reason.ProgressDeadlineExceeded, message });
-  return finish(input, draft, abortedOutcome(draft.status), layout(0));
+  markAborted(draft, { phase: 'Degraded', reason, message });
+  return finish(input, draft, { ...abortedOutcome(draft.status), reason }, layout(0));
+}
+
+/** The name of an analysis of the release, unique per revision, attempt and gate. */
+export function analysisKey(
+  revision: string,
+  attempt: number,
+  gate: WantedAnalysis['gate'],
+  stepIndex?: number,
+): string {
+  const where = gate === 'Step' ? `step${stepIndex ?? 0}` : gate.toLowerCase();
+  return `${revision.slice(0, 10)}-${attempt}-${where}`;
+}
+
+/**
+ * The release waits on an analysis: it is wanted (its run is made if missing), and its run, if
+ * observed, is returned.
+ */
+export function wantAnalysis(
+  input: StrategyInput<unknown>,
+  draft: Draft,
+  gate: WantedAnalysis['gate'],
+  request: AnalysisRequest,
+  stepIndex?: number,
+): ObservedAnalysisRun | undefined {
+  const revision = draft.status.canaryRevision as string;
+  const attempt = draft.status.attempt ?? 0;
+  const key = analysisKey(revision, attempt, gate, stepIndex);
+  if (!draft.analysis.some((wanted) => wanted.key === key)) {
+    draft.analysis.push({ key, gate, revision, attempt, request, ...(stepIndex !== undefined ? { stepIndex } : {}) });
+  }
+  return input.analysisRuns?.get(key);
+}
+
+/** Where an analysis stands for the release: wait, go on, pause, or abort. */
+export type AnalysisState = 'waiting' | 'passed' | 'inconclusive' | 'failed';
+
+export function analysisState(run: ObservedAnalysisRun | undefined): AnalysisState {
+  switch (run?.phase) {
+    case 'Successful':
+      return 'passed';
+    case 'Inconclusive':
+      return 'inconclusive';
+    case 'Failed':
+    case 'Error':
+      return 'failed';
+    default:
+      return 'waiting';
+  }
+}
+
+/** The cause of an abort by analysis, naming the run, its phase and why (the metric, value, condition). */
+export function analysisFailure(run: ObservedAnalysisRun): string {
+  return `analysis ${run.name} ${run.phase === 'Error' ? 'erred' : 'failed'}: ${run.message ?? run.phase}`;
+}
+
+/** Paused on an Inconclusive analysis, until promote (go on) or abort. */
+export function inconclusiveOutcome(run: ObservedAnalysisRun, where: string): Outcome {
+  return {
+    phase: 'Paused',
+    reason: Reason.AnalysisInconclusive,
+    message: `${where}: analysis ${run.name} was Inconclusive (${run.message ?? 'no verdict'}); promote to go on, or abort`,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The input and the output of the release strategies. A strategy is a pure function from these
 // inputs to a plan: no clock (`now` is passed in), no I/O, no randomness.
 import type { Static } from '@sinclair/typebox';
+import type { AnalysisGate, AnalysisPhase } from '../api/analysis.ts';
 import type { Condition } from '../api/common.ts';
 import type { RolloutPhase, RolloutSpec, RolloutStatus, TrafficRouting } from '../api/rollout.ts';
 
@@ -41,6 +42,27 @@ export interface RolloutRequests {
   retry?: boolean;
 }
 
+/** An AnalysisRun of the release, as observed: its phase and, once decided, why. */
+export interface ObservedAnalysisRun {
+  name: string;
+  phase: AnalysisPhase;
+  message?: string;
+}
+
+/** Templates and args of an analysis, as the Rollout names them. */
+export type AnalysisRequest = NonNullable<CanaryStep['analysis']>;
+
+/** An analysis the release waits on now; the reconciler makes its AnalysisRun if none exists. */
+export interface WantedAnalysis {
+  /** analysisKey(revision, attempt, gate, stepIndex): the run's name after the Rollout's. */
+  key: string;
+  gate: AnalysisGate;
+  stepIndex?: number;
+  revision: string;
+  attempt: number;
+  request: AnalysisRequest;
+}
+
 export interface StrategyInput<S> {
   strategy: S;
   /** spec.paused: the user's hold. */
@@ -57,6 +79,8 @@ export interface StrategyInput<S> {
   now: number;
   /** The Rollout's metadata.generation, for the conditions' observedGeneration. */
   generation?: number;
+  /** The release's AnalysisRuns, by analysisKey. */
+  analysisRuns?: ReadonlyMap<string, ObservedAnalysisRun>;
 }
 
 export interface CanaryInput extends StrategyInput<CanaryStrategy> {
@@ -115,6 +139,8 @@ export interface RolloutPlan {
   requestHandled?: RequestName;
   /** When to plan again even if nothing changes; 0 means at once. Unset: only on a change. */
   requeueAfterMs?: number;
+  /** The analyses the release waits on now (their runs are made if missing; others are stopped). */
+  analysis?: WantedAnalysis[];
 }
 
 export type { RolloutPhase };

@@ -23,9 +23,11 @@ import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { isServed } from '../../traffic/index.ts';
+import { analysisRunType, ROLLOUT_LABEL } from '../analysis/resources.ts';
+import { VerdictChanges } from '../analysis/verdict-changes.ts';
 import { ConfigWatches } from './config-digests.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
-import { planReleaseWorkload } from './release.ts';
+import { createReleasePlanner } from './release.ts';
 import {
   crdName,
   databaseServerType,
@@ -109,6 +111,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       .filter((ms) => ms.metadata.namespace === namespace.metadata.name && (ms.spec.database || ms.spec.cache))
       .map(objectKey);
 
+  const analysisVerdicts = new VerdictChanges();
   let reconciler: Reconciler = async () => {};
   const controller = new MicroServiceController({
     client,
@@ -135,6 +138,9 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
         },
       },
       { type: databaseServerType, keysFor: servicesOnServer },
+      // An AnalysisRun's verdicts move its release on (or abort it); a measurement that changes none
+      // of them does not cost a reconcile of the service.
+      { type: analysisRunType, labelSelector: managed, keysFor: analysisVerdicts.keysFor },
       // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
       // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
@@ -180,7 +186,15 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     crdCache: controller.cache(customResourceDefinitionType),
     databaseServerCache: controller.cache(databaseServerType),
     routeCache: (type) => routeWatches.syncedCache(type),
-    workloads: options.workloads ?? planReleaseWorkload,
+    workloads:
+      options.workloads ??
+      createReleasePlanner({
+        analysisRuns: (namespace, rollout) =>
+          controller
+            .cache(analysisRunType)
+            .list({ namespace })
+            .filter((run) => run.metadata.labels?.[ROLLOUT_LABEL] === rollout),
+      }),
     ...(options.databases
       ? {
           namespaces: controller.cache(namespaceType),

@@ -18,6 +18,7 @@ import type { KubeObject } from '../../kube/objects.ts';
 import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
 import { isoTime } from '../../strategy/release.ts';
 import { type InstalledApis, resolveTrafficRouting } from '../../traffic/index.ts';
+import { observeRuns, refreshRuns, summarizeRuns, type WantedRun } from '../analysis/runs.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
 import { MigrationReason } from './migration.ts';
 import { requestsIn } from './rollout-status.ts';
@@ -166,7 +167,19 @@ export function planUntilSettled(input: Parameters<typeof planRollout>[0]): Roll
   return { ...plan, events, ...(handled ? { requestHandled: handled } : {}) };
 }
 
-export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): WorkloadPlan => {
+export interface ReleasePlannerSources {
+  /** The AnalysisRuns of the Rollout `name` in `namespace`. */
+  analysisRuns?: (namespace: string, rollout: string) => KubeObject[];
+}
+
+/** The planner of a service's workloads: plain without a Rollout, released by its strategy with one. */
+export function createReleasePlanner(sources: ReleasePlannerSources = {}): WorkloadPlanner {
+  return (input) => planRelease(input, sources);
+}
+
+export const planReleaseWorkload: WorkloadPlanner = createReleasePlanner();
+
+function planRelease(input: WorkloadInput, sources: ReleasePlannerSources): WorkloadPlan {
   const { ms, rollout } = input;
   if (!rollout) return planPlainWorkload(input);
   const { name } = identityOf(ms);
@@ -191,7 +204,9 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
   const routing = resolveTrafficRouting(spec.strategy.canary?.trafficRouting, input.installed ?? noRouters);
 
   const { promote: _promote, abort: _abort, retry: _retry, ...standing } = spec;
+  const runs = sources.analysisRuns?.(rollout.metadata.namespace ?? '', rollout.metadata.name ?? '') ?? [];
   const plan = planUntilSettled({
+    analysisRuns: observeRuns(runs),
     spec: { ...standing, ...requests },
     trafficRouting: routing,
     status: previous,
@@ -229,6 +244,21 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
 
   const status: RolloutStatus = { ...plan.status };
   if (generation !== undefined) status.observedGeneration = generation;
+  const wanted = plan.analysis ?? [];
+  // After an abort the runs that decided it stay in view, for kubectl describe.
+  const aborted = status.phase === 'Degraded' || status.phase === 'Aborted';
+  if (wanted.length > 0) status.analysisRuns = summarizeRuns(rollout, wanted, runs);
+  else if (aborted && previous.analysisRuns) status.analysisRuns = refreshRuns(previous.analysisRuns, runs);
+  else delete status.analysisRuns;
+  const analysis: WantedRun[] = wanted.map((analysis) => ({
+    ...analysis,
+    context: {
+      service: name,
+      namespace: ms.metadata.namespace ?? '',
+      revision: { canary: analysis.revision, stable: status.stableRevision ?? '' },
+      workload: { canary: nameOf(analysis.revision), stable: nameOf(status.stableRevision ?? '') },
+    },
+  }));
   if (spec.strategy.canary && routing === 'replicas' && status.canaryRevision && status.message) {
     const asked = spec.strategy.canary.trafficRouting ?? 'auto';
     const why = asked === 'replicas' || asked === 'auto' ? 'no mesh' : `${asked} is not installed`;
@@ -266,9 +296,10 @@ export const planReleaseWorkload: WorkloadPlanner = (input: WorkloadInput): Work
       status,
       events: plan.events,
       ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+      ...(analysis.length > 0 || runs.length > 0 ? { analysis: { wanted: analysis, runs } } : {}),
     },
   };
-};
+}
 
 const noRouters: InstalledApis = { istio: false, gatewayAPI: false };
 

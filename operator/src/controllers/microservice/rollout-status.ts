@@ -15,6 +15,7 @@ import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import type { WriteTracker } from '../../runtime/write-tracker.ts';
 import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
+import { syncAnalysisRuns } from '../analysis/runs.ts';
 import { rolloutType } from './resources.ts';
 import type { ReleaseOutcome } from './workloads.ts';
 
@@ -104,6 +105,7 @@ export async function recordRelease(
   const { client, recorder, tracker, log } = deps;
   const { rollout } = release;
   const name = rollout.metadata.name ?? '';
+  if (release.analysis) await syncAnalysisRuns(client, rollout, release.analysis.wanted, release.analysis.runs);
   const written = await syncStatus<KubeObject>(client, rolloutType, rollout, release.status);
   if (written) {
     tracker.wrote(written, rolloutType.kind);

@@ -15,6 +15,7 @@ import {
 import type { KubeObject } from '../../kube/objects.ts';
 import type { PlannedEvent } from '../../strategy/index.ts';
 import type { InstalledApis, TrafficSplit } from '../../traffic/index.ts';
+import type { WantedRun } from '../analysis/runs.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
 import { MigrationReason, type ReleaseHold } from './migration.ts';
@@ -64,6 +65,8 @@ export interface ReleaseOutcome {
   events: PlannedEvent[];
   /** Plan again after this many milliseconds even if nothing changes. */
   requeueAfterMs?: number;
+  /** The analyses the release waits on, and the Rollout's AnalysisRuns as observed. */
+  analysis?: { wanted: WantedRun[]; runs: KubeObject[] };
 }
 
 export interface WorkloadPlan {
