@@ -93,7 +93,7 @@ describe('validate', () => {
     };
     assert.deepEqual(validateDatabaseServer(server), {
       valid: false,
-      errors: ['spec.engine: must be one of "postgres", "mysql", "redis"'],
+      errors: ['spec.engine: must be one of "postgres", "mysql", "redis", "rabbitmq"'],
     });
   });
 

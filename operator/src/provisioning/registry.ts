@@ -3,6 +3,7 @@
 // hashes on the pod template, so a new one goes last (existing services keep their revision).
 import type { EngineRegistry, RedisEngineRegistry } from '../database/index.ts';
 import { DedicatedDatabaseProvisioner } from './dedicated-database.ts';
+import { MessagingProvisioner } from './messaging.ts';
 import type { Provisioner } from './provisioner.ts';
 import { RedisCacheProvisioner } from './redis-cache.ts';
 import { type SharedDatabaseOptions, SharedDatabaseProvisioner } from './shared-database.ts';
@@ -22,6 +23,13 @@ export function createProvisioners(options: ProvisionerOptions): Provisioner[] {
       databaseServers: options.databaseServers,
       ...(options.namespaces ? { namespaces: options.namespaces } : {}),
       ...(cacheEngines ? { engines: cacheEngines } : {}),
+      ...(options.onWrite ? { onWrite: options.onWrite } : {}),
+      now: () => options.clock.now(),
+    }),
+    new MessagingProvisioner({
+      client: options.client,
+      databaseServers: options.databaseServers,
+      ...(options.namespaces ? { namespaces: options.namespaces } : {}),
       ...(options.onWrite ? { onWrite: options.onWrite } : {}),
       now: () => options.clock.now(),
     }),

@@ -120,6 +120,8 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const serverRef = ms.spec.database?.serverRef;
   const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
   const databasePort = dedicatedDatabaseAddress(ms)?.port ?? (server?.spec as { port?: number } | undefined)?.port;
+  const broker = ms.spec.messaging ? sources.databaseServerCache.get(ms.spec.messaging.serverRef) : undefined;
+  const brokerPort = (broker?.spec as { port?: number } | undefined)?.port;
 
   return {
     ms,
@@ -131,5 +133,6 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     installed,
     ...(gatewayAPI ? { gatewayAPI } : {}),
     ...(databasePort !== undefined ? { databasePort } : {}),
+    ...(brokerPort !== undefined ? { brokerPort } : {}),
   };
 }
