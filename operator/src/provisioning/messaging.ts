@@ -9,7 +9,6 @@
 // the user, its queues and its exchanges; Retain keeps them. Nothing here logs or returns a password.
 import type { MicroService } from '../api/microservice.ts';
 import { microServiceType } from '../api/resource-types.ts';
-import { sha256Hex } from '../common/hash.ts';
 import {
   type BrokerAdminConnection,
   type BrokerUser,
@@ -21,15 +20,23 @@ import { generatePassword, InvalidIdentifierError, OwnershipConflictError, redac
 import { type BrokerEngine, BrokerFailure, createRabbitmqEngine } from '../database/rabbitmq.ts';
 import { buildMessagingSecret, messagingSecretName } from '../desired/messaging.ts';
 import { identityOf } from '../desired/meta.ts';
-import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import type { EventRecord } from '../kube/events.ts';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers.ts';
+import { addFinalizer, hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
 import { ProvisionReason } from './reasons.ts';
 import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './secrets.ts';
-import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
+import {
+  failedProvision,
+  finishRelease,
+  provisionedEvents,
+  releaseFailed,
+  type ServerOfEngine,
+  type ServerUserOptions,
+  secretDataHash,
+  serverOfEngine,
+} from './server-user.ts';
+import { adoptionAllowed, checkNamespaceAllowed } from './tenancy.ts';
 
 export const MESSAGING_FINALIZER = 'flotilla.dev/messaging';
 export const MESSAGING_READY = 'MessagingReady';
@@ -40,33 +47,10 @@ export const MessagingReason = {
   NotARabbitmqServer: 'NotARabbitmqServer',
 } as const;
 
-export interface MessagingOptions {
-  client: KubeClient;
-  /** The DatabaseServers, cluster-scoped, by name. */
-  databaseServers: { get(name: string): KubeObject | undefined };
-  /** The Namespaces, for servers that admit namespaces by label; without, such servers admit none. */
-  namespaces?: { get(name: string): KubeObject | undefined };
+export interface MessagingOptions extends ServerUserOptions {
   /** Makes the engine of a server (tests and the benchmark count its calls); the management API by default. */
   engine?: (admin: BrokerAdminConnection) => BrokerEngine;
-  /** Told of every write to the MicroService (the finalizer), so the next read is not stale. */
-  onWrite?: (written: KubeObject) => void;
-  /** Milliseconds since the epoch; injectable for tests. */
-  now?: () => number;
-  /** Give up reaching an unreachable server this long after deletionTimestamp (default 5 min). */
-  releaseTimeoutMs?: number;
 }
-
-interface RabbitmqServer {
-  name: string;
-  host: string;
-  port: number;
-  managementUrl: string;
-  adminSecretRef: { namespace: string; name: string };
-  tenancy: TenancySpec;
-}
-
-const hashOf = (data: Record<string, string>) =>
-  sha256Hex(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
 
 export class MessagingProvisioner implements Provisioner<'messaging'> {
   readonly field = 'messaging';
@@ -131,33 +115,13 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
           secretName,
           reclaimPolicy: ms.spec.messaging?.reclaimPolicy ?? 'Retain',
         },
-        credentialsHash: hashOf(data.data),
-        events:
-          done.length === 0
-            ? []
-            : [
-                {
-                  type: 'Normal',
-                  reason: done.includes('AdoptUser') ? 'MessagingAdopted' : 'MessagingProvisioned',
-                  message: `${message} (${done.join(', ')})`,
-                },
-              ],
+        credentialsHash: secretDataHash(data.data),
+        events: provisionedEvents(done, message, { adopted: 'MessagingAdopted', provisioned: 'MessagingProvisioned' }),
         retry: false,
       };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
-      // Announced when it becomes the reason, not again on every reconcile that finds it unchanged.
-      const shown = (ms.status?.conditions ?? []).find((c) => c.type === MESSAGING_READY);
-      const news = shown?.status !== 'False' || shown.reason !== error.reason || shown.message !== error.message;
-      return {
-        field: 'messaging',
-        condition: { type: MESSAGING_READY, status: 'False', reason: error.reason, message: error.message },
-        status: undefined,
-        events: news
-          ? [{ type: 'Warning', reason: 'MessagingFailed', message: `${error.reason}: ${error.message}` }]
-          : [],
-        retry: error.retry,
-      };
+      return failedProvision(ms, 'messaging', MESSAGING_READY, 'MessagingFailed', error);
     }
   }
 
@@ -202,50 +166,19 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
       }
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
-      const now = (this.#options.now ?? Date.now)();
-      const since = Date.parse(ms.metadata.deletionTimestamp ?? '') || now;
-      const timeoutMs = this.#options.releaseTimeoutMs ?? 5 * 60_000;
-      if (error.retry && now - since < timeoutMs) {
-        const message = `could not delete ${what}: ${error.reason}: ${error.message}`;
-        return {
-          done: false,
-          events: [{ type: 'Warning', reason: 'MessagingDeleteFailed', message }],
-          ...(ms.metadata.deletionTimestamp ? { retryNotAfterMs: Math.max(100, timeoutMs - (now - since)) } : {}),
-        };
-      }
-      const message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
-      event = { type: 'Warning', reason: 'MessagingLeftBehind', message };
+      const failed = releaseFailed(ms, error, what, this.#options, {
+        failed: 'MessagingDeleteFailed',
+        leftBehind: 'MessagingLeftBehind',
+      });
+      if ('retry' in failed) return failed.retry;
+      event = failed.gaveUp;
     }
-    try {
-      const written = await removeFinalizer(this.#options.client, microServiceType, ms, MESSAGING_FINALIZER);
-      this.#options.onWrite?.(written);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    return { done: true, events: [event] };
+    return finishRelease(this.#options, ms, MESSAGING_FINALIZER, event);
   }
 
-  #server(serverRef: string): RabbitmqServer {
-    const server = this.#options.databaseServers.get(serverRef);
-    if (!server) {
-      throw new ProvisionFailure(MessagingReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
-    }
-    const spec = (server.spec ?? {}) as Partial<RabbitmqServer> & { engine?: string };
-    if (spec.engine !== 'rabbitmq') {
-      throw new ProvisionFailure(
-        MessagingReason.NotARabbitmqServer,
-        `DatabaseServer ${serverRef} has engine ${spec.engine}; spec.messaging needs one with engine rabbitmq`,
-        false,
-      );
-    }
-    return {
-      name: serverRef,
-      host: spec.host ?? '',
-      port: spec.port ?? 0,
-      managementUrl: spec.managementUrl ?? '',
-      adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
-      tenancy: spec as TenancySpec,
-    };
+  #server(serverRef: string): ServerOfEngine {
+    const servers = this.#options.databaseServers;
+    return serverOfEngine(servers, serverRef, 'rabbitmq', MessagingReason.NotARabbitmqServer, 'spec.messaging');
   }
 
   #user(ms: MicroService): BrokerUser {
@@ -269,7 +202,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
     }
   }
 
-  async #engine(server: RabbitmqServer): Promise<BrokerEngine> {
+  async #engine(server: ServerOfEngine): Promise<BrokerEngine> {
     const data = await readAdminSecret(this.#options.client, server, ['username', 'password']);
     const admin = {
       managementUrl: server.managementUrl,
@@ -280,7 +213,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
   }
 
   /** Runs engine work; its failures become ProvisionFailures whose messages hold none of `secrets`. */
-  async #onServer<T>(server: RabbitmqServer, secrets: string[], work: () => Promise<T>): Promise<T> {
+  async #onServer<T>(server: ServerOfEngine, secrets: string[], work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
@@ -299,7 +232,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
   }
 
   /** The Secret `<name>-mq`, ours: created with a new password when missing, else brought up to date. */
-  async #ensureSecret(ms: MicroService, server: RabbitmqServer, user: BrokerUser) {
+  async #ensureSecret(ms: MicroService, server: ServerOfEngine, user: BrokerUser) {
     const { client } = this.#options;
     const { name, namespace } = identityOf(ms);
     const secretName = messagingSecretName(name);
