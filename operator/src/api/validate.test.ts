@@ -29,7 +29,7 @@ function microService(...modifiers: ((object: MicroService) => void)[]): MicroSe
 describe('validate', () => {
   it('accepts every Flotilla object of samples/', () => {
     const flotilla = readManifestDir(samplesDir).filter(({ manifest }) => manifest.apiVersion === API_VERSION);
-    assert.equal(flotilla.length, 8, 'four MicroServices, two Rollouts, two DatabaseServers');
+    assert.equal(flotilla.length, 10, 'five MicroServices, two Rollouts, three DatabaseServers');
     for (const { file, manifest } of flotilla) {
       const validate = validators[manifest.kind];
       assert.ok(validate, `${file}: unknown kind ${manifest.kind}`);
