@@ -107,7 +107,7 @@ export function localRabbitmqAdmin(): RabbitmqServer | undefined {
 export async function probeRabbitmq(
   admin: BrokerAdminConnection,
 ): Promise<{ ok: true; version: string } | { ok: false; why: string }> {
-  const check = await createRabbitmqEngine({ ...admin, timeoutMs: 3000 }).checkConnection();
+  const check = await createRabbitmqEngine({ ...admin, timeoutMs: 10_000 }).checkConnection();
   return check.ok
     ? { ok: true, version: check.serverVersion }
     : { ok: false, why: `${check.reason}: ${check.message}` };
@@ -235,7 +235,9 @@ async function startLocalRabbitmq(): Promise<RabbitmqServer> {
   }
   const admin = localRabbitmqAdmin();
   if (!admin) throw new Error(`the admin password file ${passwordFile('rabbitmq')} vanished`);
-  const result = await probeRabbitmq(admin);
+  // A busy machine may keep a running node from answering at once: a few tries before giving up.
+  let result = await probeRabbitmq(admin);
+  for (let attempt = 1; !result.ok && attempt < 3; attempt++) result = await probeRabbitmq(admin);
   if (!result.ok) {
     throw new Error(
       `RabbitMQ runs but the admin cannot log in (${result.why}). Reset it with \`npm run databases -- down rabbitmq --purge\` then \`up rabbitmq\`.`,

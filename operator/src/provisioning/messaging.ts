@@ -50,6 +50,8 @@ export const MessagingReason = {
 export interface MessagingOptions extends ServerUserOptions {
   /** Makes the engine of a server (tests and the benchmark count its calls); the management API by default. */
   engine?: (admin: BrokerAdminConnection) => BrokerEngine;
+  /** Called right after the Secret `<name>-mq` was created (tests crash the operator here). */
+  afterSecretCreated?: () => void;
 }
 
 export class MessagingProvisioner implements Provisioner<'messaging'> {
@@ -250,6 +252,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
         }) as unknown as KubeObject,
       read: () => client.getIfExists(secretType, secretName, namespace),
       generatePassword,
+      ...(this.#options.afterSecretCreated ? { onCreated: this.#options.afterSecretCreated } : {}),
     });
   }
 }

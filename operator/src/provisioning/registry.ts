@@ -31,6 +31,7 @@ export function createProvisioners(options: ProvisionerOptions): Provisioner[] {
       databaseServers: options.databaseServers,
       ...(options.namespaces ? { namespaces: options.namespaces } : {}),
       ...(options.onWrite ? { onWrite: options.onWrite } : {}),
+      ...(options.afterSecretCreated ? { afterSecretCreated: options.afterSecretCreated } : {}),
       now: () => options.clock.now(),
     }),
   ];

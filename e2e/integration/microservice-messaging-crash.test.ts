@@ -1,0 +1,105 @@
+// The operator killed between writing a service's Secret <name>-mq and creating its broker user (the test hook
+// makes it SIGKILL itself right there): after a restart the service ends with working credentials, the ones in
+// the Secret written before the crash, and exactly one user.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import amqp from 'amqplib';
+import { rabbitmqServer } from '../databases/rabbitmq.ts';
+import { connectToCluster } from '../support/cluster.ts';
+import { eventually } from '../support/eventually.ts';
+import { ensureNamespace, installCrds } from './api-support.ts';
+import {
+  conditionOf,
+  freshNamespace,
+  getJson,
+  kubectlApply,
+  microServiceManifest,
+  startOperator,
+} from './microservice-support.ts';
+
+const cluster = await connectToCluster();
+const namespace = freshNamespace('ms-mq-crash');
+const serverName = `${namespace}-rabbitmq`;
+
+describe('a crash between the Secret and the broker user', () => {
+  let operator: ChildProcess | undefined;
+
+  after(async () => {
+    operator?.kill('SIGTERM');
+    await cluster
+      .kubectl(['-n', namespace, 'delete', 'microservice', 'ledger', '--wait=true', '--timeout=60s'])
+      .catch(() => '');
+    operator?.kill('SIGKILL');
+    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await cluster.kubectl(['delete', 'databaseserver', serverName, '--ignore-not-found']);
+  });
+
+  it('ends with working credentials after a restart', { timeout: 120_000 }, async () => {
+    const broker = await rabbitmqServer();
+    await installCrds(cluster);
+    await ensureNamespace(cluster, namespace);
+    await kubectlApply(cluster, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'rabbitmq-admin', namespace },
+      stringData: { username: broker.username, password: broker.password },
+    });
+    await kubectlApply(cluster, {
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'DatabaseServer',
+      metadata: { name: serverName },
+      spec: {
+        engine: 'rabbitmq',
+        host: broker.amqpHost,
+        port: broker.amqpPort,
+        managementUrl: broker.managementUrl,
+        adminSecretRef: { namespace, name: 'rabbitmq-admin' },
+      },
+    });
+    const authorization = `Basic ${Buffer.from(`${broker.username}:${broker.password}`).toString('base64')}`;
+    const userExists = async () =>
+      (await fetch(`${broker.managementUrl}/api/users/${namespace}.ledger`, { headers: { authorization } })).status ===
+      200;
+
+    const crashing = await startOperator(cluster, namespace, {
+      env: { ...process.env, FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET: '1' },
+    });
+    operator = crashing.child;
+    const signal = new Promise((resolve) => crashing.child.once('exit', (_code, signal) => resolve(signal)));
+    await kubectlApply(
+      cluster,
+      microServiceManifest(namespace, 'ledger', {
+        image: 'registry.example.com/ledger:1',
+        messaging: { serverRef: serverName, reclaimPolicy: 'Delete' },
+      }),
+    );
+    assert.equal(await signal, 'SIGKILL', 'the operator died at the hook');
+    const secret = await getJson<{ data: Record<string, string> }>(cluster, ['-n', namespace, 'secret', 'ledger-mq']);
+    const written = Buffer.from(secret.data.AMQP_URL ?? '', 'base64').toString();
+    assert.equal(await userExists(), false, 'the user was made before the crash');
+
+    operator = (await startOperator(cluster, namespace)).child;
+    await eventually(
+      'MessagingReady after the restart',
+      async () => {
+        const condition = await conditionOf(cluster, namespace, 'ledger', 'MessagingReady');
+        assert.equal(condition?.status, 'True', JSON.stringify(condition));
+      },
+      { timeoutMs: 60_000 },
+    );
+    const connection = await amqp.connect(written);
+    try {
+      await (await connection.createChannel()).assertExchange('ledger', 'topic');
+    } finally {
+      await connection.close();
+    }
+    const users = (await (await fetch(`${broker.managementUrl}/api/users`, { headers: { authorization } })).json()) as {
+      name: string;
+    }[];
+    assert.deepEqual(
+      users.map((u) => u.name).filter((n) => n.startsWith(`${namespace}.`)),
+      [`${namespace}.ledger`],
+    );
+  });
+});
