@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
-import { type BrokerUserSpec, computeBrokerUser } from '../../operator/src/database/broker-user.ts';
+import { type BrokerUser, type BrokerUserSpec, computeBrokerUser } from '../../operator/src/database/broker-user.ts';
 import { OwnershipConflictError } from '../../operator/src/database/ownership.ts';
 import { createRabbitmqEngine } from '../../operator/src/database/rabbitmq.ts';
 import { type RabbitmqServer, rabbitmqServer } from '../databases/rabbitmq.ts';
@@ -97,11 +97,11 @@ describe('the rabbitmq engine', () => {
       await api('PUT', `/exchanges/${vhost}/${user.exchange}`, { type: 'topic' });
       await api('PUT', `/queues/${vhost}/${user.exchange}.q`, {});
     }
-    const [keep, gone] = users;
-    assert.deepEqual((await engine.dropBrokerUser(keep!, { owner: `${vhost}/keep`, purge: false })).actions, [
+    const [keep, gone] = users as [BrokerUser, BrokerUser, BrokerUser];
+    assert.deepEqual((await engine.dropBrokerUser(keep, { owner: `${vhost}/keep`, purge: false })).actions, [
       'DeleteUser',
     ]);
-    const dropped = await engine.dropBrokerUser(gone!, { owner: `${vhost}/gone`, purge: true });
+    const dropped = await engine.dropBrokerUser(gone, { owner: `${vhost}/gone`, purge: true });
     assert.deepEqual(dropped.deleted, { queues: 1, exchanges: 1 });
     const queues = ((await api('GET', `/queues/${vhost}`)).json as { name: string }[]).map((q) => q.name).sort();
     assert.deepEqual(queues, ['keep-other.q', 'keep.q']);
