@@ -34,6 +34,7 @@ import {
   waitUntil,
 } from './local.ts';
 import { withLock } from './lock.ts';
+import { externalStatus, localStatus, oncePerProcess } from './server-status.ts';
 
 /** A RabbitMQ as the tests use it: the admin's management API, and where services connect over AMQP. */
 export interface RabbitmqServer extends BrokerAdminConnection {
@@ -265,52 +266,22 @@ async function stopLocalRabbitmq(purge: boolean): Promise<void> {
   }
 }
 
-let pending: Promise<RabbitmqServer> | undefined;
-
 /** For tests: a real RabbitMQ, brought up once per process; fails (never skips) without one. */
-export function rabbitmqServer(): Promise<RabbitmqServer> {
-  pending ??= rabbitmqUp().catch((error: unknown) => {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`No rabbitmq server for this test: ${why}\nHow to get one: ${HOW_TO_GET_RABBITMQ}`);
-  });
-  return pending;
-}
+export const rabbitmqServer = oncePerProcess('rabbitmq', rabbitmqUp, HOW_TO_GET_RABBITMQ);
 
 export async function rabbitmqStatus(): Promise<ServerStatus> {
   const external = externalRabbitmq();
   if (external) {
-    const result = await probeRabbitmq(external);
-    return {
-      engine: 'rabbitmq',
-      running: result.ok,
-      lines: [
-        `rabbitmq: external server ${external.managementUrl} from ${RABBITMQ_URL_VARIABLE}: ` +
-          (result.ok ? `version ${result.version}` : result.why),
-      ],
-    };
+    return externalStatus('rabbitmq', external.managementUrl, RABBITMQ_URL_VARIABLE, await probeRabbitmq(external));
   }
   if (!existsSync(PROGRAM)) {
-    return {
-      engine: 'rabbitmq',
-      running: false,
-      lines: ['rabbitmq: not installed (apt-get install --no-install-recommends rabbitmq-server)'],
-    };
+    const lines = ['rabbitmq: not installed (apt-get install --no-install-recommends rabbitmq-server)'];
+    return { engine: 'rabbitmq', running: false, lines };
   }
   const { pidFile, dir } = rabbitmqPaths();
   const running = rabbitmqPid(pidFile, dir) !== undefined;
-  const lines = [
+  const first =
     `rabbitmq: RabbitMQ ${running ? 'running' : 'stopped'} on ${LOOPBACK}:${RABBITMQ_PORTS.amqp} (management API ` +
-      `${RABBITMQ_PORTS.management}), in ${join(runDir(), 'rabbitmq')}`,
-  ];
-  const admin = localRabbitmqAdmin();
-  if (running && admin) {
-    const result = await probeRabbitmq(admin);
-    lines.push(
-      result.ok
-        ? `  admin ${ADMIN_USERNAME} logs in; server version ${result.version}`
-        : `  admin cannot log in: ${result.why}`,
-    );
-  }
-  lines.push(`  admin password file ${passwordFile('rabbitmq')}${admin ? '' : ' (not created yet)'}`);
-  return { engine: 'rabbitmq', running, lines };
+    `${RABBITMQ_PORTS.management}), in ${join(runDir(), 'rabbitmq')}`;
+  return localStatus('rabbitmq', running, first, localRabbitmqAdmin(), probeRabbitmq);
 }

@@ -9,6 +9,7 @@ import { rabbitmqServer } from '../databases/rabbitmq.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
+import { createRabbitmqServer, managementApi, usersIn } from './messaging-support.ts';
 import {
   conditionOf,
   freshNamespace,
@@ -39,28 +40,8 @@ describe('a crash between the Secret and the broker user', () => {
     const broker = await rabbitmqServer();
     await installCrds(cluster);
     await ensureNamespace(cluster, namespace);
-    await kubectlApply(cluster, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'rabbitmq-admin', namespace },
-      stringData: { username: broker.username, password: broker.password },
-    });
-    await kubectlApply(cluster, {
-      apiVersion: 'flotilla.dev/v1alpha1',
-      kind: 'DatabaseServer',
-      metadata: { name: serverName },
-      spec: {
-        engine: 'rabbitmq',
-        host: broker.amqpHost,
-        port: broker.amqpPort,
-        managementUrl: broker.managementUrl,
-        adminSecretRef: { namespace, name: 'rabbitmq-admin' },
-      },
-    });
-    const authorization = `Basic ${Buffer.from(`${broker.username}:${broker.password}`).toString('base64')}`;
-    const userExists = async () =>
-      (await fetch(`${broker.managementUrl}/api/users/${namespace}.ledger`, { headers: { authorization } })).status ===
-      200;
+    await createRabbitmqServer(cluster, namespace, serverName, broker);
+    const userExists = async () => (await managementApi(broker)('GET', `/users/${namespace}.ledger`)).status === 200;
 
     const crashing = await startOperator(cluster, namespace, {
       env: { ...process.env, FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET: '1' },
@@ -94,12 +75,6 @@ describe('a crash between the Secret and the broker user', () => {
     } finally {
       await connection.close();
     }
-    const users = (await (await fetch(`${broker.managementUrl}/api/users`, { headers: { authorization } })).json()) as {
-      name: string;
-    }[];
-    assert.deepEqual(
-      users.map((u) => u.name).filter((n) => n.startsWith(`${namespace}.`)),
-      [`${namespace}.ledger`],
-    );
+    assert.deepEqual(await usersIn(broker, namespace), [`${namespace}.ledger`]);
   });
 });

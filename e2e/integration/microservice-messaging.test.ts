@@ -7,14 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { pino } from 'pino';
-import { createDatabaseServerController } from '../../operator/src/controllers/databaseserver/controller.ts';
-import { EngineRegistry } from '../../operator/src/database/index.ts';
-import { createKubeClient } from '../../operator/src/kube/client.ts';
 import { type RabbitmqServer, rabbitmqDown, rabbitmqServer, rabbitmqUp } from '../databases/rabbitmq.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureNamespace, installCrds } from './api-support.ts';
+import { createRabbitmqServer, managementApi, usersIn } from './messaging-support.ts';
 import {
   conditionOf,
   freshNamespace,
@@ -24,6 +21,7 @@ import {
   type OperatorProcess,
   startOperator,
 } from './microservice-support.ts';
+import { expectServerChecked } from './server-check-support.ts';
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-messaging');
@@ -44,14 +42,12 @@ describe('messaging through the operator', () => {
 
   /** The management API as the admin: the JSON, or undefined on 404. */
   const admin = async <T>(path: string): Promise<T | undefined> => {
-    const authorization = `Basic ${Buffer.from(`${broker.username}:${broker.password}`).toString('base64')}`;
-    const response = await fetch(`${broker.managementUrl}/api${path}`, { headers: { authorization } });
-    if (response.status === 404) return undefined;
-    assert.ok(response.ok, `GET ${path}: ${response.status}`);
-    return (await response.json()) as T;
+    const { status, json } = await managementApi(broker)<T>('GET', path);
+    if (status === 404) return undefined;
+    assert.ok(status < 300, `GET ${path}: ${status}`);
+    return json;
   };
-  const flotillaUsers = async () =>
-    ((await admin<{ name: string }[]>('/users')) ?? []).map((u) => u.name).filter((n) => n.startsWith(`${namespace}.`));
+  const flotillaUsers = () => usersIn(broker, namespace);
 
   /** A connection as the service, from its Secret's AMQP_URL (as its pods read it). */
   const connectAs = async (service: string): Promise<ChannelModel> => {
@@ -92,24 +88,7 @@ describe('messaging through the operator', () => {
     broker = await rabbitmqServer();
     await installCrds(cluster);
     await ensureNamespace(cluster, namespace);
-    await kubectlApply(cluster, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'rabbitmq-admin', namespace },
-      stringData: { username: broker.username, password: broker.password },
-    });
-    await kubectlApply(cluster, {
-      apiVersion: 'flotilla.dev/v1alpha1',
-      kind: 'DatabaseServer',
-      metadata: { name: serverName },
-      spec: {
-        engine: 'rabbitmq',
-        host: broker.amqpHost,
-        port: broker.amqpPort,
-        managementUrl: broker.managementUrl,
-        adminSecretRef: { namespace, name: 'rabbitmq-admin' },
-      },
-    });
+    await createRabbitmqServer(cluster, namespace, serverName, broker);
     operator = await startOperator(cluster, namespace);
   });
 
@@ -123,14 +102,9 @@ describe('messaging through the operator', () => {
     await cluster.kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
     await cluster.kubectl(['delete', 'databaseserver', serverName, '--ignore-not-found']);
     // What Retain kept, and the vhost (never deleted by Flotilla: the namespace's services share it).
-    const authorization = `Basic ${Buffer.from(`${broker.username}:${broker.password}`).toString('base64')}`;
-    for (const user of await flotillaUsers().catch(() => [])) {
-      await fetch(`${broker.managementUrl}/api/users/${encodeURIComponent(user)}`, {
-        method: 'DELETE',
-        headers: { authorization },
-      });
-    }
-    await fetch(`${broker.managementUrl}/api/vhosts/${namespace}`, { method: 'DELETE', headers: { authorization } });
+    const api = managementApi(broker);
+    for (const user of await flotillaUsers().catch(() => [])) await api('DELETE', `/users/${encodeURIComponent(user)}`);
+    await api('DELETE', `/vhosts/${namespace}`);
   });
 
   it('a publisher and a subscriber talk; every other use of the broker is refused', async () => {
@@ -340,61 +314,6 @@ describe('messaging through the operator', () => {
   });
 
   it('the DatabaseServer controller reports a rabbitmq server Ready, or why not, without the password', async () => {
-    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
-    await kubectlApply(cluster, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'rabbitmq-bad-admin', namespace },
-      stringData: { username: broker.username, password: wrong },
-    });
-    await kubectlApply(cluster, {
-      apiVersion: 'flotilla.dev/v1alpha1',
-      kind: 'DatabaseServer',
-      metadata: { name: `${serverName}-bad` },
-      spec: {
-        engine: 'rabbitmq',
-        host: broker.amqpHost,
-        port: broker.amqpPort,
-        managementUrl: broker.managementUrl,
-        adminSecretRef: { namespace, name: 'rabbitmq-bad-admin' },
-      },
-    });
-    const client = await createKubeClient(cluster.kubeConfig);
-    const engines = new EngineRegistry();
-    const controller = createDatabaseServerController({
-      client,
-      logger: pino({ level: 'silent' }),
-      engines,
-      recheckIntervalMs: 2_000,
-      retryIntervalMs: 1_000,
-    });
-    await controller.start();
-    try {
-      type Server = {
-        status?: {
-          serverVersion?: string;
-          conditions?: { type: string; status: string; reason: string; message: string }[];
-        };
-      };
-      await eventually(
-        'both servers checked',
-        async () => {
-          const good = await getJson<Server>(cluster, ['databaseserver', serverName]);
-          const ready = good.status?.conditions?.find((c) => c.type === 'Ready');
-          assert.equal(ready?.status, 'True', JSON.stringify(ready));
-          assert.match(good.status?.serverVersion ?? '', /^\d+\.\d+/);
-          const bad = await getJson<Server>(cluster, ['databaseserver', `${serverName}-bad`]);
-          const notReady = bad.status?.conditions?.find((c) => c.type === 'Ready');
-          assert.equal(notReady?.reason, 'AuthenticationFailed', JSON.stringify(notReady));
-          assert.ok(!JSON.stringify(bad).includes(wrong), 'the password is in the status');
-        },
-        { timeoutMs: 30_000 },
-      );
-    } finally {
-      await controller.stop();
-      await engines.closeAll();
-      await client.close();
-      await cluster.kubectl(['delete', 'databaseserver', `${serverName}-bad`, '--ignore-not-found']);
-    }
+    await expectServerChecked(cluster, { namespace, serverName, username: broker.username });
   });
 });

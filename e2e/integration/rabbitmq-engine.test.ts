@@ -9,6 +9,7 @@ import { type BrokerUser, type BrokerUserSpec, computeBrokerUser } from '../../o
 import { OwnershipConflictError } from '../../operator/src/database/ownership.ts';
 import { createRabbitmqEngine } from '../../operator/src/database/rabbitmq.ts';
 import { type RabbitmqServer, rabbitmqServer } from '../databases/rabbitmq.ts';
+import { managementApi } from './messaging-support.ts';
 
 const vhost = `engine-${Date.now().toString(36)}`;
 const spec = (name: string, extra: Partial<BrokerUserSpec> = {}): BrokerUserSpec => ({
@@ -24,25 +25,16 @@ const spec = (name: string, extra: Partial<BrokerUserSpec> = {}): BrokerUserSpec
 
 describe('the rabbitmq engine', () => {
   let broker: RabbitmqServer;
-  const api = async (method: string, path: string, body?: unknown) => {
-    const authorization = `Basic ${Buffer.from(`${broker.username}:${broker.password}`).toString('base64')}`;
-    const response = await fetch(`${broker.managementUrl}/api${path}`, {
-      method,
-      headers: { authorization, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, json: text ? JSON.parse(text) : undefined };
-  };
+  /** A user, or a list of named objects (users, queues, exchanges), as the management API answers. */
+  type Answer = { password_hash?: string; limits?: Record<string, number>; tags?: string[] } & { name: string }[];
+  const api = (method: string, path: string, body?: unknown) => managementApi(broker)<Answer>(method, path, body);
 
   before(async () => {
     broker = await rabbitmqServer();
   });
 
   after(async () => {
-    const users = ((await api('GET', '/users')).json as { name: string }[]).filter((u) =>
-      u.name.startsWith(`${vhost}.`),
-    );
+    const users = (await api('GET', '/users')).json.filter((u) => u.name.startsWith(`${vhost}.`));
     for (const user of users) await api('DELETE', `/users/${encodeURIComponent(user.name)}`);
     await api('DELETE', `/vhosts/${vhost}`);
   });
@@ -103,9 +95,9 @@ describe('the rabbitmq engine', () => {
     ]);
     const dropped = await engine.dropBrokerUser(gone, { owner: `${vhost}/gone`, purge: true });
     assert.deepEqual(dropped.deleted, { queues: 1, exchanges: 1 });
-    const queues = ((await api('GET', `/queues/${vhost}`)).json as { name: string }[]).map((q) => q.name).sort();
+    const queues = (await api('GET', `/queues/${vhost}`)).json.map((q) => q.name).sort();
     assert.deepEqual(queues, ['keep-other.q', 'keep.q']);
-    const exchanges = ((await api('GET', `/exchanges/${vhost}`)).json as { name: string }[]).map((x) => x.name);
+    const exchanges = (await api('GET', `/exchanges/${vhost}`)).json.map((x) => x.name);
     assert.ok(exchanges.includes('keep') && exchanges.includes('keep-other') && !exchanges.includes('gone'));
     assert.equal((await api('GET', `/users/${vhost}.keep`)).status, 404);
   });
