@@ -49,7 +49,7 @@ export interface MicroServiceControllerOptions {
   /** Provisioning (spec.database, spec.cache, spec.messaging); databases, caches and brokers are left alone without. */
   databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
     ProvisionerOptions,
-    'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated'
+    'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated' | 'brokerEngine'
   >;
 }
 
