@@ -8,7 +8,6 @@
 // release() applies reclaimPolicy when the MicroService is deleted or its messaging removed: Delete deletes
 // the user, its queues and its exchanges; Retain keeps them. Nothing here logs or returns a password.
 import type { MicroService } from '../api/microservice.ts';
-import { microServiceType } from '../api/resource-types.ts';
 import {
   type BrokerAdminConnection,
   type BrokerUser,
@@ -21,14 +20,17 @@ import { type BrokerEngine, BrokerFailure, createRabbitmqEngine } from '../datab
 import { buildMessagingSecret, messagingSecretName } from '../desired/messaging.ts';
 import { identityOf } from '../desired/meta.ts';
 import type { EventRecord } from '../kube/events.ts';
-import { addFinalizer, hasFinalizer } from '../kube/finalizers.ts';
+import { hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
 import { ProvisionReason } from './reasons.ts';
 import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './secrets.ts';
 import {
+  admittedServer,
+  claimFinalizer,
   failedProvision,
   finishRelease,
+  mustReleaseFinalizer,
   provisionedEvents,
   releaseFailed,
   type ServerOfEngine,
@@ -36,7 +38,7 @@ import {
   secretDataHash,
   serverOfEngine,
 } from './server-user.ts';
-import { adoptionAllowed, checkNamespaceAllowed } from './tenancy.ts';
+import { adoptionAllowed } from './tenancy.ts';
 
 export const MESSAGING_FINALIZER = 'flotilla.dev/messaging';
 export const MESSAGING_READY = 'MessagingReady';
@@ -46,6 +48,8 @@ export const MessagingReason = {
   /** The DatabaseServer's engine is not rabbitmq. */
   NotARabbitmqServer: 'NotARabbitmqServer',
 } as const;
+
+const RABBITMQ = { engine: 'rabbitmq', wrongEngine: MessagingReason.NotARabbitmqServer, field: 'spec.messaging' };
 
 export interface MessagingOptions extends ServerUserOptions {
   /** Makes the engine of a server (tests and the benchmark count its calls); the management API by default. */
@@ -72,14 +76,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
     const serverRef = ms.spec.messaging?.serverRef ?? '';
     const secretName = messagingSecretName(name);
     try {
-      const server = this.#server(serverRef);
-      const verdict = checkNamespaceAllowed(
-        server.name,
-        server.tenancy,
-        namespace,
-        this.#options.namespaces?.get(namespace)?.metadata.labels,
-      );
-      if (!verdict.allowed) throw new ProvisionFailure(MessagingReason.NamespaceNotAllowed, verdict.message, false);
+      const server = admittedServer(this.#options, serverRef, namespace, RABBITMQ);
       const user = this.#user(ms);
       // A user without Flotilla's mark is taken over only where the server's spec.adoption names the namespace.
       const owner = { owner: `${namespace}/${name}`, adopt: adoptionAllowed(server.tenancy, namespace) };
@@ -90,8 +87,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
         const check = await engine.checkConnection();
         if (!check.ok) throw new ProvisionFailure(check.reason, check.message, true);
         await this.#onServer(server, [], () => engine.checkBrokerOwnership(user, owner));
-        const written = await addFinalizer(this.#options.client, microServiceType, ms, MESSAGING_FINALIZER);
-        this.#options.onWrite?.(written);
+        await claimFinalizer(this.#options, ms, MESSAGING_FINALIZER);
       }
       const data = await this.#ensureSecret(ms, server, user);
       const password = data.data.password ?? '';
@@ -129,7 +125,7 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
 
   /** Holding the finalizer while being deleted, or after spec.messaging was removed. */
   mustRelease(ms: MicroService): boolean {
-    return hasFinalizer(ms, MESSAGING_FINALIZER) && (ms.metadata.deletionTimestamp !== undefined || !ms.spec.messaging);
+    return mustReleaseFinalizer(ms, MESSAGING_FINALIZER, ms.spec.messaging !== undefined);
   }
 
   /**
@@ -146,7 +142,13 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
     let what = `the broker user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
     let event: EventRecord;
     try {
-      const server = this.#server(serverRef);
+      const server = serverOfEngine(
+        this.#options.databaseServers,
+        serverRef,
+        RABBITMQ.engine,
+        RABBITMQ.wrongEngine,
+        RABBITMQ.field,
+      );
       const user = this.#user(ms);
       what = `user ${user.username} and queues and exchanges ${user.exchange}, ${user.exchange}.* in vhost ${user.vhost} on DatabaseServer ${serverRef}`;
       if (policy === 'Retain') {
@@ -176,11 +178,6 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
       event = failed.gaveUp;
     }
     return finishRelease(this.#options, ms, MESSAGING_FINALIZER, event);
-  }
-
-  #server(serverRef: string): ServerOfEngine {
-    const servers = this.#options.databaseServers;
-    return serverOfEngine(servers, serverRef, 'rabbitmq', MessagingReason.NotARabbitmqServer, 'spec.messaging');
   }
 
   #user(ms: MicroService): BrokerUser {

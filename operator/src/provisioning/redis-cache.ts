@@ -9,7 +9,6 @@
 // Nothing here logs or returns a password.
 
 import type { MicroService } from '../api/microservice.ts';
-import { microServiceType } from '../api/resource-types.ts';
 import {
   type CacheEngine,
   type CacheUser,
@@ -25,14 +24,17 @@ import {
 import { identityOf } from '../desired/meta.ts';
 import { buildCacheSecret, cacheSecretName } from '../desired/redis-cache.ts';
 import type { EventRecord } from '../kube/events.ts';
-import { addFinalizer, hasFinalizer } from '../kube/finalizers.ts';
+import { hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
 import { ProvisionReason } from './reasons.ts';
 import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './secrets.ts';
 import {
+  admittedServer,
+  claimFinalizer,
   failedProvision,
   finishRelease,
+  mustReleaseFinalizer,
   provisionedEvents,
   releaseFailed,
   type ServerOfEngine,
@@ -40,7 +42,7 @@ import {
   secretDataHash,
   serverOfEngine,
 } from './server-user.ts';
-import { adoptionAllowed, checkNamespaceAllowed } from './tenancy.ts';
+import { adoptionAllowed } from './tenancy.ts';
 
 export const CACHE_FINALIZER = 'flotilla.dev/cache';
 export const CACHE_READY = 'CacheReady';
@@ -50,6 +52,8 @@ export const CacheReason = {
   /** The DatabaseServer's engine is not redis. */
   NotARedisServer: 'NotARedisServer',
 } as const;
+
+const REDIS = { engine: 'redis', wrongEngine: CacheReason.NotARedisServer, field: 'spec.cache' };
 
 export interface RedisCacheOptions extends ServerUserOptions {
   /** One connection per server, shared and closed by the caller; a private one when unset. */
@@ -76,15 +80,8 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     const serverRef = ms.spec.cache?.serverRef ?? '';
     const secretName = cacheSecretName(name);
     try {
-      const server = this.#server(serverRef);
       const namespace = ms.metadata.namespace ?? '';
-      const verdict = checkNamespaceAllowed(
-        server.name,
-        server.tenancy,
-        namespace,
-        this.#options.namespaces?.get(namespace)?.metadata.labels,
-      );
-      if (!verdict.allowed) throw new ProvisionFailure(CacheReason.NamespaceNotAllowed, verdict.message, false);
+      const server = admittedServer(this.#options, serverRef, namespace, REDIS);
       const user = this.#user(ms);
       const status = { serverRef, ...user, secretName };
       const claim = { ...user, owner: `${namespace}/${name}`, adopt: this.#mayAdopt(ms, server, user.username) };
@@ -99,9 +96,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
         } catch (error) {
           throw this.#serverFailure(error, server, [admin.password]);
         }
-        // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
-        const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
-        this.#options.onWrite?.(written);
+        await claimFinalizer(this.#options, ms, CACHE_FINALIZER);
       }
       const { data, created } = await this.#ensureSecret(ms, server, user);
       const password = data.password ?? '';
@@ -130,7 +125,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
 
   /** Holding the finalizer while being deleted, or after spec.cache was removed. */
   mustRelease(ms: MicroService): boolean {
-    return hasFinalizer(ms, CACHE_FINALIZER) && (ms.metadata.deletionTimestamp !== undefined || !ms.spec.cache);
+    return mustReleaseFinalizer(ms, CACHE_FINALIZER, ms.spec.cache !== undefined);
   }
 
   /**
@@ -147,7 +142,13 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     let what = `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
     let event: EventRecord;
     try {
-      const server = this.#server(serverRef);
+      const server = serverOfEngine(
+        this.#options.databaseServers,
+        serverRef,
+        REDIS.engine,
+        REDIS.wrongEngine,
+        REDIS.field,
+      );
       const user = this.#user(ms);
       what = `ACL user ${user.username} and keys ${user.keyPrefix}* on DatabaseServer ${serverRef}`;
       const admin = await this.#admin(server);
@@ -181,10 +182,6 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
   /** Closes every server's connection. */
   async close(): Promise<void> {
     await this.#engines.closeAll();
-  }
-
-  #server(serverRef: string): ServerOfEngine {
-    return serverOfEngine(this.#options.databaseServers, serverRef, 'redis', CacheReason.NotARedisServer, 'spec.cache');
   }
 
   /**

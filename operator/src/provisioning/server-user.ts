@@ -7,12 +7,12 @@ import { sha256Hex } from '../common/hash.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { EventRecord } from '../kube/events.ts';
-import { removeFinalizer } from '../kube/finalizers.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { Provisioned, ProvisionedField, Released } from './provisioner.ts';
 import { ProvisionReason } from './reasons.ts';
 import { ProvisionFailure } from './secrets.ts';
-import type { TenancySpec } from './tenancy.ts';
+import { checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
 
 export interface ServerUserOptions {
   client: KubeClient;
@@ -69,6 +69,39 @@ export function serverOfEngine(
     adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
     tenancy: spec as TenancySpec,
   };
+}
+
+/**
+ * The DatabaseServer `serverRef` of `engine` (serverOfEngine), once its allowedNamespaces admit `namespace`:
+ * else a failure with reason NamespaceNotAllowed.
+ */
+export function admittedServer(
+  options: Pick<ServerUserOptions, 'databaseServers' | 'namespaces'>,
+  serverRef: string,
+  namespace: string,
+  engine: { engine: string; wrongEngine: string; field: string },
+): ServerOfEngine {
+  const server = serverOfEngine(options.databaseServers, serverRef, engine.engine, engine.wrongEngine, engine.field);
+  const labels = options.namespaces?.get(namespace)?.metadata.labels;
+  const verdict = checkNamespaceAllowed(server.name, server.tenancy, namespace, labels);
+  if (!verdict.allowed) throw new ProvisionFailure(ProvisionReason.NamespaceNotAllowed, verdict.message, false);
+  return server;
+}
+
+/** Adds `finalizer` to the MicroService and tells onWrite (before anything exists that would need releasing). */
+export async function claimFinalizer(
+  options: Pick<ServerUserOptions, 'client' | 'onWrite'>,
+  ms: MicroService,
+  finalizer: string,
+): Promise<void> {
+  // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
+  const written = await addFinalizer(options.client, microServiceType, ms, finalizer);
+  options.onWrite?.(written);
+}
+
+/** Holding `finalizer` while being deleted, or after what it guards was removed from the spec (`wanted` false). */
+export function mustReleaseFinalizer(ms: MicroService, finalizer: string, wanted: boolean): boolean {
+  return hasFinalizer(ms, finalizer) && (ms.metadata.deletionTimestamp !== undefined || !wanted);
 }
 
 /** A SHA-256 of a Secret's data: the pods roll when it changes. Pure. */
