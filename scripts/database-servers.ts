@@ -1,7 +1,9 @@
-// For `npm start` on the local cluster: the private PostgreSQL and MariaDB of `npm run databases`
+// For `npm start` on the local cluster: the private PostgreSQL, MariaDB and RabbitMQ of `npm run databases`
 // brought up (installed from Debian's packages where missing, as root), and the DatabaseServers the
-// samples name (postgres-main, mysql-main) with their admin Secrets in flotilla-system, pointing at
-// them on loopback — the operator runs on the host, so it reaches 127.0.0.1.
+// samples name (postgres-main, mysql-main, rabbitmq-main) with their admin Secrets in flotilla-system,
+// pointing at them on loopback — the operator runs on the host, so it reaches 127.0.0.1.
+
+import type { RabbitmqServer } from '../e2e/databases/rabbitmq.ts';
 import type { AdminConnection, DatabaseEngineName } from '../operator/src/database/index.ts';
 
 /** The DatabaseServer of the samples for each engine, and its admin Secret. */
@@ -37,6 +39,31 @@ export function buildSampleServer(admin: AdminConnection): object[] {
   ];
 }
 
+/** The samples' RabbitMQ, rabbitmq-main, for a server at `broker`, and its admin Secret. Pure. */
+export function buildSampleBroker(broker: RabbitmqServer): object[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'rabbitmq-admin', namespace: ADMIN_SECRET_NAMESPACE },
+      type: 'Opaque',
+      stringData: { username: broker.username, password: broker.password },
+    },
+    {
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'DatabaseServer',
+      metadata: { name: 'rabbitmq-main' },
+      spec: {
+        engine: 'rabbitmq',
+        host: broker.amqpHost,
+        port: broker.amqpPort,
+        managementUrl: broker.managementUrl,
+        adminSecretRef: { namespace: ADMIN_SECRET_NAMESPACE, name: 'rabbitmq-admin' },
+      },
+    },
+  ];
+}
+
 export interface LoopbackServers {
   manifests: object[];
   /** One line per engine: where it runs, or why it is not there. */
@@ -61,6 +88,19 @@ export async function loopbackServers(): Promise<LoopbackServers> {
           'its services report DatabaseReady False',
       );
     }
+  }
+  const { rabbitmqUp } = await import('../e2e/databases/rabbitmq.ts');
+  try {
+    const broker = await rabbitmqUp();
+    manifests.push(...buildSampleBroker(broker));
+    notes.push(
+      `rabbitmq-main: rabbitmq on ${broker.amqpHost}:${broker.amqpPort} (management API ${broker.managementUrl})`,
+    );
+  } catch (error) {
+    notes.push(
+      `rabbitmq-main: no rabbitmq server (${error instanceof Error ? error.message : error}); ` +
+        'its services report MessagingReady False',
+    );
   }
   return { manifests, notes };
 }

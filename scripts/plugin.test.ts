@@ -40,7 +40,7 @@ describe('kubectl-flotilla as a single executable', { timeout: 120_000 }, () => 
   it('finds the samples clean', () => {
     const { code, stderr } = run(['lint', SAMPLES]);
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /^ok: 10 Flotilla objects checked/);
+    assert.match(stderr, /^ok: 11 Flotilla objects checked/);
   });
 
   it('fails on a bad manifest, naming file, line and field', () => {

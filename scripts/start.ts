@@ -6,8 +6,8 @@
 //   2. install Flotilla's CRDs from crds/ (server-side apply) and wait until they are Established;
 //   3. on the local cluster only, install Istio's and the Gateway API's CRDs (real ones, from their
 //      Go modules; see route-crds.ts), so that routes are written;
-//   4. apply the shop samples (samples/); on the local cluster, bring up the private PostgreSQL and
-//      MariaDB (`npm run databases -- up`) and point the samples' DatabaseServers at them;
+//   4. apply the shop samples (samples/); on the local cluster, bring up the private PostgreSQL, MariaDB
+//      and RabbitMQ (`npm run databases -- up`) and point the samples' DatabaseServers at them;
 //   5. run `flotilla run` as a child process, forwarding SIGINT/SIGTERM, until it stops.
 // The operator's logs are pino JSON on stdout; when stdout is a terminal they go through pino-pretty
 // (FLOTILLA_LOG_FORMAT=json keeps them JSON). `flotilla run` itself never creates a cluster.

@@ -9,7 +9,8 @@
 // microservices (microservices.ts):
 //   4. 200 MicroServices until Ready with the operator process, vs a plain loop creating the same
 //      children; the operator's writes per MicroService and its peak RSS
-// databases (databases.ts): 100 MicroServices until DatabaseReady vs the same statements in a plain loop
+// databases (databases.ts): 100 MicroServices until DatabaseReady vs the same statements in a plain loop;
+//   (messaging.ts) 100 until MessagingReady vs the same management API writes, then a second reconcile's writes
 // rollouts (rollouts.ts): promote → new weights p50/p99; 50 canaries at once, time beyond each pause
 // config (config.ts): 200 services, their 200 ConfigMaps edited at once, until every one rolled out,
 //   vs a plain loop patching the same Deployments' pod templates
@@ -33,6 +34,7 @@ import { connectToCluster } from '../support/cluster.ts';
 import { analysisBench } from './analysis.ts';
 import { configBench } from './config.ts';
 import { benchDatabases } from './databases.ts';
+import { benchMessaging } from './messaging.ts';
 import { selectScenarios } from './metrics-text.ts';
 import { microServiceBench } from './microservices.ts';
 import { rolloutBench } from './rollouts.ts';
@@ -357,7 +359,10 @@ async function main(): Promise<void> {
     }
   }
   if (scenarios.includes('microservices')) await microServiceBench({ cluster, client, scale: SCALE, print });
-  if (scenarios.includes('databases')) await benchDatabases(print);
+  if (scenarios.includes('databases')) {
+    await benchDatabases(print);
+    await benchMessaging(print);
+  }
   if (scenarios.includes('rollouts')) await rolloutBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('config')) await configBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('analysis')) await analysisBench({ cluster, client, scale: SCALE, print });

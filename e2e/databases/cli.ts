@@ -1,21 +1,33 @@
-// `npm run databases -- up | down | status | env`: the real PostgreSQL, MariaDB and Redis servers for tests,
-// private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL /
-// FLOTILLA_REDIS_URL).
+// `npm run databases -- up | down | status | env`: the real PostgreSQL, MariaDB, Redis and RabbitMQ servers for
+// tests, private and on loopback (or the existing ones named by FLOTILLA_POSTGRES_URL / FLOTILLA_MYSQL_URL /
+// FLOTILLA_REDIS_URL / FLOTILLA_RABBITMQ_URL).
 import { Command } from 'commander';
 import { buildRedisUrl } from '../../operator/src/database/cache-user.ts';
 import { buildDatabaseUrl } from '../../operator/src/database/index.ts';
-import { ENGINES, type LocalServerName, REDIS_URL_VARIABLE, URL_VARIABLES } from './config.ts';
+import { ENGINES, type LocalServerName, RABBITMQ_URL_VARIABLE, REDIS_URL_VARIABLE, URL_VARIABLES } from './config.ts';
 import { localAdmin } from './local.ts';
+import {
+  externalRabbitmq,
+  localRabbitmqAdmin,
+  type RabbitmqServer,
+  rabbitmqDown,
+  rabbitmqStatus,
+  rabbitmqUp,
+} from './rabbitmq.ts';
 import { externalRedis, localRedisAdmin, redisDown, redisStatus, redisUp } from './redis.ts';
 import { down, externalServer, status, up } from './servers.ts';
 
 function pick(engine: string | undefined): readonly LocalServerName[] {
-  if (engine === undefined) return [...ENGINES, 'redis'];
-  if (engine === 'postgres' || engine === 'mysql' || engine === 'redis') return [engine];
-  throw new Error(`unknown engine ${JSON.stringify(engine)}: postgres, mysql or redis`);
+  if (engine === undefined) return [...ENGINES, 'redis', 'rabbitmq'];
+  if (engine === 'postgres' || engine === 'mysql' || engine === 'redis' || engine === 'rabbitmq') return [engine];
+  throw new Error(`unknown engine ${JSON.stringify(engine)}: postgres, mysql, redis or rabbitmq`);
 }
 
 const isRedis = (name: LocalServerName): name is 'redis' => name === 'redis';
+
+function describeRabbitmq(server: RabbitmqServer): string {
+  return `rabbitmq: AMQP ${server.amqpHost}:${server.amqpPort}, management API ${server.managementUrl} (admin ${server.username})`;
+}
 
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
@@ -23,7 +35,7 @@ function shellQuote(value: string): string {
 
 async function main(): Promise<void> {
   const program = new Command('databases')
-    .description('The real PostgreSQL, MariaDB and Redis servers Flotilla is tested on, on 127.0.0.1')
+    .description('The real PostgreSQL, MariaDB, Redis and RabbitMQ servers Flotilla is tested on, on 127.0.0.1')
     .showHelpAfterError();
 
   program
@@ -31,6 +43,10 @@ async function main(): Promise<void> {
     .description('start the servers (installed from Debian packages when missing and root), or reuse them')
     .action(async (engine?: string) => {
       for (const name of pick(engine)) {
+        if (name === 'rabbitmq') {
+          console.log(describeRabbitmq(await rabbitmqUp()));
+          continue;
+        }
         const admin = isRedis(name) ? await redisUp() : await up(name);
         console.log(`${name}: ${admin.host}:${admin.port} (admin ${admin.username ?? 'default'})`);
       }
@@ -42,7 +58,8 @@ async function main(): Promise<void> {
     .option('--purge', 'also remove their data and admin passwords')
     .action(async (engine: string | undefined, options: { purge?: boolean }) => {
       for (const name of pick(engine)) {
-        if (isRedis(name)) await redisDown(options.purge ?? false);
+        if (name === 'rabbitmq') await rabbitmqDown(options.purge ?? false);
+        else if (isRedis(name)) await redisDown(options.purge ?? false);
         else await down(name, options.purge ?? false);
       }
     });
@@ -53,7 +70,8 @@ async function main(): Promise<void> {
     .action(async (engine?: string) => {
       let allRunning = true;
       for (const name of pick(engine)) {
-        const result = isRedis(name) ? await redisStatus() : await status(name);
+        const result =
+          name === 'rabbitmq' ? await rabbitmqStatus() : isRedis(name) ? await redisStatus() : await status(name);
         console.log(result.lines.join('\n'));
         allRunning &&= result.running;
       }
@@ -85,6 +103,13 @@ async function main(): Promise<void> {
       else {
         const url = buildRedisUrl({ ...redis, username: redis.username ?? 'default' });
         console.log(`export ${REDIS_URL_VARIABLE}=${shellQuote(url)}`);
+      }
+      const rabbitmq = externalRabbitmq() ?? localRabbitmqAdmin();
+      if (rabbitmq) {
+        const url = new URL(rabbitmq.managementUrl);
+        url.username = rabbitmq.username;
+        url.password = rabbitmq.password;
+        console.log(`export ${RABBITMQ_URL_VARIABLE}=${shellQuote(url.toString().replace(/\/+$/, ''))}`);
       }
     });
 

@@ -15,8 +15,16 @@ export const ENGINES: readonly DatabaseEngineName[] = ['postgres', 'mysql'];
 export const REDIS_PORT = 16379;
 export const REDIS_URL_VARIABLE = 'FLOTILLA_REDIS_URL';
 
-/** What keeps an admin password in credentialsDir(): the two database engines and redis. */
-export type LocalServerName = DatabaseEngineName | 'redis';
+/**
+ * The private RabbitMQ (spec.messaging) on loopback: AMQP, the management API, and the Erlang distribution and
+ * port mapper ports of its own, so that it never meets a RabbitMQ or Erlang node of the machine.
+ */
+export const RABBITMQ_PORTS = { amqp: 15673, management: 15674, distribution: 25673, epmd: 14369 } as const;
+export const RABBITMQ_URL_VARIABLE = 'FLOTILLA_RABBITMQ_URL';
+export const RABBITMQ_AMQP_PORT_VARIABLE = 'FLOTILLA_RABBITMQ_AMQP_PORT';
+
+/** What keeps an admin password in credentialsDir(): the two database engines, redis and rabbitmq. */
+export type LocalServerName = DatabaseEngineName | 'redis' | 'rabbitmq';
 
 /** The environment variable that points the scripts and tests at an existing server instead. */
 export const URL_VARIABLES: Record<DatabaseEngineName, string> = {

@@ -35,7 +35,7 @@ export function log(message: string): void {
 const isRoot = () => process.getuid?.() === 0;
 
 /** As root: the OS user the server runs as. Otherwise undefined: the server runs as us. */
-export function serverUser(name: 'postgres' | 'mysql' | 'redis'): OsUser | undefined {
+export function serverUser(name: 'postgres' | 'mysql' | 'redis' | 'rabbitmq'): OsUser | undefined {
   if (!isRoot()) return undefined;
   const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
   const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });

@@ -29,6 +29,7 @@ import {
   waitUntil,
 } from './local.ts';
 import { withLock } from './lock.ts';
+import { externalStatus, localStatus, oncePerProcess } from './server-status.ts';
 
 const HOW_TO_INSTALL =
   `install it as root with \`apt-get install redis-server\` (Debian/Ubuntu), or point ${REDIS_URL_VARIABLE} ` +
@@ -211,47 +212,19 @@ async function stopLocalRedis(purge: boolean): Promise<void> {
   }
 }
 
-let pending: Promise<RedisAdminConnection> | undefined;
-
 /** For tests: the admin connection of a real Redis, brought up once per process; fails (never skips) without one. */
-export function redisServer(): Promise<RedisAdminConnection> {
-  pending ??= redisUp().catch((error: unknown) => {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`No redis server for this test: ${why}\nHow to get one: ${HOW_TO_GET_REDIS}`);
-  });
-  return pending;
-}
+export const redisServer = oncePerProcess('redis', redisUp, HOW_TO_GET_REDIS);
 
 export async function redisStatus(): Promise<ServerStatus> {
   const external = externalRedis();
   if (external) {
-    const result = await probeRedis(external);
-    return {
-      engine: 'redis',
-      running: result.ok,
-      lines: [
-        `redis: external server ${external.host}:${external.port} from ${REDIS_URL_VARIABLE}: ` +
-          (result.ok ? `version ${result.version}` : result.why),
-      ],
-    };
+    const where = `${external.host}:${external.port}`;
+    return externalStatus('redis', where, REDIS_URL_VARIABLE, await probeRedis(external));
   }
   if (!findRedis()) {
     return { engine: 'redis', running: false, lines: ['redis: not installed (apt-get install redis-server)'] };
   }
-  const { pidFile } = redisPaths();
-  const running = redisPid(pidFile) !== undefined;
-  const lines = [
-    `redis: Redis ${running ? 'running' : 'stopped'} on ${LOOPBACK}:${REDIS_PORT}, in ${join(runDir(), 'redis')}`,
-  ];
-  const admin = localRedisAdmin();
-  if (running && admin) {
-    const result = await probeRedis(admin);
-    lines.push(
-      result.ok
-        ? `  admin ${ADMIN_USERNAME} logs in; server version ${result.version}`
-        : `  admin cannot log in: ${result.why}`,
-    );
-  }
-  lines.push(`  admin password file ${passwordFile('redis')}${admin ? '' : ' (not created yet)'}`);
-  return { engine: 'redis', running, lines };
+  const running = redisPid(redisPaths().pidFile) !== undefined;
+  const first = `redis: Redis ${running ? 'running' : 'stopped'} on ${LOOPBACK}:${REDIS_PORT}, in ${join(runDir(), 'redis')}`;
+  return localStatus('redis', running, first, localRedisAdmin(), probeRedis);
 }

@@ -5,16 +5,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { createDatabaseServerController } from '../../operator/src/controllers/databaseserver/controller.ts';
 import {
   connectRedis,
   connectRedisUrl,
-  EngineRegistry,
   type RedisAdminConnection,
   RedisEngineRegistry,
 } from '../../operator/src/database/index.ts';
-import { createKubeClient } from '../../operator/src/kube/client.ts';
 import { redisServer } from '../databases/redis.ts';
 import { connectToCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
@@ -28,6 +24,7 @@ import {
   type OperatorProcess,
   startOperator,
 } from './microservice-support.ts';
+import { expectServerChecked } from './server-check-support.ts';
 
 const cluster = await connectToCluster();
 const namespace = freshNamespace('ms-cache');
@@ -166,62 +163,7 @@ describe('a cache through the operator', () => {
   });
 
   it('the DatabaseServer controller reports a redis server Ready, or why not, without the password', async () => {
-    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
-    await kubectlApply(cluster, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'redis-bad-admin', namespace },
-      stringData: { username: admin.username ?? 'default', password: wrong },
-    });
-    await kubectlApply(cluster, {
-      apiVersion: 'flotilla.dev/v1alpha1',
-      kind: 'DatabaseServer',
-      metadata: { name: `${serverName}-bad` },
-      spec: {
-        engine: 'redis',
-        host: admin.host,
-        port: admin.port,
-        adminSecretRef: { namespace, name: 'redis-bad-admin' },
-      },
-    });
-    const client = await createKubeClient(cluster.kubeConfig);
     const cacheEngines = new RedisEngineRegistry();
-    const engines = new EngineRegistry();
-    const controller = createDatabaseServerController({
-      client,
-      logger: pino({ level: 'silent' }),
-      engines,
-      cacheEngines,
-      recheckIntervalMs: 2_000,
-      retryIntervalMs: 1_000,
-    });
-    await controller.start();
-    try {
-      type Server = {
-        status?: {
-          serverVersion?: string;
-          conditions?: { type: string; status: string; reason: string; message: string }[];
-        };
-      };
-      await eventually(
-        'both servers checked',
-        async () => {
-          const good = await getJson<Server>(cluster, ['databaseserver', serverName]);
-          const ready = good.status?.conditions?.find((c) => c.type === 'Ready');
-          assert.equal(ready?.status, 'True', JSON.stringify(ready));
-          assert.match(good.status?.serverVersion ?? '', /^\d+\.\d+/);
-          const bad = await getJson<Server>(cluster, ['databaseserver', `${serverName}-bad`]);
-          const notReady = bad.status?.conditions?.find((c) => c.type === 'Ready');
-          assert.equal(notReady?.reason, 'AuthenticationFailed', JSON.stringify(notReady));
-          assert.ok(!JSON.stringify(bad).includes(wrong), 'the password is in the status');
-        },
-        { timeoutMs: 30_000 },
-      );
-    } finally {
-      await controller.stop();
-      await Promise.all([cacheEngines.closeAll(), engines.closeAll()]);
-      await client.close();
-      await cluster.kubectl(['delete', 'databaseserver', `${serverName}-bad`, '--ignore-not-found']);
-    }
+    await expectServerChecked(cluster, { namespace, serverName, username: admin.username ?? 'default', cacheEngines });
   });
 });

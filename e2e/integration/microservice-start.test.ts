@@ -69,6 +69,7 @@ describe('npm start', () => {
     }
     assert.match(text, /4\/5 applying the shop samples[\s\S]*microservice\.flotilla\.dev\/orders/);
     if (local) assert.match(text, /postgres-main: postgres on 127\.0\.0\.1:\d+/);
+    if (local) assert.match(text, /rabbitmq-main: rabbitmq on 127\.0\.0\.1:\d+/);
     assert.match(text, /running: node operator\/src\/main\.ts run --kubeconfig .* --no-leader-elect --namespace shop/);
 
     let endpoints: LogLine | undefined;
@@ -88,6 +89,10 @@ describe('npm start', () => {
             // The samples' databases, on the loopback servers npm start brought up.
             if (name !== 'inventory') {
               assert.equal((await conditionOf(cluster, 'shop', name, 'DatabaseReady'))?.status, 'True');
+            }
+            // And their broker users, on the loopback RabbitMQ.
+            if (name !== 'users') {
+              assert.equal((await conditionOf(cluster, 'shop', name, 'MessagingReady'))?.status, 'True');
             }
           }
         },

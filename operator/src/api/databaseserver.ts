@@ -19,11 +19,13 @@ export const DATABASESERVER_PLURAL = 'databaseservers';
 export const DATABASE_ENGINES = ['postgres', 'mysql'] as const;
 /** The engines that hold a service's cache (spec.cache). */
 export const CACHE_ENGINES = ['redis'] as const;
+/** The engines that hold services' broker users (spec.messaging). */
+export const BROKER_ENGINES = ['rabbitmq'] as const;
 /** Whether `engine` holds services' databases (as opposed to caches, or nothing we know). */
 export const isDatabaseEngine = (engine: string | undefined): engine is DatabaseEngine =>
   (DATABASE_ENGINES as readonly (string | undefined)[]).includes(engine);
 /** Every engine a DatabaseServer may run. */
-export const SERVER_ENGINES = [...DATABASE_ENGINES, ...CACHE_ENGINES] as const;
+export const SERVER_ENGINES = [...DATABASE_ENGINES, ...CACHE_ENGINES, ...BROKER_ENGINES] as const;
 
 /** Which namespaces may use a server, as the Gateway API's listeners spell it (allowedRoutes.namespaces). */
 export const NAMESPACE_FROM = ['All', 'Same', 'Selector'] as const;
@@ -128,7 +130,7 @@ export const DatabaseServerSpecSchema = Type.Object(
     engine: StringEnum(SERVER_ENGINES, {
       description:
         'The kind of server: postgres or mysql (MariaDB included) for spec.database, redis (7 or later) ' +
-        'for spec.cache.',
+        'for spec.cache, rabbitmq (3.10 or later, with the management plugin) for spec.messaging.',
     }),
     host: Type.String({
       description: 'Host name or IP address of the server, e.g. postgres.databases.svc.',
@@ -136,7 +138,19 @@ export const DatabaseServerSpecSchema = Type.Object(
       maxLength: 253,
       pattern: '^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$',
     }),
-    port: PortNumber('Port of the server (1-65535): usually 5432 for postgres, 3306 for mysql, 6379 for redis.'),
+    port: PortNumber(
+      'Port of the server (1-65535): usually 5432 for postgres, 3306 for mysql, 6379 for redis; for rabbitmq the ' +
+        'AMQP port the services connect to, usually 5672.',
+    ),
+    managementUrl: Type.Optional(
+      Type.String({
+        description:
+          'rabbitmq only, and required there: the base URL of the management HTTP API Flotilla provisions ' +
+          'through, e.g. http://rabbitmq.messaging.svc:15672.',
+        maxLength: 2048,
+        pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$',
+      }),
+    ),
     adminSecretRef: Type.Object(
       {
         namespace: DnsLabel('Namespace of the Secret, e.g. flotilla-system.'),
@@ -144,14 +158,23 @@ export const DatabaseServerSpecSchema = Type.Object(
       },
       {
         description:
-          'The Secret with the credentials Flotilla uses to create databases and roles (on redis: ACL users), keys ' +
-          'username and password.',
+          'The Secret with the credentials Flotilla uses to create databases and roles (on redis: ACL users; on ' +
+          'rabbitmq: users, with the administrator tag), keys username and password.',
       },
     ),
     allowedNamespaces: Type.Optional(AllowedNamespacesSchema),
     adoption: Type.Optional(AdoptionSchema),
   },
-  { description: 'Where the server is and how Flotilla logs in.' },
+  {
+    description: 'Where the server is and how Flotilla logs in.',
+    'x-kubernetes-validations': [
+      {
+        rule: "self.engine == 'rabbitmq' ? has(self.managementUrl) : !has(self.managementUrl)",
+        message: 'managementUrl is required with engine rabbitmq, and allowed only then',
+        fieldPath: '.managementUrl',
+      },
+    ],
+  },
 );
 
 export const DatabaseServerStatusSchema = Type.Object(
@@ -162,7 +185,8 @@ export const DatabaseServerStatusSchema = Type.Object(
     services: Type.Optional(
       Type.Integer({
         minimum: 0,
-        description: 'How many MicroServices use this server (spec.database or spec.cache) from allowed namespaces.',
+        description:
+          'How many MicroServices use this server (spec.database, spec.cache or spec.messaging) from allowed namespaces.',
       }),
     ),
     refusedServices: Type.Optional(
@@ -184,7 +208,8 @@ export const DatabaseServerSchema = Type.Object(
   {
     description:
       'A database server (cluster-scoped) on which Flotilla creates one database and one role per MicroService ' +
-      'that asks for a database, or (engine redis) one ACL user per MicroService that asks for a cache.',
+      'that asks for a database, (engine redis) one ACL user per MicroService that asks for a cache, or (engine ' +
+      'rabbitmq) one broker user per MicroService that asks for messaging.',
   },
 );
 
@@ -195,4 +220,5 @@ export type DatabaseServerStatus = Static<typeof DatabaseServerStatusSchema>;
 export type DatabaseServer = Static<typeof DatabaseServerSchema>;
 export type DatabaseEngine = (typeof DATABASE_ENGINES)[number];
 export type CacheEngine = (typeof CACHE_ENGINES)[number];
+export type BrokerEngine = (typeof BROKER_ENGINES)[number];
 export type ServerEngine = (typeof SERVER_ENGINES)[number];

@@ -381,6 +381,85 @@ const Cache = Type.Object(
   },
 );
 
+const Messaging = Type.Object(
+  {
+    serverRef: DnsSubdomain(
+      'Name of the DatabaseServer (engine rabbitmq) the broker user is created on. Cannot change once set.',
+      {
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == oldSelf',
+            message:
+              'messaging serverRef cannot change once set. Remove messaging, then add it again with the new server',
+          },
+        ],
+      },
+    ),
+    vhost: Type.Optional(
+      DnsLabel('The RabbitMQ virtual host; the default is the namespace. Cannot change once set.', {
+        'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'messaging vhost cannot change once set' }],
+      }),
+    ),
+    publishes: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether the service publishes events to its exchange <name> (default true). Subscribers bind their ' +
+          'queues to that exchange.',
+        default: true,
+      }),
+    ),
+    subscribesTo: Type.Optional(
+      Type.Array(DnsLabel('Name of a MicroService in the same namespace (and vhost) whose events this one reads.'), {
+        description:
+          'The services whose exchange (exactly <service>) this one may bind its queues to. Removing one revokes the ' +
+          'right and deletes the bindings from that exchange to its queues.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+    reclaimPolicy: Type.Optional(
+      StringEnum(['Retain', 'Delete'] as const, {
+        description:
+          'What happens to the broker user and its queues and exchanges when the MicroService is deleted or ' +
+          'messaging is removed: Retain (the default) keeps them, Delete deletes them.',
+        default: 'Retain',
+      }),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxConnections: Type.Optional(
+            Type.Integer({
+              description: 'The most AMQP connections the user may hold at once (default 20).',
+              minimum: 1,
+              maximum: 10000,
+              default: 20,
+            }),
+          ),
+          maxChannels: Type.Optional(
+            Type.Integer({
+              description: 'The most channels the user may have open at once, over all its connections (default 100).',
+              minimum: 1,
+              maximum: 100000,
+              default: 100,
+            }),
+          ),
+        },
+        { description: 'Per-user limits RabbitMQ enforces.' },
+      ),
+    ),
+  },
+  {
+    description:
+      'Events for the service, on a DatabaseServer of engine rabbitmq. Flotilla creates the user ' +
+      '<namespace>.<name> in the vhost, allowed to declare and use its exchange <name> and anything named ' +
+      '<name>.<anything> (its queues), to publish to its exchange when publishes is true, and to bind its ' +
+      'queues to the exchanges of subscribesTo; nothing else, and no management access. Credentials in the ' +
+      'Secret <name>-mq (keys AMQP_URL, host, port, vhost, username, password); AMQP_URL is injected into ' +
+      'the container.',
+  },
+);
+
 const Retries = Type.Object(
   {
     attempts: Type.Integer({
@@ -588,6 +667,7 @@ export const MicroServiceSpecSchema = Type.Object(
     autoscaling: Type.Optional(Autoscaling),
     database: Type.Optional(Database),
     cache: Type.Optional(Cache),
+    messaging: Type.Optional(Messaging),
     traffic: Type.Optional(Traffic),
     expose: Type.Optional(Expose),
     restartedAt: Type.Optional(
@@ -662,11 +742,27 @@ const CacheStatus = Type.Object(
   { description: 'The cache Flotilla provisioned.' },
 );
 
+const MessagingStatus = Type.Object(
+  {
+    serverRef: Type.Optional(Type.String({ description: 'The DatabaseServer (rabbitmq) the broker user lives on.' })),
+    vhost: Type.Optional(Type.String({ description: 'The virtual host.' })),
+    username: Type.Optional(Type.String({ description: 'The broker user, <namespace>.<name>.' })),
+    exchange: Type.Optional(Type.String({ description: 'The exchange the service publishes to, <name>.' })),
+    secretName: Type.Optional(Type.String({ description: 'The Secret holding the credentials, <name>-mq.' })),
+    reclaimPolicy: Type.Optional(
+      Type.String({ description: 'The reclaimPolicy in force, applied also when spec.messaging is removed.' }),
+    ),
+  },
+  { description: 'The broker user Flotilla provisioned.' },
+);
+
 export const MicroServiceStatusSchema = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
     conditions: Type.Optional(
-      Conditions('Ready, Progressing, Degraded, DatabaseReady and RoutesReady, as metav1.Conditions.'),
+      Conditions(
+        'Ready, Progressing, Degraded, DatabaseReady, CacheReady, MessagingReady and RoutesReady, as metav1.Conditions.',
+      ),
     ),
     replicas: Type.Optional(Type.Integer({ description: 'Pods of the service, all revisions.', minimum: 0 })),
     readyReplicas: Type.Optional(Type.Integer({ description: 'Pods that are ready.', minimum: 0 })),
@@ -677,6 +773,7 @@ export const MicroServiceStatusSchema = Type.Object(
     ),
     database: Type.Optional(DatabaseStatus),
     cache: Type.Optional(CacheStatus),
+    messaging: Type.Optional(MessagingStatus),
   },
   { description: 'What the controller observed.' },
 );
@@ -726,6 +823,13 @@ export const MicroServiceSchema = Type.Object(
         message: 'spec.dependsOn must not name the service itself',
         fieldPath: '.spec.dependsOn',
       },
+      {
+        rule:
+          '!has(self.spec.messaging) || !has(self.spec.messaging.subscribesTo) || ' +
+          '!self.spec.messaging.subscribesTo.exists(d, d == self.metadata.name)',
+        message: 'spec.messaging.subscribesTo must not name the service itself',
+        fieldPath: '.spec.messaging.subscribesTo',
+      },
     ],
   },
 );
@@ -735,4 +839,5 @@ export type MicroServiceStatus = Static<typeof MicroServiceStatusSchema>;
 export type MicroService = Static<typeof MicroServiceSchema>;
 export type DatabaseSpec = Static<typeof Database>;
 export type CacheSpec = Static<typeof Cache>;
+export type MessagingSpec = Static<typeof Messaging>;
 export type DatabaseInstance = (typeof DATABASE_INSTANCES)[number];

@@ -38,7 +38,7 @@ function microService(...modifiers: ((object: MicroService) => void)[]): MicroSe
 describe('validate', () => {
   it('accepts every Flotilla object of samples/', () => {
     const flotilla = readManifestDir(samplesDir).filter(({ manifest }) => manifest.apiVersion === API_VERSION);
-    assert.equal(flotilla.length, 10, 'five MicroServices, two Rollouts, two DatabaseServers, one AnalysisTemplate');
+    assert.equal(flotilla.length, 11, 'five MicroServices, two Rollouts, three DatabaseServers, one AnalysisTemplate');
     for (const { file, manifest } of flotilla) {
       const validate = validators[manifest.kind];
       assert.ok(validate, `${file}: unknown kind ${manifest.kind}`);
@@ -102,7 +102,7 @@ describe('validate', () => {
     };
     assert.deepEqual(validateDatabaseServer(server), {
       valid: false,
-      errors: ['spec.engine: must be one of "postgres", "mysql", "redis"'],
+      errors: ['spec.engine: must be one of "postgres", "mysql", "redis", "rabbitmq"'],
     });
   });
 

@@ -54,7 +54,8 @@ export async function run(options: RunOptions, logger: Logger): Promise<ExitReas
   const metrics = parseBindAddress(options.metricsBindAddress);
   const engines = new EngineRegistry();
   const cacheEngines = new RedisEngineRegistry();
-  // Tests only: dies between writing a service's database Secret and creating its role (a crash there).
+  // Tests only: dies between writing a service's credentials Secret (database, or broker <name>-mq) and creating
+  // its role or user (a crash there).
   const crashAfterSecret = process.env.FLOTILLA_TEST_CRASH_AFTER_DATABASE_SECRET === '1';
   const leaseNamespace = options.leaderElectionNamespace ?? (inCluster ? podNamespace() : undefined) ?? 'default';
   const manager = await startManager({

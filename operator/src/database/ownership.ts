@@ -23,7 +23,7 @@ export type Found = { exists: false } | { exists: true; owner: string | undefine
 /** What ensureDatabase (ensureCacheUser) will do with one object. */
 export type Claim = 'create' | 'ours' | 'adopt';
 
-export type OwnedObject = 'database' | 'role' | 'user' | 'ACL user';
+export type OwnedObject = 'database' | 'role' | 'user' | 'ACL user' | 'broker user';
 
 /**
  * An object exists on the server and belongs to someone else: another MicroService (its mark names it),

@@ -13,6 +13,7 @@ import type {
 import type { MicroService, MicroServiceSpec } from '../api/microservice.ts';
 import { canonicalHash } from '../common/hash.ts';
 import { InvalidSpecError, InvalidSpecReason } from './errors.ts';
+import { buildMessagingEnv } from './messaging.ts';
 import {
   childLabels,
   childMeta,
@@ -118,7 +119,8 @@ function toResources(resources: ResourcesSpec): V1ResourceRequirements {
 
 /**
  * The user's env, then DATABASE_URL from the `<name>-db` Secret when the service has a database, and REDIS_URL
- * and REDIS_KEY_PREFIX from the `<name>-cache` Secret when it has a cache (each unless set by hand).
+ * and REDIS_KEY_PREFIX from the `<name>-cache` Secret when it has a cache, AMQP_URL from the `<name>-mq` Secret
+ * when it has messaging (each unless set by hand).
  */
 export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
   const env: V1EnvVar[] = (spec.env ?? []).map(toEnvVar);
@@ -128,7 +130,7 @@ export function buildEnv(name: string, spec: MicroServiceSpec): V1EnvVar[] {
       valueFrom: { secretKeyRef: { name: databaseSecretName(name), key: DATABASE_URL_KEY } },
     });
   }
-  return [...env, ...buildCacheEnv(name, spec, env)];
+  return [...env, ...buildCacheEnv(name, spec, env), ...buildMessagingEnv(name, spec, env)];
 }
 
 /** Prometheus scrape annotations: spec.observability.metrics, else a port named `metrics`. */

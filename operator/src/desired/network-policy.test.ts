@@ -49,6 +49,20 @@ describe('buildNetworkPolicy', () => {
     egress: NetworkPolicy['spec']['egress'];
   }[] = [
     {
+      name: 'messaging: egress to the broker’s AMQP port, beside the database’s',
+      modifiers: [withHttpPort()],
+      inputs: { brokerPort: 5672, databasePort: 5432 },
+      ingress: [],
+      egress: [dns, { ports: [{ protocol: 'TCP', port: 5432 }] }, { ports: [{ protocol: 'TCP', port: 5672 }] }],
+    },
+    {
+      name: 'messaging and a database on one port: one rule',
+      modifiers: [withHttpPort()],
+      inputs: { brokerPort: 5432, databasePort: 5432 },
+      ingress: [],
+      egress: [dns, { ports: [{ protocol: 'TCP', port: 5432 }] }],
+    },
+    {
       name: 'an isolated service: DNS out, nothing in',
       modifiers: [withHttpPort()],
       ingress: [],

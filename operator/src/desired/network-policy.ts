@@ -48,6 +48,8 @@ export interface NetworkPolicyInputs {
   dependents: readonly string[];
   /** The port of the service's DatabaseServer, when it has a database: egress to it is allowed to any address. */
   databasePort?: number;
+  /** The AMQP port of the service's rabbitmq DatabaseServer, when it has messaging: egress to any address. */
+  brokerPort?: number;
   /** The mesh control plane, when the pods run a sidecar (ISTIOD with Istio). */
   meshControlPlane?: MeshControlPlane;
 }
@@ -65,6 +67,9 @@ function buildEgress(ms: MicroService, inputs: NetworkPolicyInputs): V1NetworkPo
     egress.push({ to: dependsOn.map((dep) => ({ podSelector: { matchLabels: selectorLabels(dep) } })) });
   }
   if (inputs.databasePort !== undefined) egress.push({ ports: [tcp(inputs.databasePort)] });
+  if (inputs.brokerPort !== undefined && inputs.brokerPort !== inputs.databasePort) {
+    egress.push({ ports: [tcp(inputs.brokerPort)] });
+  }
   const mesh = inputs.meshControlPlane;
   if (mesh) {
     egress.push({
@@ -105,7 +110,8 @@ function buildIngress(ms: MicroService, inputs: NetworkPolicyInputs): NetworkPol
 
 /**
  * The NetworkPolicy. Egress: DNS, the pods of each service in dependsOn (any port), the database
- * port when there is one and the mesh control plane when there is one; nothing else. Ingress: the
+ * port when there is one, the broker's AMQP port when there is one and the mesh control plane when there
+ * is one; nothing else. Ingress: the
  * service's ports from the pods of its dependents, the exposed port from the gateway's namespace,
  * and the `metrics` port from anywhere; nothing else.
  */

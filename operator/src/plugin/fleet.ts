@@ -27,15 +27,16 @@ function serviceHealth(ms: MicroService): string {
 }
 
 function databaseOf(ms: MicroService): string {
-  if (!ms.spec.database && !ms.spec.cache) return '-';
+  if (!ms.spec.database && !ms.spec.cache && !ms.spec.messaging) return '-';
   const parts: string[] = [];
   for (const [type, asked] of [
     ['DatabaseReady', ms.spec.database],
     ['CacheReady', ms.spec.cache],
+    ['MessagingReady', ms.spec.messaging],
   ] as const) {
     if (!asked) continue;
     const condition = ms.status?.conditions?.find((c) => c.type === type);
-    const label = type === 'DatabaseReady' ? 'db' : 'cache';
+    const label = type === 'DatabaseReady' ? 'db' : type === 'CacheReady' ? 'cache' : 'mq';
     parts.push(condition?.status === 'True' ? label : `${label}:${condition?.reason ?? 'Pending'}`);
   }
   return parts.join(',');

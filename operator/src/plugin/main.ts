@@ -210,7 +210,9 @@ function targetOf(first: string, second: string | undefined): { kind: TargetKind
 
 program
   .command('get')
-  .description('Show a service as a tree: MicroService, Rollout, revisions and pods, routes, database and cache.')
+  .description(
+    'Show a service as a tree: MicroService, Rollout, revisions and pods, routes, database, cache and messaging.',
+  )
   .argument('<kind-or-name>', 'ms | rollout (or just the service name)')
   .argument('[name]', 'the MicroService or Rollout')
   .option('-w, --watch', 'redraw on every change (a watch on the objects, not polling); Ctrl-C ends')

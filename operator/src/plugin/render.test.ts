@@ -72,6 +72,29 @@ describe('get: the service tree', () => {
     assert.deepEqual(styleFor({ isTTY: true, columns: 100 }, { NO_COLOR: '1' }), { color: false, width: 100 });
   });
 
+  it('shows messaging: its condition, server, user and Secret, and mq in the fleet', () => {
+    const { now, objects } = load('orders-paused.json');
+    const microService = structuredClone(objects.microService) as MicroService;
+    microService.spec.messaging = { serverRef: 'rabbitmq-main' };
+    microService.status = {
+      ...microService.status,
+      conditions: [
+        ...(microService.status?.conditions ?? []),
+        {
+          type: 'MessagingReady',
+          status: 'False',
+          reason: 'ConnectionRefused',
+          message: 'nothing accepts connections',
+        },
+      ] as never,
+      messaging: { secretName: 'orders-mq', username: 'shop.orders' },
+    };
+    const tree = renderTree(buildServiceView({ ...objects, microService }, now), PLAIN);
+    assert.match(tree, /messaging .*ConnectionRefused.*server rabbitmq-main {2}user shop\.orders {2}Secret orders-mq/);
+    const [row] = buildFleet([microService], [], now);
+    assert.match(row?.database ?? '', /mq:ConnectionRefused/);
+  });
+
   it('says so when the service does not exist', () => {
     const view = buildServiceView(
       { namespace: 'shop', name: 'nope', deployments: [], replicaSets: [], pods: [] },

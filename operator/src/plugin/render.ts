@@ -163,6 +163,13 @@ export function renderTree(view: ServiceView, style: Style = PLAIN): string {
     const at = [server ? `server ${server}` : '', secret ? `Secret ${secret}` : ''].filter(Boolean).join('  ');
     children.push({ text: `cache  ${conditionText(style, condition, 'CacheReady')}  ${at}`.trimEnd() });
   }
+  if (view.messaging) {
+    const { ready: condition, secret, server, user } = view.messaging;
+    const at = [server ? `server ${server}` : '', user ? `user ${user}` : '', secret ? `Secret ${secret}` : '']
+      .filter(Boolean)
+      .join('  ');
+    children.push({ text: `messaging  ${conditionText(style, condition, 'MessagingReady')}  ${at}`.trimEnd() });
+  }
   return `${drawTree({ text: header, children }, style)
     .map((line) => cut(line, style.width))
     .join('\n')}\n`;

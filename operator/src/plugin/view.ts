@@ -88,6 +88,7 @@ export interface ServiceView {
   routes: RouteView[];
   database?: { ready?: ConditionView; secret?: string; server?: string; name?: string };
   cache?: { ready?: ConditionView; secret?: string; server?: string };
+  messaging?: { ready?: ConditionView; secret?: string; server?: string; user?: string };
 }
 
 const conditionView = (c: Condition): ConditionView => ({
@@ -143,6 +144,16 @@ export function buildServiceView(objects: ServiceObjects, now: Date): ServiceVie
     ...(ms?.spec.cache
       ? {
           cache: { ready: byType('CacheReady'), secret: ms.status?.cache?.secretName, server: ms.spec.cache.serverRef },
+        }
+      : {}),
+    ...(ms?.spec.messaging
+      ? {
+          messaging: {
+            ready: byType('MessagingReady'),
+            secret: ms.status?.messaging?.secretName,
+            server: ms.spec.messaging.serverRef,
+            user: ms.status?.messaging?.username,
+          },
         }
       : {}),
   };

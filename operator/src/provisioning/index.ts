@@ -2,6 +2,7 @@
 // one registry (registry.ts).
 export * from './database-condition.ts';
 export * from './dedicated-database.ts';
+export { MESSAGING_FINALIZER, MESSAGING_READY, MessagingProvisioner, MessagingReason } from './messaging.ts';
 export * from './provisioner.ts';
 export * from './reasons.ts';
 export { CACHE_FINALIZER, CACHE_READY, CacheReason, RedisCacheProvisioner } from './redis-cache.ts';

@@ -9,7 +9,7 @@ import type { EventRecord } from '../kube/events.ts';
 import type { KubeObject } from '../kube/objects.ts';
 
 /** The status fields backing services report in. */
-export type ProvisionedField = 'database' | 'cache';
+export type ProvisionedField = 'database' | 'cache' | 'messaging';
 
 export interface ProvisionedCondition {
   type: string;

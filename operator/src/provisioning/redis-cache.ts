@@ -9,8 +9,6 @@
 // Nothing here logs or returns a password.
 
 import type { MicroService } from '../api/microservice.ts';
-import { microServiceType } from '../api/resource-types.ts';
-import { sha256Hex } from '../common/hash.ts';
 import {
   type CacheEngine,
   type CacheUser,
@@ -25,15 +23,26 @@ import {
 } from '../database/index.ts';
 import { identityOf } from '../desired/meta.ts';
 import { buildCacheSecret, cacheSecretName } from '../desired/redis-cache.ts';
-import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import type { EventRecord } from '../kube/events.ts';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers.ts';
+import { hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
 import { ProvisionReason } from './reasons.ts';
 import { ensureCredentialsSecret, ProvisionFailure, readAdminSecret } from './secrets.ts';
-import { adoptionAllowed, checkNamespaceAllowed, type TenancySpec } from './tenancy.ts';
+import {
+  admittedServer,
+  claimFinalizer,
+  failedProvision,
+  finishRelease,
+  mustReleaseFinalizer,
+  provisionedEvents,
+  releaseFailed,
+  type ServerOfEngine,
+  type ServerUserOptions,
+  secretDataHash,
+  serverOfEngine,
+} from './server-user.ts';
+import { adoptionAllowed } from './tenancy.ts';
 
 export const CACHE_FINALIZER = 'flotilla.dev/cache';
 export const CACHE_READY = 'CacheReady';
@@ -44,32 +53,12 @@ export const CacheReason = {
   NotARedisServer: 'NotARedisServer',
 } as const;
 
-export interface RedisCacheOptions {
-  client: KubeClient;
-  /** The DatabaseServers, cluster-scoped, by name. */
-  databaseServers: { get(name: string): KubeObject | undefined };
-  /** The Namespaces, for servers that admit namespaces by label; without, such servers admit none. */
-  namespaces?: { get(name: string): KubeObject | undefined };
+const REDIS = { engine: 'redis', wrongEngine: CacheReason.NotARedisServer, field: 'spec.cache' };
+
+export interface RedisCacheOptions extends ServerUserOptions {
   /** One connection per server, shared and closed by the caller; a private one when unset. */
   engines?: RedisEngineRegistry;
-  /** Told of every write to the MicroService (the finalizer), so the next read is not stale. */
-  onWrite?: (written: KubeObject) => void;
-  /** Milliseconds since the epoch; injectable for tests. */
-  now?: () => number;
-  /** Give up reaching an unreachable server this long after deletionTimestamp (default 5 min). */
-  releaseTimeoutMs?: number;
 }
-
-interface RedisServer {
-  name: string;
-  host: string;
-  port: number;
-  adminSecretRef: { namespace: string; name: string };
-  tenancy: TenancySpec;
-}
-
-const hashOf = (data: Record<string, string>) =>
-  sha256Hex(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
 
 export class RedisCacheProvisioner implements Provisioner<'cache'> {
   readonly field = 'cache';
@@ -91,15 +80,8 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     const serverRef = ms.spec.cache?.serverRef ?? '';
     const secretName = cacheSecretName(name);
     try {
-      const server = this.#server(serverRef);
       const namespace = ms.metadata.namespace ?? '';
-      const verdict = checkNamespaceAllowed(
-        server.name,
-        server.tenancy,
-        namespace,
-        this.#options.namespaces?.get(namespace)?.metadata.labels,
-      );
-      if (!verdict.allowed) throw new ProvisionFailure(CacheReason.NamespaceNotAllowed, verdict.message, false);
+      const server = admittedServer(this.#options, serverRef, namespace, REDIS);
       const user = this.#user(ms);
       const status = { serverRef, ...user, secretName };
       const claim = { ...user, owner: `${namespace}/${name}`, adopt: this.#mayAdopt(ms, server, user.username) };
@@ -114,9 +96,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
         } catch (error) {
           throw this.#serverFailure(error, server, [admin.password]);
         }
-        // Evaluated before onWrite: `onWrite?.(await …)` would skip the write when there is no onWrite.
-        const written = await addFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
-        this.#options.onWrite?.(written);
+        await claimFinalizer(this.#options, ms, CACHE_FINALIZER);
       }
       const { data, created } = await this.#ensureSecret(ms, server, user);
       const password = data.password ?? '';
@@ -128,43 +108,24 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
       }
       const message = `ACL user ${user.username} on DatabaseServer ${serverRef}, keys ${user.keyPrefix}*; credentials in Secret ${secretName}`;
       const done = [...(created ? ['CreateSecret'] : []), ...actions];
-      const events: EventRecord[] =
-        done.length === 0
-          ? []
-          : [
-              {
-                type: 'Normal',
-                // AdoptUser: the ACL user existed without Flotilla's mark, and the server's spec.adoption let it be taken.
-                reason: done.includes('AdoptUser') ? 'CacheAdopted' : 'CacheProvisioned',
-                message: `${message} (${done.join(', ')})`,
-              },
-            ];
+      const events = provisionedEvents(done, message, { adopted: 'CacheAdopted', provisioned: 'CacheProvisioned' });
       return {
         field: 'cache',
         condition: { type: CACHE_READY, status: 'True', reason: CacheReason.Provisioned, message },
         status,
-        credentialsHash: hashOf(data),
+        credentialsHash: secretDataHash(data),
         events,
         retry: false,
       };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
-      // Announced when it becomes the reason, not again on every reconcile that finds it unchanged.
-      const shown = (ms.status?.conditions ?? []).find((c) => c.type === CACHE_READY);
-      const news = shown?.status !== 'False' || shown.reason !== error.reason || shown.message !== error.message;
-      return {
-        field: 'cache',
-        condition: { type: CACHE_READY, status: 'False', reason: error.reason, message: error.message },
-        status: undefined,
-        events: news ? [{ type: 'Warning', reason: 'CacheFailed', message: `${error.reason}: ${error.message}` }] : [],
-        retry: error.retry,
-      };
+      return failedProvision(ms, 'cache', CACHE_READY, 'CacheFailed', error);
     }
   }
 
   /** Holding the finalizer while being deleted, or after spec.cache was removed. */
   mustRelease(ms: MicroService): boolean {
-    return hasFinalizer(ms, CACHE_FINALIZER) && (ms.metadata.deletionTimestamp !== undefined || !ms.spec.cache);
+    return mustReleaseFinalizer(ms, CACHE_FINALIZER, ms.spec.cache !== undefined);
   }
 
   /**
@@ -181,7 +142,13 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     let what = `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
     let event: EventRecord;
     try {
-      const server = this.#server(serverRef);
+      const server = serverOfEngine(
+        this.#options.databaseServers,
+        serverRef,
+        REDIS.engine,
+        REDIS.wrongEngine,
+        REDIS.field,
+      );
       const user = this.#user(ms);
       what = `ACL user ${user.username} and keys ${user.keyPrefix}* on DatabaseServer ${serverRef}`;
       const admin = await this.#admin(server);
@@ -202,27 +169,14 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
       };
     } catch (error) {
       if (!(error instanceof ProvisionFailure)) throw error;
-      const now = (this.#options.now ?? Date.now)();
-      const since = Date.parse(ms.metadata.deletionTimestamp ?? '') || now;
-      const timeoutMs = this.#options.releaseTimeoutMs ?? 5 * 60_000;
-      if (error.retry && now - since < timeoutMs) {
-        const message = `could not delete ${what}: ${error.reason}: ${error.message}`;
-        return {
-          done: false,
-          events: [{ type: 'Warning', reason: 'CacheDeleteFailed', message }],
-          ...(ms.metadata.deletionTimestamp ? { retryNotAfterMs: Math.max(100, timeoutMs - (now - since)) } : {}),
-        };
-      }
-      const message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
-      event = { type: 'Warning', reason: 'CacheLeftBehind', message };
+      const failed = releaseFailed(ms, error, what, this.#options, {
+        failed: 'CacheDeleteFailed',
+        leftBehind: 'CacheLeftBehind',
+      });
+      if ('retry' in failed) return failed.retry;
+      event = failed.gaveUp;
     }
-    try {
-      const written = await removeFinalizer(this.#options.client, microServiceType, ms, CACHE_FINALIZER);
-      this.#options.onWrite?.(written);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    return { done: true, events: [event] };
+    return finishRelease(this.#options, ms, CACHE_FINALIZER, event);
   }
 
   /** Closes every server's connection. */
@@ -230,32 +184,11 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     await this.#engines.closeAll();
   }
 
-  #server(serverRef: string): RedisServer {
-    const server = this.#options.databaseServers.get(serverRef);
-    if (!server)
-      throw new ProvisionFailure(CacheReason.ServerNotFound, `DatabaseServer ${serverRef} does not exist`, false);
-    const spec = (server.spec ?? {}) as Partial<RedisServer> & { engine?: string };
-    if (spec.engine !== 'redis') {
-      throw new ProvisionFailure(
-        CacheReason.NotARedisServer,
-        `DatabaseServer ${serverRef} has engine ${spec.engine}; spec.cache needs one with engine redis`,
-        false,
-      );
-    }
-    return {
-      name: serverRef,
-      host: spec.host ?? '',
-      port: spec.port ?? 0,
-      adminSecretRef: spec.adminSecretRef ?? { namespace: '', name: '' },
-      tenancy: spec as TenancySpec,
-    };
-  }
-
   /**
    * Whether the service may take over an ACL user without Flotilla's mark: the server's spec.adoption names
    * its namespace, or its own status records the user as provisioned by an earlier Flotilla (no mark then).
    */
-  #mayAdopt(ms: MicroService, server: RedisServer, username: string): boolean {
+  #mayAdopt(ms: MicroService, server: ServerOfEngine, username: string): boolean {
     if (adoptionAllowed(server.tenancy, ms.metadata.namespace ?? '')) return true;
     const ready = (ms.status?.conditions ?? []).find((c) => c.type === CACHE_READY);
     return (
@@ -277,7 +210,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     }
   }
 
-  async #admin(server: RedisServer): Promise<RedisAdminConnection> {
+  async #admin(server: ServerOfEngine): Promise<RedisAdminConnection> {
     const data = await readAdminSecret(this.#options.client, server, ['password']);
     return {
       host: server.host,
@@ -287,11 +220,11 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
     };
   }
 
-  #engine(server: RedisServer, admin: RedisAdminConnection): CacheEngine {
+  #engine(server: ServerOfEngine, admin: RedisAdminConnection): CacheEngine {
     return this.#engines.get(server.name, admin);
   }
 
-  #serverFailure(error: unknown, server: RedisServer, secrets: string[]): ProvisionFailure {
+  #serverFailure(error: unknown, server: ServerOfEngine, secrets: string[]): ProvisionFailure {
     if (error instanceof InvalidIdentifierError) {
       return new ProvisionFailure(CacheReason.InvalidName, redact(error.message, secrets), false);
     }
@@ -310,7 +243,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
   /** The Secret `<name>-cache`, ours: created with a new password when missing, else brought up to date. */
   async #ensureSecret(
     ms: MicroService,
-    server: RedisServer,
+    server: ServerOfEngine,
     user: CacheUser,
   ): Promise<{ data: Record<string, string>; created: boolean }> {
     const { client } = this.#options;

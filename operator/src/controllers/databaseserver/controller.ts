@@ -1,7 +1,8 @@
 // The DatabaseServer controller: the only writer of a DatabaseServer's status. It logs in with the
 // admin Secret and reports Ready (with the reason it cannot connect or authenticate, never the
 // password), serverVersion and observedGeneration; it checks again periodically, sooner while not
-// Ready. The engines (one bounded pool per server) are shared with the MicroService controller. It also
+// Ready. The engines (one bounded pool per server) are shared with the MicroService controller; a rabbitmq
+// server is checked through its management API (stateless HTTP, nothing to share). It also
 // counts the MicroServices that use each server (status.services) and those its allowedNamespaces refuses
 // (status.refusedServices); a change of those alone reuses the last login check instead of logging in again.
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import { type DatabaseServer, type DatabaseServerStatus, isDatabaseEngine } from
 import type { MicroService } from '../../api/microservice.ts';
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
+import { createRabbitmqEngine } from '../../database/rabbitmq.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { classifyError, isNotFound } from '../../kube/errors.ts';
@@ -53,13 +55,18 @@ export interface DatabaseServerControllerOptions {
 const decode = (value: unknown): string =>
   typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : '';
 
+/** The engines this controller checks: the SQL ones, redis (with cacheEngines) and rabbitmq. */
+type CheckedEngine = DatabaseEngineName | 'redis' | 'rabbitmq';
+
 type Check = { ok: true; serverVersion: string } | { ok: false; reason: string; message: string };
 
-/** The server a MicroService's shared database or cache is on, if any. */
+/** The servers a MicroService's shared database, cache or broker user is on, if any. */
 function serversOf(ms: MicroService): string[] {
   const database = ms.spec.database;
   const shared = database && (database.instance ?? 'shared') === 'shared' ? database.serverRef : undefined;
-  return [shared, ms.spec.cache?.serverRef].filter((name): name is string => typeof name === 'string' && name !== '');
+  return [shared, ms.spec.cache?.serverRef, ms.spec.messaging?.serverRef].filter(
+    (name): name is string => typeof name === 'string' && name !== '',
+  );
 }
 
 /**
@@ -92,7 +99,7 @@ export function createDatabaseServerController(options: DatabaseServerController
   const lastChecks = new Map<string, { generation: number | undefined; at: number; result: Check }>();
 
   /** The login check, made again when due (or the spec changed); a reconcile for the counts reuses it. */
-  async function checkWhenDue(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
+  async function checkWhenDue(server: DatabaseServer, engine: CheckedEngine): Promise<Check> {
     const name = server.metadata.name ?? '';
     const last = lastChecks.get(name);
     const now = clock.now();
@@ -103,7 +110,7 @@ export function createDatabaseServerController(options: DatabaseServerController
     return result;
   }
 
-  async function check(server: DatabaseServer, engine: DatabaseEngineName | 'redis'): Promise<Check> {
+  async function check(server: DatabaseServer, engine: CheckedEngine): Promise<Check> {
     const { host, port, adminSecretRef: ref } = server.spec;
     let secret: KubeObject;
     try {
@@ -132,6 +139,10 @@ export function createDatabaseServerController(options: DatabaseServerController
         reason: DatabaseServerReason.AdminSecretInvalid,
         message: `the admin Secret ${ref.namespace}/${ref.name} needs the keys username and password`,
       };
+    }
+    if (engine === 'rabbitmq') {
+      const managementUrl = server.spec.managementUrl ?? '';
+      return createRabbitmqEngine({ managementUrl, username, password }).checkConnection();
     }
     if (engine === 'redis') {
       const cacheEngines = options.cacheEngines;
@@ -169,12 +180,12 @@ export function createDatabaseServerController(options: DatabaseServerController
       }
       const engine: string = server.spec.engine;
       const redis = engine === 'redis' && options.cacheEngines !== undefined;
-      if (!isDatabaseEngine(engine) && !redis) {
+      if (!isDatabaseEngine(engine) && !redis && engine !== 'rabbitmq') {
         // Not a SQL server, and no redis connections were given: its check belongs elsewhere.
         log.debug({ engine }, 'not a postgres or mysql server; not checked here');
         return undefined;
       }
-      const result = await checkWhenDue(server, engine as DatabaseEngineName | 'redis');
+      const result = await checkWhenDue(server, engine as CheckedEngine);
       const fact: ConditionFact = result.ok
         ? {
             type: 'Ready',

@@ -52,10 +52,10 @@ export interface MicroServiceControllerOptions {
   workloads?: WorkloadPlanner;
   /** The OTLP collector (e.g. http://otel-collector.observability:4317) traced services send to. */
   otlpEndpoint?: string;
-  /** Provisioning (spec.database, spec.cache) with these engines; databases and caches are left alone without. */
+  /** Provisioning (spec.database, spec.cache, spec.messaging); databases, caches and brokers are left alone without. */
   databases?: { engines: EngineRegistry; cacheEngines?: RedisEngineRegistry } & Pick<
     ProvisionerOptions,
-    'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated'
+    'reclaimTimeoutMs' | 'verifyIntervalMs' | 'afterSecretCreated' | 'brokerEngine'
   >;
 }
 
@@ -100,7 +100,9 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       .list()
       .filter(
         (ms) =>
-          ms.spec.database?.serverRef === server.metadata.name || ms.spec.cache?.serverRef === server.metadata.name,
+          ms.spec.database?.serverRef === server.metadata.name ||
+          ms.spec.cache?.serverRef === server.metadata.name ||
+          ms.spec.messaging?.serverRef === server.metadata.name,
       )
       .map(objectKey);
   // A namespace's labels decide whether a DatabaseServer that admits namespaces by label admits its services.
@@ -108,7 +110,10 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     controller
       .cache<MicroService>(microServiceType)
       .list()
-      .filter((ms) => ms.metadata.namespace === namespace.metadata.name && (ms.spec.database || ms.spec.cache))
+      .filter(
+        (ms) =>
+          ms.metadata.namespace === namespace.metadata.name && (ms.spec.database || ms.spec.cache || ms.spec.messaging),
+      )
       .map(objectKey);
 
   const analysisVerdicts = new VerdictChanges();

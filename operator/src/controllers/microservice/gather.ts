@@ -140,6 +140,8 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
   const server = serverRef ? sources.databaseServerCache.get(serverRef) : undefined;
   const databasePort = dedicatedDatabaseAddress(ms)?.port ?? (server?.spec as { port?: number } | undefined)?.port;
   const config = sources.configDigests ? await gatherConfig(ms, sources.configDigests, sources.client) : undefined;
+  const broker = ms.spec.messaging ? sources.databaseServerCache.get(ms.spec.messaging.serverRef) : undefined;
+  const brokerPort = (broker?.spec as { port?: number } | undefined)?.port;
 
   return {
     ms,
@@ -154,5 +156,6 @@ export async function gather(key: string, sources: GatherSources): Promise<Obser
     ...(config ? { config } : {}),
     ...(sources.otlpEndpoint ? { otlpEndpoint: sources.otlpEndpoint } : {}),
     ...(telemetryServed ? { telemetryServed } : {}),
+    ...(brokerPort !== undefined ? { brokerPort } : {}),
   };
 }

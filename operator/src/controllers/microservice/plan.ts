@@ -50,7 +50,7 @@ export type ProvisionedInput = { field: ProvisionedField; released?: true } & Pa
   Pick<Provisioned, 'condition' | 'status' | 'credentialsHash'>
 >;
 
-const PROVISIONED_FIELDS: readonly ProvisionedField[] = ['database', 'cache'];
+const PROVISIONED_FIELDS: readonly ProvisionedField[] = ['database', 'cache', 'messaging'];
 
 /** `Kind/name`: how children are told apart within one MicroService. */
 export const childId = (object: { kind?: string; metadata: { name?: string } }): string =>
@@ -72,6 +72,8 @@ export interface PlanInput {
   gatewayAPI?: GatewayApiOptions;
   /** The port of the service's DatabaseServer, when it has one. */
   databasePort?: number;
+  /** The AMQP port of the service's rabbitmq DatabaseServer, when it has messaging. */
+  brokerPort?: number;
   /**
    * What the provisioners found, in the registry's order: their conditions, their status fields (a field
    * no entry names keeps its value) and the credentials hashes that roll the pods.
@@ -144,6 +146,7 @@ function planValid(input: PlanInput): Plan {
   const networkPolicy = buildNetworkPolicy(ms, {
     dependents: input.dependents,
     ...(input.databasePort !== undefined ? { databasePort: input.databasePort } : {}),
+    ...(input.brokerPort !== undefined ? { brokerPort: input.brokerPort } : {}),
     ...(router.meshControlPlane ? { meshControlPlane: router.meshControlPlane } : {}),
   });
   const wanted: KubeObject[] = [
