@@ -258,8 +258,9 @@ describe('the Helm chart', { concurrency: false }, () => {
         assert.equal(held.spec.holderIdentity, identity);
       });
       await cluster.kubectl(['apply', '-f', '-'], {
-        // On a DatabaseServer no other run made (npm start's postgres-main keeps its admin Secret in
-        // flotilla-system, which this release may not read): the samples' databases report ServerNotFound.
+        // On a DatabaseServer no other run made (npm start's postgres-main and rabbitmq-main keep their admin
+        // Secrets in flotilla-system, which this release may not read): the samples' databases, caches and
+        // broker users report ServerNotFound.
         input: JSON.stringify({
           kind: 'List',
           apiVersion: 'v1',
@@ -343,9 +344,14 @@ describe('the Helm chart', { concurrency: false }, () => {
   });
 });
 
-/** The sample with its spec.database (if any) on the DatabaseServer `server`. */
+/** The sample with its database, cache and messaging (if any) on the DatabaseServer `server`. */
 function withAbsentDatabaseServer(doc: object, server: string): object {
-  const spec = (doc as { spec?: { database?: object } }).spec;
-  if (!spec?.database) return doc;
-  return { ...doc, spec: { ...spec, database: { ...spec.database, serverRef: server } } };
+  const spec = (doc as { spec?: Record<string, unknown> }).spec;
+  if (!spec) return doc;
+  const moved = Object.fromEntries(
+    (['database', 'cache', 'messaging'] as const)
+      .filter((field) => spec[field] !== undefined)
+      .map((field) => [field, { ...(spec[field] as object), serverRef: server }]),
+  );
+  return Object.keys(moved).length === 0 ? doc : { ...doc, spec: { ...spec, ...moved } };
 }
