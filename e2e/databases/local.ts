@@ -16,6 +16,7 @@ import {
   runDir,
 } from './config.ts';
 import { ensureMariadb, ensurePostgres, findMariadb, findPostgres } from './install.ts';
+import { localStatus } from './server-status.ts';
 
 export interface ServerStatus {
   engine: LocalServerName;
@@ -397,22 +398,10 @@ export async function mariadbStatus(): Promise<ServerStatus> {
 
 // ---------------------------------------------------------------- both
 
-async function statusLines(engine: DatabaseEngineName, running: boolean, data: string): Promise<ServerStatus> {
+function statusLines(engine: DatabaseEngineName, running: boolean, data: string): Promise<ServerStatus> {
   const name = engine === 'postgres' ? 'PostgreSQL' : 'MariaDB';
-  const lines = [
-    `${engine}: ${name} ${running ? 'running' : 'stopped'} on ${LOOPBACK}:${DEFAULT_PORTS[engine]}, data ${data}`,
-  ];
-  const admin = localAdmin(engine);
-  if (running && admin) {
-    const result = await probe(admin);
-    lines.push(
-      result.ok
-        ? `  admin ${ADMIN_USERNAME} logs in; server version ${result.version}`
-        : `  admin cannot log in: ${result.why}`,
-    );
-  }
-  lines.push(`  admin password file ${passwordFile(engine)}${admin ? '' : ' (not created yet)'}`);
-  return { engine, running, lines };
+  const first = `${engine}: ${name} ${running ? 'running' : 'stopped'} on ${LOOPBACK}:${DEFAULT_PORTS[engine]}, data ${data}`;
+  return localStatus(engine, running, first, localAdmin(engine), probe);
 }
 
 function purgeServer(engine: DatabaseEngineName): void {
