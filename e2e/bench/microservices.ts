@@ -24,7 +24,6 @@ import {
   ROUTE_CHILD_TYPES,
 } from '../../operator/src/controllers/microservice/index.ts';
 import { crdName } from '../../operator/src/controllers/microservice/resources.ts';
-import { computeDeploymentHealth } from '../../operator/src/controllers/microservice/workloads.ts';
 import { buildDeployment } from '../../operator/src/desired/index.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
 import { classifyError, isConflict, isNotFound } from '../../operator/src/kube/errors.ts';
@@ -35,6 +34,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from '../../operator/src/kube/objects.ts';
+import { computeDeploymentHealth } from '../../operator/src/release/workloads.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { type OperatorProcess, startOperator } from '../integration/microservice-support.ts';

@@ -3,7 +3,7 @@ import { formatKubeTime } from './canonical.ts';
 
 export interface ConditionLike {
   type: string;
-  status: 'True' | 'False' | 'Unknown';
+  status: ConditionStatus;
   reason: string;
   message: string;
   lastTransitionTime: string;
@@ -28,4 +28,29 @@ export function nextCondition<C extends ConditionLike>(
   } as C;
   if (generation !== undefined) condition.observedGeneration = generation;
   return condition;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export type Condition = ConditionLike;
+
+/** A condition before it is stamped with a transition time and generation. */
+export interface ConditionFact {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Conditions from facts, in the order given: `lastTransitionTime` is kept from `previous` while a
+ * condition's status is unchanged, and set to `now` when it flips or is new.
+ */
+export function computeConditions(
+  previous: readonly Condition[] | undefined,
+  facts: readonly ConditionFact[],
+  now: string,
+  generation: number | undefined,
+): Condition[] {
+  return facts.map((fact) => nextCondition(previous, fact, now, generation));
 }

@@ -19,7 +19,6 @@ import { generatePassword, InvalidIdentifierError, OwnershipConflictError, redac
 import { type BrokerEngine, BrokerFailure, createRabbitmqEngine } from '../database/rabbitmq.ts';
 import { buildMessagingSecret, messagingSecretName } from '../desired/messaging.ts';
 import { identityOf } from '../desired/meta.ts';
-import type { EventRecord } from '../kube/events.ts';
 import { hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
@@ -29,10 +28,9 @@ import {
   admittedServer,
   claimFinalizer,
   failedProvision,
-  finishRelease,
   mustReleaseFinalizer,
   provisionedEvents,
-  releaseFailed,
+  releaseUser,
   type ServerOfEngine,
   type ServerUserOptions,
   secretDataHash,
@@ -135,13 +133,12 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
    * that is gone gives up at once; one that does not answer is retried until releaseTimeoutMs after deletion.
    */
   async release(ms: MicroService, _context?: ProvisionContext): Promise<Released> {
-    if (!hasFinalizer(ms, MESSAGING_FINALIZER)) return { done: true, events: [] };
     const { name, namespace } = identityOf(ms);
     const serverRef = ms.spec.messaging?.serverRef ?? ms.status?.messaging?.serverRef ?? '';
     const policy = ms.spec.messaging?.reclaimPolicy ?? ms.status?.messaging?.reclaimPolicy ?? 'Retain';
-    let what = `the broker user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
-    let event: EventRecord;
-    try {
+    const reasons = { failed: 'MessagingDeleteFailed', leftBehind: 'MessagingLeftBehind' };
+    const subject = { what: `the broker user of ${namespace}/${name} on DatabaseServer ${serverRef}` };
+    return releaseUser(this.#options, ms, MESSAGING_FINALIZER, reasons, subject, async (subject) => {
       const server = serverOfEngine(
         this.#options.databaseServers,
         serverRef,
@@ -150,34 +147,24 @@ export class MessagingProvisioner implements Provisioner<'messaging'> {
         RABBITMQ.field,
       );
       const user = this.#user(ms);
-      what = `user ${user.username} and queues and exchanges ${user.exchange}, ${user.exchange}.* in vhost ${user.vhost} on DatabaseServer ${serverRef}`;
+      subject.what = `user ${user.username} and queues and exchanges ${user.exchange}, ${user.exchange}.* in vhost ${user.vhost} on DatabaseServer ${serverRef}`;
       if (policy === 'Retain') {
-        event = { type: 'Normal', reason: 'MessagingRetained', message: `${what} kept (reclaimPolicy Retain)` };
-      } else {
-        const engine = await this.#engine(server);
-        const result = await this.#onServer(server, [], () =>
-          engine.dropBrokerUser(user, { owner: `${namespace}/${name}`, purge: true }),
-        );
-        const deleted = result.deleted ?? { queues: 0, exchanges: 0 };
-        event = {
-          type: 'Normal',
-          reason: 'MessagingDeleted',
-          message:
-            result.actions.length > 0
-              ? `${what} deleted (${deleted.queues} queues, ${deleted.exchanges} exchanges)`
-              : `${what} were already gone`,
-        };
+        return { type: 'Normal', reason: 'MessagingRetained', message: `${subject.what} kept (reclaimPolicy Retain)` };
       }
-    } catch (error) {
-      if (!(error instanceof ProvisionFailure)) throw error;
-      const failed = releaseFailed(ms, error, what, this.#options, {
-        failed: 'MessagingDeleteFailed',
-        leftBehind: 'MessagingLeftBehind',
-      });
-      if ('retry' in failed) return failed.retry;
-      event = failed.gaveUp;
-    }
-    return finishRelease(this.#options, ms, MESSAGING_FINALIZER, event);
+      const engine = await this.#engine(server);
+      const result = await this.#onServer(server, [], () =>
+        engine.dropBrokerUser(user, { owner: `${namespace}/${name}`, purge: true }),
+      );
+      const deleted = result.deleted ?? { queues: 0, exchanges: 0 };
+      return {
+        type: 'Normal',
+        reason: 'MessagingDeleted',
+        message:
+          result.actions.length > 0
+            ? `${subject.what} deleted (${deleted.queues} queues, ${deleted.exchanges} exchanges)`
+            : `${subject.what} were already gone`,
+      };
+    });
   }
 
   #user(ms: MicroService): BrokerUser {

@@ -23,7 +23,6 @@ import {
 } from '../database/index.ts';
 import { identityOf } from '../desired/meta.ts';
 import { buildCacheSecret, cacheSecretName } from '../desired/redis-cache.ts';
-import type { EventRecord } from '../kube/events.ts';
 import { hasFinalizer } from '../kube/finalizers.ts';
 import { type KubeObject, secretType } from '../kube/objects.ts';
 import type { ProvisionContext, Provisioned, Provisioner, Released } from './provisioner.ts';
@@ -33,10 +32,9 @@ import {
   admittedServer,
   claimFinalizer,
   failedProvision,
-  finishRelease,
   mustReleaseFinalizer,
   provisionedEvents,
-  releaseFailed,
+  releaseUser,
   type ServerOfEngine,
   type ServerUserOptions,
   secretDataHash,
@@ -136,12 +134,11 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
    * the deletion.
    */
   async release(ms: MicroService, _context?: ProvisionContext): Promise<Released> {
-    if (!hasFinalizer(ms, CACHE_FINALIZER)) return { done: true, events: [] };
     const { name, namespace } = identityOf(ms);
     const serverRef = ms.spec.cache?.serverRef ?? ms.status?.cache?.serverRef ?? '';
-    let what = `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}`;
-    let event: EventRecord;
-    try {
+    const reasons = { failed: 'CacheDeleteFailed', leftBehind: 'CacheLeftBehind' };
+    const subject = { what: `the cache user of ${namespace}/${name} on DatabaseServer ${serverRef}` };
+    return releaseUser(this.#options, ms, CACHE_FINALIZER, reasons, subject, async (subject) => {
       const server = serverOfEngine(
         this.#options.databaseServers,
         serverRef,
@@ -150,7 +147,7 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
         REDIS.field,
       );
       const user = this.#user(ms);
-      what = `ACL user ${user.username} and keys ${user.keyPrefix}* on DatabaseServer ${serverRef}`;
+      subject.what = `ACL user ${user.username} and keys ${user.keyPrefix}* on DatabaseServer ${serverRef}`;
       const admin = await this.#admin(server);
       let result: Awaited<ReturnType<CacheEngine['dropCacheUser']>>;
       try {
@@ -161,22 +158,15 @@ export class RedisCacheProvisioner implements Provisioner<'cache'> {
       } catch (error) {
         throw this.#serverFailure(error, server, [admin.password]);
       }
-      event = {
+      return {
         type: 'Normal',
         reason: 'CacheDeleted',
         message:
-          result.actions.length > 0 ? `${what} deleted (${result.deletedKeys ?? 0} keys)` : `${what} were already gone`,
+          result.actions.length > 0
+            ? `${subject.what} deleted (${result.deletedKeys ?? 0} keys)`
+            : `${subject.what} were already gone`,
       };
-    } catch (error) {
-      if (!(error instanceof ProvisionFailure)) throw error;
-      const failed = releaseFailed(ms, error, what, this.#options, {
-        failed: 'CacheDeleteFailed',
-        leftBehind: 'CacheLeftBehind',
-      });
-      if ('retry' in failed) return failed.retry;
-      event = failed.gaveUp;
-    }
-    return finishRelease(this.#options, ms, CACHE_FINALIZER, event);
+    });
   }
 
   /** Closes every server's connection. */

@@ -142,11 +142,44 @@ export function failedProvision<F extends ProvisionedField>(
   };
 }
 
+/** What a user's release is about, named in its Events; `drop` may name it more precisely once it knows more. */
+export interface ReleaseSubject {
+  what: string;
+}
+
 /**
- * A release that failed with `error`: retried (not done) while it may pass and the deletion is younger than
- * the timeout, else given up with a `leftBehind` Event (the caller then drops the finalizer).
+ * The release of a service's user on a server, holding `finalizer`: `drop` deletes it (or keeps it) and says so
+ * in its Event. A failure that may pass is retried (not done) while the deletion is younger than the timeout,
+ * else given up with a `leftBehind` Event; then the finalizer goes.
  */
-export function releaseFailed(
+export async function releaseUser(
+  options: Pick<ServerUserOptions, 'client' | 'onWrite' | 'now' | 'releaseTimeoutMs'>,
+  ms: MicroService,
+  finalizer: string,
+  reasons: { failed: string; leftBehind: string },
+  subject: ReleaseSubject,
+  drop: (subject: ReleaseSubject) => Promise<EventRecord>,
+): Promise<Released> {
+  if (!hasFinalizer(ms, finalizer)) return { done: true, events: [] };
+  let event: EventRecord;
+  try {
+    event = await drop(subject);
+  } catch (error) {
+    if (!(error instanceof ProvisionFailure)) throw error;
+    const failed = releaseFailed(ms, error, subject.what, options, reasons);
+    if ('retry' in failed) return failed.retry;
+    event = failed.gaveUp;
+  }
+  try {
+    const written = await removeFinalizer(options.client, microServiceType, ms, finalizer);
+    options.onWrite?.(written);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  return { done: true, events: [event] };
+}
+
+function releaseFailed(
   ms: MicroService,
   error: ProvisionFailure,
   what: string,
@@ -168,20 +201,4 @@ export function releaseFailed(
   }
   const message = `gave up deleting ${what}: ${error.reason}: ${error.message}; delete them by hand`;
   return { gaveUp: { type: 'Warning', reason: reasons.leftBehind, message } };
-}
-
-/** Removes `finalizer` (a MicroService already gone is fine): the release is done, with `event`. */
-export async function finishRelease(
-  options: Pick<ServerUserOptions, 'client' | 'onWrite'>,
-  ms: MicroService,
-  finalizer: string,
-  event: EventRecord,
-): Promise<Released> {
-  try {
-    const written = await removeFinalizer(options.client, microServiceType, ms, finalizer);
-    options.onWrite?.(written);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-  return { done: true, events: [event] };
 }

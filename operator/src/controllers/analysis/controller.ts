@@ -11,6 +11,7 @@ import { fillPlaceholders, mapMetricStrings } from '../../analysis/placeholders.
 import type { MetricProvider } from '../../analysis/providers/provider.ts';
 import { ProviderError } from '../../analysis/providers/provider.ts';
 import { PROVIDERS, providerFor } from '../../analysis/providers/registry.ts';
+import { analysisRunType, ROLLOUT_LABEL } from '../../analysis/resources.ts';
 import { recordMeasurement, resultsOf, startRun, stopRun } from '../../analysis/run-status.ts';
 import { computeDue } from '../../analysis/schedule.ts';
 import type { AnalysisRun, AnalysisRunStatus, Measurement, Metric } from '../../api/analysis.ts';
@@ -22,7 +23,6 @@ import { Controller, type ControllerOptions } from '../../runtime/controller.ts'
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { credentialsOf, SecretReadError, secretArgValues, secretReader } from './credentials.ts';
 import { type AnalysisMetrics, createAnalysisMetrics } from './metrics.ts';
-import { analysisRunType, ROLLOUT_LABEL } from './resources.ts';
 
 export interface AnalysisControllerOptions {
   client: KubeClient;

@@ -2,9 +2,10 @@
 // metric's phase. A measurement that changes no verdict is the run's own business (its status has
 // it); reconciling the service for each one would cost a reconcile and a Rollout status write per
 // measurement.
+
+import { SERVICE_LABEL } from '../../analysis/resources.ts';
 import type { AnalysisRunStatus } from '../../api/analysis.ts';
 import { type KubeObject, objectKey } from '../../kube/objects.ts';
-import { SERVICE_LABEL } from './resources.ts';
 
 /** Runs remembered at most; past it the memory starts over (each run is then seen as new once). */
 const REMEMBERED = 10_000;

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { type DatabaseServer, type DatabaseServerStatus, isDatabaseEngine } from '../../api/databaseserver.ts';
 import type { MicroService } from '../../api/microservice.ts';
 import { type Clock, systemClock } from '../../common/clock.ts';
+import { type Condition, type ConditionFact, computeConditions } from '../../common/conditions.ts';
 import type { AdminConnection, DatabaseEngineName, EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
 import { createRabbitmqEngine } from '../../database/rabbitmq.ts';
 import { formatKubeTime } from '../../kube/canonical.ts';
@@ -19,7 +20,6 @@ import { syncStatus } from '../../kube/status.ts';
 import { checkNamespaceAllowed } from '../../provisioning/tenancy.ts';
 import { Controller, type ControllerOptions } from '../../runtime/controller.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
-import { type Condition, type ConditionFact, computeConditions } from '../microservice/conditions.ts';
 import { databaseServerType, microServiceType } from '../microservice/resources.ts';
 
 export const DatabaseServerReason = {

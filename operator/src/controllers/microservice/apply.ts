@@ -7,8 +7,8 @@ import { type KubeClient, WritesFencedError } from '../../kube/client.ts';
 import { isNamespaceTerminating, isNotFound, NamespaceTerminatingError } from '../../kube/errors.ts';
 import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
+import { EventReason } from '../../release/conditions.ts';
 import type { WriteTracker } from '../../runtime/write-tracker.ts';
-import { EventReason } from './conditions.ts';
 import { type ApplyReason, type ChildApply, childId, type Plan } from './plan.ts';
 import { childTypeOf } from './resources.ts';
 

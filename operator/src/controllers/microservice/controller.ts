@@ -3,6 +3,7 @@
 // DatabaseServers and CustomResourceDefinitions whose changes matter to a service, and the reconciler.
 
 import type { Logger } from 'pino';
+import { analysisRunType, ROLLOUT_LABEL } from '../../analysis/resources.ts';
 import type { MicroService } from '../../api/microservice.ts';
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { EngineRegistry, RedisEngineRegistry } from '../../database/index.ts';
@@ -18,16 +19,16 @@ import {
   secretType,
 } from '../../kube/objects.ts';
 import { createProvisioners, type ProvisionerOptions } from '../../provisioning/index.ts';
+import { createReleasePlanner } from '../../release/rollout.ts';
+import type { WorkloadPlanner } from '../../release/workloads.ts';
 import { Controller, type ControllerOptions, controllerOwnerKeys, type Reconciler } from '../../runtime/controller.ts';
 import { DynamicWatches } from '../../runtime/dynamic-watches.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { isServed } from '../../traffic/index.ts';
-import { analysisRunType, ROLLOUT_LABEL } from '../analysis/resources.ts';
 import { VerdictChanges } from '../analysis/verdict-changes.ts';
-import { ConfigWatches } from './config-digests.ts';
+import { type ConfigWatches, watchConfig } from './config-digests.ts';
 import { createMicroServiceReconciler } from './reconcile.ts';
-import { createReleasePlanner } from './release.ts';
 import {
   crdName,
   databaseServerType,
@@ -37,7 +38,6 @@ import {
   telemetryType,
   WORKLOAD_CHILD_TYPES,
 } from './resources.ts';
-import type { WorkloadPlanner } from './workloads.ts';
 
 export interface MicroServiceControllerOptions {
   client: KubeClient;
@@ -169,7 +169,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
     ...(options.reflector ? { reflector: options.reflector } : {}),
   });
 
-  const configWatches = new ConfigWatches({
+  const configWatches = watchConfig({
     client,
     logger,
     enqueue: (key) => controller.queue.add(key),

@@ -7,6 +7,7 @@ import { dedicatedDatabaseAddress } from '../../desired/dedicated-database.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY, telemetryName } from '../../desired/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type KubeObject, type ResourceType, splitKey } from '../../kube/objects.ts';
+import { requestedRouting } from '../../release/rollout.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import type { WriteTracker } from '../../runtime/write-tracker.ts';
 import {
@@ -18,7 +19,6 @@ import {
 } from '../../traffic/index.ts';
 import { type ConfigDigestCaches, gatherConfig } from './config-digests.ts';
 import { childId, type PlanInput } from './plan.ts';
-import { requestedRouting } from './release.ts';
 import { crdName, microServiceType, rolloutType, telemetryType, WORKLOAD_CHILD_TYPES } from './resources.ts';
 
 export interface GatherSources {

@@ -7,10 +7,10 @@ import type { RolloutSpec, RolloutStatus } from '../../api/rollout.ts';
 import { buildMigrationJob, buildPodTemplate, computeRevision, migrationJobName } from '../../desired/index.ts';
 import { microService, withHttpPort, withImage } from '../../desired/testing.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import { jobVerdict, planMigration } from './migration.ts';
+import { jobVerdict, planMigration } from '../../release/migration.ts';
+import { planIntake } from '../../release/requests.ts';
+import { planReleaseWorkload } from '../../release/rollout.ts';
 import { type Plan, plan } from './plan.ts';
-import { planReleaseWorkload } from './release.ts';
-import { planIntake } from './rollout-status.ts';
 
 const withMigration =
   (command = ['migrate', 'up']) =>

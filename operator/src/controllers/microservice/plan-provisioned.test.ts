@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { MicroService } from '../../api/microservice.ts';
 import { microService, withHttpPort } from '../../desired/testing.ts';
 import { CREDENTIALS_HASH_ANNOTATION, computeCredentialsHash, DATABASE_READY } from '../../provisioning/index.ts';
-import type { Condition } from './conditions.ts';
+import type { Condition } from '../../release/conditions.ts';
 import { type Plan, type ProvisionedInput, plan } from './plan.ts';
 
 type DatabasePlanInput = Omit<ProvisionedInput, 'field'>;

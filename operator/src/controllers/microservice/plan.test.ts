@@ -14,7 +14,7 @@ import {
   withSpec,
 } from '../../desired/testing.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import type { Condition } from './conditions.ts';
+import type { Condition } from '../../release/conditions.ts';
 import { configCondition } from './config-digests.ts';
 import { type Plan, type PlanInput, plan, withApplyFailures } from './plan.ts';
 

@@ -21,6 +21,24 @@ import type { EventRecord } from '../../kube/events.ts';
 import type { KubeObject, ResourceType } from '../../kube/objects.ts';
 import type { Provisioned, ProvisionedField } from '../../provisioning/index.ts';
 import {
+  type Condition,
+  type ConditionFact,
+  ConditionType,
+  computeConditions,
+  EventReason,
+  Reason,
+} from '../../release/conditions.ts';
+import { computeDrift, withDesiredHash } from '../../release/drift.ts';
+import { MigrationEventReason, type MigrationPlan, MigrationReason, planMigration } from '../../release/migration.ts';
+import { requestsIn } from '../../release/requests.ts';
+import { requestedRouting } from '../../release/rollout.ts';
+import {
+  planPlainWorkload,
+  type ReleaseOutcome,
+  type ReleaseTraffic,
+  type WorkloadPlanner,
+} from '../../release/workloads.ts';
+import {
   buildRoutes,
   chooseRouter,
   computeUrl,
@@ -29,21 +47,8 @@ import {
   type Router,
   routerFor,
 } from '../../traffic/index.ts';
-import {
-  type Condition,
-  type ConditionFact,
-  ConditionType,
-  computeConditions,
-  EventReason,
-  Reason,
-} from './conditions.ts';
 import type { ConfigPlanInput } from './config-digests.ts';
-import { computeDrift, withDesiredHash } from './drift.ts';
-import { MigrationEventReason, type MigrationPlan, MigrationReason, planMigration } from './migration.ts';
-import { requestedRouting } from './release.ts';
 import { childTypeOf } from './resources.ts';
-import { requestsIn } from './rollout-status.ts';
-import { planPlainWorkload, type ReleaseOutcome, type ReleaseTraffic, type WorkloadPlanner } from './workloads.ts';
 
 /** A provisioner's part of the plan: what it found, or `released` (its status field is cleared). */
 export type ProvisionedInput = { field: ProvisionedField; released?: true } & Partial<

@@ -12,6 +12,7 @@ import type { EventRecord, EventRecorder } from '../../kube/events.ts';
 import { type KubeObject, splitKey } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
 import type { ProvisionContext, Provisioner } from '../../provisioning/index.ts';
+import type { WorkloadPlanner } from '../../release/workloads.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
 import { applyPlan } from './apply.ts';
@@ -26,7 +27,6 @@ import {
   serviceHasAnotherRollout,
   serviceNotFound,
 } from './rollout-status.ts';
-import type { WorkloadPlanner } from './workloads.ts';
 
 export interface ReconcilerDeps extends GatherSources {
   client: KubeClient;

@@ -7,10 +7,10 @@ import type { RolloutSpec, RolloutStatus } from '../../api/rollout.ts';
 import { buildPodTemplate, computeRevision } from '../../desired/index.ts';
 import { microService, withAutoscaling, withHttpPort, withImage, withReplicas } from '../../desired/testing.ts';
 import type { KubeObject } from '../../kube/objects.ts';
+import { planIntake, requestsIn } from '../../release/requests.ts';
+import { planReleaseWorkload, planUntilSettled, releaseTraffic } from '../../release/rollout.ts';
 import { replicasToHold } from './apply.ts';
 import { type Plan, plan } from './plan.ts';
-import { planReleaseWorkload, planUntilSettled, releaseTraffic } from './release.ts';
-import { planIntake, requestsIn } from './rollout-status.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

@@ -13,42 +13,18 @@ import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { syncStatus } from '../../kube/status.ts';
+import { type AcceptedRequest, planIntake } from '../../release/requests.ts';
+import type { ReleaseOutcome } from '../../release/workloads.ts';
 import type { WriteTracker } from '../../runtime/write-tracker.ts';
-import { type RequestName, type RolloutRequests, requestsOf } from '../../strategy/index.ts';
+import type { RequestName } from '../../strategy/index.ts';
 import { syncAnalysisRuns } from '../analysis/runs.ts';
 import { rolloutType } from './resources.ts';
-import type { ReleaseOutcome } from './workloads.ts';
 
 export interface RolloutWriterDeps {
   client: KubeClient;
   recorder: EventRecorder;
   tracker: WriteTracker;
   log: Logger;
-}
-
-export type AcceptedRequest = NonNullable<RolloutStatus['acceptedRequest']>;
-
-/** The requests of an accepted record, without its generation. */
-export function requestsIn(accepted: AcceptedRequest | undefined): RolloutRequests {
-  const { generation: _generation, ...requests } = accepted ?? {};
-  return requests;
-}
-
-/**
- * What intake does with the spec's requests, given what the status already accepted: the requests
- * to accept now (none while others wait to be carried out), and the fields to clear (those whose
- * value is the accepted one). Pure.
- */
-export function planIntake(
-  spec: RolloutSpec,
-  accepted: AcceptedRequest | undefined,
-): { accept?: RolloutRequests; clear: RequestName[] } {
-  const requests = requestsOf(spec);
-  const names = Object.keys(requests) as RequestName[];
-  if (names.length === 0) return { clear: [] };
-  if (!accepted) return { accept: requests, clear: names };
-  const waiting = requestsIn(accepted);
-  return { clear: names.filter((name) => waiting[name] !== undefined && waiting[name] === requests[name]) };
 }
 
 /**

@@ -6,9 +6,9 @@ import {
   ANALYSIS_TEMPLATE_PLURAL,
   CLUSTER_ANALYSIS_TEMPLATE_KIND,
   CLUSTER_ANALYSIS_TEMPLATE_PLURAL,
-} from '../../api/analysis.ts';
-import { GROUP, VERSION } from '../../api/common.ts';
-import type { ResourceType } from '../../kube/objects.ts';
+} from '../api/analysis.ts';
+import { GROUP, VERSION } from '../api/common.ts';
+import type { ResourceType } from '../kube/objects.ts';
 
 export const analysisRunType: ResourceType = {
   group: GROUP,

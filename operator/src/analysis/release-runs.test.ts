@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../../kube/objects.ts';
-import type { WantedAnalysis } from '../../strategy/index.ts';
-import { FINISHED_RUNS_KEPT, observeRuns, planRuns, refreshRuns, summarizeRuns } from './runs.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { WantedAnalysis } from '../strategy/index.ts';
+import { FINISHED_RUNS_KEPT, observeRuns, planRuns, refreshRuns, summarizeRuns } from './release-runs.ts';
 
 const rollout: KubeObject = { metadata: { name: 'orders', namespace: 'shop', uid: 'u1' } };
 const wanted = (key: string): WantedAnalysis => ({

@@ -1,18 +1,7 @@
-// The MicroService's conditions: types, reasons (CamelCase constants) and the one rule that keeps
-// lastTransitionTime while a condition's status does not flip (common/conditions.ts).
-import { type ConditionLike, nextCondition } from '../../common/conditions.ts';
-
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export type Condition = ConditionLike;
-
-/** A condition before it is stamped with a transition time and generation. */
-export interface ConditionFact {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-}
+// The MicroService's conditions and Events: types and reasons (CamelCase constants). The rule that
+// stamps them is common/conditions.ts.
+export type { Condition, ConditionFact, ConditionStatus } from '../common/conditions.ts';
+export { computeConditions } from '../common/conditions.ts';
 
 export const ConditionType = {
   Ready: 'Ready',
@@ -60,16 +49,3 @@ export const EventReason = {
   RouteNotOwned: 'RouteNotOwned',
   ConfigNotFound: 'ConfigNotFound',
 } as const;
-
-/**
- * Conditions from facts, in the order given: `lastTransitionTime` is kept from `previous` while a
- * condition's status is unchanged, and set to `now` when it flips or is new.
- */
-export function computeConditions(
-  previous: readonly Condition[] | undefined,
-  facts: readonly ConditionFact[],
-  now: string,
-  generation: number | undefined,
-): Condition[] {
-  return facts.map((fact) => nextCondition(previous, fact, now, generation));
-}

@@ -3,19 +3,19 @@
 // Deployment's own rolling update (planPlainWorkload). A Rollout's strategy plugs in here as
 // another WorkloadPlanner.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { MicroService } from '../../api/microservice.ts';
-import type { RolloutStatus } from '../../api/rollout.ts';
+import type { WantedRun } from '../analysis/release-runs.ts';
+import type { MicroService } from '../api/microservice.ts';
+import type { RolloutStatus } from '../api/rollout.ts';
 import {
   buildDeployment,
   buildPodTemplate,
   computeRevision,
   identityOf,
   type PodTemplateOptions,
-} from '../../desired/index.ts';
-import type { KubeObject } from '../../kube/objects.ts';
-import type { PlannedEvent } from '../../strategy/index.ts';
-import type { InstalledApis, TrafficSplit } from '../../traffic/index.ts';
-import type { WantedRun } from '../analysis/runs.ts';
+} from '../desired/index.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { PlannedEvent } from '../strategy/index.ts';
+import type { InstalledApis, TrafficSplit } from '../traffic/index.ts';
 import { type ConditionFact, ConditionType, Reason } from './conditions.ts';
 import { isContainedIn } from './drift.ts';
 import { MigrationReason, type ReleaseHold } from './migration.ts';

@@ -2,8 +2,8 @@
 // other writers add fields of their own, so the test is containment: every field of the desired
 // (minimal) object is present in the observed one with the same value. The desired object carries
 // a hash of itself, so a difference tells a spec change (new hash) from a hand edit (same hash).
-import { canonicalHash } from '../../common/hash.ts';
-import type { KubeObject } from '../../kube/objects.ts';
+import { canonicalHash } from '../common/hash.ts';
+import type { KubeObject } from '../kube/objects.ts';
 
 /** The annotation holding the hash of the desired object a child was last applied from. */
 export const DESIRED_HASH_ANNOTATION = 'flotilla.dev/desired-hash';

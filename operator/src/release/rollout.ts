@@ -3,8 +3,9 @@
 // traffic split the routes and Services carry, the MicroService's conditions and the Rollout's
 // new status. Without a Rollout, the plain rolling update of workloads.ts.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { MicroService } from '../../api/microservice.ts';
-import type { RolloutSpec, RolloutStatus, TrafficRouting } from '../../api/rollout.ts';
+import { observeRuns, refreshRuns, summarizeRuns, type WantedRun } from '../analysis/release-runs.ts';
+import type { MicroService } from '../api/microservice.ts';
+import type { RolloutSpec, RolloutStatus, TrafficRouting } from '../api/rollout.ts';
 import {
   buildDeployment,
   buildPodTemplate,
@@ -13,15 +14,14 @@ import {
   identityOf,
   REVISION_LABEL,
   revisionName,
-} from '../../desired/index.ts';
-import type { KubeObject } from '../../kube/objects.ts';
-import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../../strategy/index.ts';
-import { isoTime } from '../../strategy/release.ts';
-import { type InstalledApis, resolveTrafficRouting } from '../../traffic/index.ts';
-import { observeRuns, refreshRuns, summarizeRuns, type WantedRun } from '../analysis/runs.ts';
+} from '../desired/index.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import { type ObservedRevision, planRollout, type RolloutPlan, requestsOf } from '../strategy/index.ts';
+import { isoTime } from '../strategy/release.ts';
+import { type InstalledApis, resolveTrafficRouting } from '../traffic/index.ts';
 import { type ConditionFact, ConditionType } from './conditions.ts';
 import { MigrationReason } from './migration.ts';
-import { requestsIn } from './rollout-status.ts';
+import { requestsIn } from './requests.ts';
 import {
   heldConditions,
   planPlainWorkload,

@@ -2,9 +2,9 @@
 // recorded status and the observed Jobs, whether that revision may get pods and traffic yet, which
 // Job must exist, and what to record. A revision migrates once; until it has, the release holds.
 import type { V1Job, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { MicroService } from '../../api/microservice.ts';
-import { buildMigrationJob, migrationJobName } from '../../desired/index.ts';
-import type { KubeObject } from '../../kube/objects.ts';
+import type { MicroService } from '../api/microservice.ts';
+import { buildMigrationJob, migrationJobName } from '../desired/index.ts';
+import type { KubeObject } from '../kube/objects.ts';
 
 export const MigrationReason = {
   /** The revision's migration Job runs (or is about to); the release waits. */
