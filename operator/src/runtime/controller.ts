@@ -10,7 +10,7 @@ import { type KubeObject, objectKey, type ResourceType } from '../kube/objects.t
 import type { RuntimeMetrics } from './metrics.ts';
 import { ObjectCache } from './object-cache.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
-import { type ReconcileResult, WorkQueue } from './work-queue.ts';
+import { type ReconcileResult, RetryLater, WorkQueue } from './work-queue.ts';
 
 export interface ReconcileContext {
   /** Child logger bound to {kind, namespace, name, generation, reconcileId}. */
@@ -95,8 +95,11 @@ export class Controller {
           metrics?.reconciles.inc({ kind, result: error === undefined ? 'success' : 'error' });
           if (error !== undefined) metrics?.reconcileErrors.inc({ kind });
         },
+        // A wait on something outside is said in the object's status and Events: one line, no stack.
         retrying: (key, failures, delayMs, error) =>
-          logger.warn({ kind, key, failures, delayMs, err: error }, 'reconcile failed; retrying'),
+          error instanceof RetryLater
+            ? logger.info({ kind, key, failures, delayMs, waitingFor: error.message }, 'reconcile waits; retrying')
+            : logger.warn({ kind, key, failures, delayMs, err: error }, 'reconcile failed; retrying'),
       },
     });
     const watched: WatchedKind[] = [

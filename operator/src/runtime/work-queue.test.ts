@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock, settle } from '../common/fake-clock.ts';
-import { WorkQueue } from './work-queue.ts';
+import { RetryLater, WorkQueue } from './work-queue.ts';
 
 /** A reconcile whose calls stay open until the test releases them. */
 function gatedReconcile() {
@@ -146,6 +146,22 @@ describe('WorkQueue', () => {
     await clock.advance(60 * 60_000);
     assert.equal(Math.max(...delays), 300_000);
     assert.equal(delays.at(-1), 300_000);
+  });
+
+  it('never waits past the deadline a RetryLater carries, and backs off as usual before it', async () => {
+    const clock = new FakeClock();
+    const delays: number[] = [];
+    const queue = new WorkQueue({
+      clock,
+      reconcile: async () => {
+        throw new RetryLater('waiting for the database', 2_000);
+      },
+      observer: { retrying: (_key, _n, delay) => delays.push(delay) },
+    });
+    queue.add('a');
+    await clock.advance(30_000);
+    assert.deepEqual(delays.slice(0, 3), [5, 10, 20], 'the usual backoff while it is shorter');
+    assert.equal(Math.max(...delays), 2_000, 'never longer than the deadline');
   });
 
   it('forgets a key when the error policy says so', async () => {

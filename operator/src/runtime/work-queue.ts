@@ -17,6 +17,20 @@ export type ReconcileFunction = (key: string) => Promise<ReconcileResult | undef
 /** What to do with a key whose reconcile threw: retry with backoff, or forget it (e.g. the object is gone). */
 export type ErrorDecision = 'retry' | 'forget';
 
+/**
+ * A reconcile that waits on something outside (a database server down, a broker that does not answer) and
+ * has said why where users look (a condition, an Event): retried with the queue's backoff, bounded by
+ * `retryNotAfterMs` when something must happen at a fixed time. Not a failure of the operator's own.
+ */
+export class RetryLater extends Error {
+  readonly retryNotAfterMs: number | undefined;
+  constructor(message: string, retryNotAfterMs?: number) {
+    super(message);
+    this.name = 'RetryLater';
+    this.retryNotAfterMs = retryNotAfterMs;
+  }
+}
+
 export interface WorkQueueObserver {
   /** A key started; it waited `waitMs` in the queue. */
   started?(key: string, waitMs: number): void;
@@ -178,10 +192,9 @@ export class WorkQueue {
     }
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
-    // An error may carry a deadline the backoff must not overshoot (a give-up time measured elsewhere).
-    const bound = (error as { retryNotAfterMs?: unknown } | undefined)?.retryNotAfterMs;
+    const bound = error instanceof RetryLater ? error.retryNotAfterMs : undefined;
     const backoff = computeBackoffDelay(this.backoff, failures);
-    const delay = typeof bound === 'number' ? Math.min(backoff, bound) : backoff;
+    const delay = bound === undefined ? backoff : Math.min(backoff, bound);
     this.observer.retrying?.(key, failures, delay, error);
     this.addAfter(key, delay);
   }

@@ -15,6 +15,7 @@ import type { ProvisionContext, Provisioner } from '../../provisioning/index.ts'
 import type { WorkloadPlanner } from '../../release/workloads.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import type { ObjectCache } from '../../runtime/object-cache.ts';
+import { RetryLater } from '../../runtime/work-queue.ts';
 import { applyPlan } from './apply.ts';
 import { type GatherSources, gather, rolloutsOf } from './gather.ts';
 import { type ProvisionedInput, plan, withApplyFailures } from './plan.ts';
@@ -47,13 +48,10 @@ export class ChildWriteError extends Error {
 }
 
 /** A provisioner failed in a way that may pass (its condition and Events say why): retried with backoff. */
-export class ProvisioningRetry extends Error {
-  /** A deadline the backoff must not overshoot (a reclaim that gives up at a fixed time). */
-  readonly retryNotAfterMs: number | undefined;
+export class ProvisioningRetry extends RetryLater {
   constructor(what: readonly string[], retryNotAfterMs?: number) {
-    super(`waiting for ${what.join(', ')}`);
+    super(`waiting for ${what.join(', ')}`, retryNotAfterMs);
     this.name = 'ProvisioningRetry';
-    this.retryNotAfterMs = retryNotAfterMs;
   }
 }
 
