@@ -95,6 +95,36 @@ describe('get: the service tree', () => {
     assert.match(row?.database ?? '', /mq:ConnectionRefused/);
   });
 
+  it('shows the analysis runs the release waits on, each metric with its last value and verdict', () => {
+    const { now, objects } = load('orders-paused.json');
+    const rollout = structuredClone(objects.rollout) as Rollout;
+    rollout.status = {
+      ...rollout.status,
+      analysisRuns: [
+        {
+          name: 'orders-bbcc0b7d60-1-step-2',
+          gate: 'Step',
+          phase: 'Running',
+          metrics: [
+            { name: 'success-rate', phase: 'Successful', lastValue: '0.998', condition: 'result >= 0.99' },
+            { name: 'latency-p99', phase: 'Pending', dryRun: true },
+          ],
+        },
+        { name: 'orders-bbcc0b7d60-1-background', gate: 'Background', phase: 'Failed', message: 'errors above 1%' },
+      ],
+    };
+    const lines = renderTree(buildServiceView({ ...objects, rollout }, now), PLAIN).split('\n');
+    const at = lines.findIndex((line) => line.includes('AnalysisRun orders-bbcc0b7d60-1-step-2  Step  Running'));
+    assert.ok(at > 0, `the step run is shown:\n${lines.join('\n')}`);
+    assert.match(lines[at + 1] ?? '', /success-rate {2}Successful {2}last 0\.998 \(result >= 0\.99\)$/);
+    assert.match(lines[at + 2] ?? '', /latency-p99 {2}Pending {2}no value yet {2}dry run$/);
+    assert.ok(
+      lines.some((line) =>
+        line.includes('AnalysisRun orders-bbcc0b7d60-1-background  Background  Failed  errors above 1%'),
+      ),
+    );
+  });
+
   it('says so when the service does not exist', () => {
     const view = buildServiceView(
       { namespace: 'shop', name: 'nope', deployments: [], replicaSets: [], pods: [] },

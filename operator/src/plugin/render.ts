@@ -1,6 +1,6 @@
 // Text output: the service tree of `get`, one line per service for `list`. Colours and symbols only
 // when the style says so (a TTY without NO_COLOR); lines cut to the terminal's width on a TTY only.
-import type { ConditionView, RevisionView, RolloutView, RouteView, ServiceView } from './view.ts';
+import type { AnalysisRunView, ConditionView, RevisionView, RolloutView, RouteView, ServiceView } from './view.ts';
 
 export interface Style {
   color: boolean;
@@ -39,6 +39,12 @@ function badge(style: Style, health: Health, text: string): string {
 export function phaseHealth(phase: string): Health {
   if (phase === 'Healthy') return 'good';
   if (phase === 'Degraded' || phase === 'Aborted') return 'bad';
+  return 'wait';
+}
+
+function analysisHealth(phase: string): Health {
+  if (phase === 'Successful') return 'good';
+  if (phase === 'Failed' || phase === 'Error') return 'bad';
   return 'wait';
 }
 
@@ -100,9 +106,25 @@ function rolloutNode(style: Style, rollout: RolloutView, routes: RouteView[]): N
   }
   const bad = rollout.conditions.filter((c) => c.type === 'Aborted' && c.status === 'True');
   for (const condition of bad) children.push({ text: conditionText(style, condition, condition.type) });
+  for (const run of rollout.analysisRuns) children.push(analysisNode(style, run));
   return {
     text: `Rollout ${paint(style, 'bold', rollout.name)}  ${rollout.strategy}  ${badge(style, phaseHealth(rollout.phase), rollout.phase)}${step}${weight}`,
     children,
+  };
+}
+
+function analysisNode(style: Style, run: AnalysisRunView): Node {
+  const message = run.message ? `  ${run.message}` : '';
+  return {
+    text: `AnalysisRun ${run.name}  ${run.gate}  ${badge(style, analysisHealth(run.phase), run.phase)}${message}`,
+    children: run.metrics.map((metric) => {
+      const value = metric.lastValue === undefined ? 'no value yet' : `last ${metric.lastValue}`;
+      const condition = metric.condition ? ` (${metric.condition})` : '';
+      const dryRun = metric.dryRun ? '  dry run' : '';
+      return {
+        text: `${metric.name}  ${badge(style, analysisHealth(metric.phase), metric.phase)}  ${value}${condition}${dryRun}`,
+      };
+    }),
   };
 }
 

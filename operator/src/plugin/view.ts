@@ -72,6 +72,16 @@ export interface RolloutView {
   paused: boolean;
   lastAction?: { action: string; message: string; age: string };
   conditions: ConditionView[];
+  /** The analysis runs the release waits on (the Rollout's status.analysisRuns). */
+  analysisRuns: AnalysisRunView[];
+}
+
+export interface AnalysisRunView {
+  name: string;
+  gate: string;
+  phase: string;
+  message?: string;
+  metrics: { name: string; phase: string; lastValue?: string; condition?: string; dryRun?: boolean }[];
 }
 
 export interface ServiceView {
@@ -194,6 +204,13 @@ function buildRolloutView(rollout: Rollout, now: Date): RolloutView {
       ? { lastAction: { action: last.action, message: last.message ?? '', age: formatAge(last.time, now) } }
       : {}),
     conditions: (status.conditions ?? []).map(conditionView),
+    analysisRuns: (status.analysisRuns ?? []).map((run) => ({
+      name: run.name,
+      gate: run.gate,
+      phase: run.phase,
+      ...(run.message ? { message: run.message } : {}),
+      metrics: run.metrics ?? [],
+    })),
   };
 }
 
