@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { verdictsOf } from '../controllers/analysis/verdict-changes.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { WantedAnalysis } from '../strategy/index.ts';
-import { FINISHED_RUNS_KEPT, observeRuns, planRuns, refreshRuns, summarizeRuns } from './release-runs.ts';
+import { FINISHED_RUNS_KEPT, observeRuns, planRuns, refreshRuns, releaseView, summarizeRuns } from './release-runs.ts';
 
 const rollout: KubeObject = { metadata: { name: 'orders', namespace: 'shop', uid: 'u1' } };
 const wanted = (key: string): WantedAnalysis => ({
@@ -84,5 +85,30 @@ describe('the runs of a release', () => {
       refreshRuns(summarizeRuns(rollout, [wanted('k1'), wanted('k2')], runs), runs).map((s) => s.name),
       ['orders-k1'],
     );
+  });
+  it('keeps in its view of a run what the release reads, and only the last measurement of each metric', () => {
+    const full = structuredClone(run('k1', 'Running', '2026-01-01T00:00:10Z', true)) as KubeObject & {
+      metadata: KubeObject['metadata'] & { managedFields?: unknown[] };
+      status: { metricResults: { measurements: unknown[]; count?: number }[] };
+    };
+    full.metadata.uid = 'run-uid';
+    full.metadata.resourceVersion = '42';
+    full.metadata.managedFields = [{ manager: 'flotilla' }];
+    const results = full.status.metricResults[0] as { measurements: unknown[]; count?: number };
+    results.count = 3;
+    results.measurements = [
+      { startedAt: '2026-01-01T00:00:10Z', phase: 'Successful', value: '0.123' },
+      { startedAt: '2026-01-01T00:00:15Z', phase: 'Successful', value: '0.7' },
+      { startedAt: '2026-01-01T00:00:20Z', phase: 'Running', value: '0.5' },
+    ];
+    const view = releaseView(full);
+    const wants = [wanted('k1'), wanted('k2')];
+    assert.deepEqual(observeRuns([view]), observeRuns([full]));
+    assert.deepEqual(summarizeRuns(rollout, wants, [view]), summarizeRuns(rollout, wants, [full]));
+    assert.deepEqual(planRuns(rollout, [], [view]), planRuns(rollout, [], [full]));
+    assert.equal(verdictsOf(view), verdictsOf(full));
+    assert.equal(view.metadata.resourceVersion, '42');
+    const kept = JSON.stringify(view);
+    assert.ok(!kept.includes('0.123') && !kept.includes('managedFields') && !kept.includes('"count"'), kept);
   });
 });

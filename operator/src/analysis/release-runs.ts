@@ -22,6 +22,42 @@ export interface WantedRun extends WantedAnalysis {
 
 export const runName = (rollout: KubeObject, key: string): string => `${rollout.metadata.name}-${key}`;
 
+/**
+ * What the release reads of a run, and all its cache keeps: identity, labels, `spec.terminate`, the
+ * phase and message, and of each metric its verdict, condition and last value (not its history,
+ * which only the analysis controller needs).
+ */
+export function releaseView(object: KubeObject): KubeObject {
+  const run = object as Run;
+  const { name, namespace, uid, resourceVersion, labels, creationTimestamp, generation } = run.metadata;
+  const status = run.status;
+  return {
+    apiVersion: run.apiVersion,
+    kind: run.kind,
+    metadata: { name, namespace, uid, resourceVersion, labels, creationTimestamp, generation },
+    spec: run.spec?.terminate ? { terminate: true } : {},
+    ...(status
+      ? {
+          status: {
+            ...(status.phase ? { phase: status.phase } : {}),
+            ...(status.message ? { message: status.message } : {}),
+            ...(status.metricResults
+              ? {
+                  metricResults: status.metricResults.map(({ name, phase, condition, dryRun, measurements }) => ({
+                    name,
+                    phase,
+                    ...(condition ? { condition } : {}),
+                    ...(dryRun ? { dryRun } : {}),
+                    measurements: (measurements ?? []).slice(-1),
+                  })),
+                }
+              : {}),
+          },
+        }
+      : {}),
+  } as KubeObject;
+}
+
 /** The runs of a Rollout by their analysisKey, as the strategies read them. */
 export function observeRuns(runs: readonly KubeObject[]): Map<string, ObservedAnalysisRun> {
   const byKey = new Map<string, ObservedAnalysisRun>();

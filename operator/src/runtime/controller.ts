@@ -29,6 +29,8 @@ export interface WatchedKind {
   labelSelector?: string;
   /** Keys of primary objects to reconcile when an object of this kind changes. */
   keysFor: (object: KubeObject) => Iterable<string>;
+  /** What the cache keeps of each object, when the reconcile reads only part of it (see ObjectCache). */
+  project?: (object: KubeObject) => KubeObject;
 }
 
 export interface ControllerOptions {
@@ -147,13 +149,14 @@ export class Controller {
     }));
   }
 
-  private watch({ type, labelSelector, keysFor }: WatchedKind): void {
+  private watch({ type, labelSelector, keysFor, project }: WatchedKind): void {
     const { client, namespace, metrics, logger } = this.options;
     const name = cacheName(type);
     let cache = this.caches.get(name);
     if (!cache) {
       cache = new ObjectCache({
         onListenerError: (error) => logger.error({ err: error, kind: type.kind }, 'cache listener failed'),
+        ...(project ? { project } : {}),
       });
       this.caches.set(name, cache);
       this.reflectors.push(

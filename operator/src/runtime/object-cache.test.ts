@@ -24,6 +24,18 @@ describe('ObjectCache', () => {
     });
   });
 
+  it('keeps only the projection of each object when given one, and still skips an unchanged resourceVersion', () => {
+    const project = (o: KubeObject): KubeObject => ({ metadata: o.metadata, spec: { kept: true } });
+    const cache = new ObjectCache({ project });
+    const events: CacheEvent[] = [];
+    cache.subscribe((event) => events.push(event));
+    cache.upsert({ ...object('a', '1'), spec: { large: 'x'.repeat(1000) } });
+    cache.upsert({ ...object('a', '1'), spec: { large: 'y' } });
+    assert.deepEqual(cache.get('shop/a')?.spec, { kept: true });
+    assert.equal(events.length, 1, 'the same resourceVersion again is no event');
+    assert.deepEqual(events[0]?.object.spec, { kept: true }, 'listeners see what is kept');
+  });
+
   it('get and list return the stored objects, not copies', () => {
     const cache = new ObjectCache();
     const a = object('a', '1');

@@ -63,9 +63,18 @@ export class ObjectCache<T extends KubeObject = KubeObject> {
   private readonly byLabel = new SetIndex();
   private readonly listeners = new Set<CacheListener<T>>();
   private readonly onListenerError: (error: unknown) => void;
+  private readonly project: ((object: T) => T) | undefined;
 
-  constructor({ onListenerError = (error: unknown) => console.error(error) } = {}) {
+  /**
+   * `project` keeps only what the cache's readers need of each object (its identity, labels and
+   * resourceVersion must stay): a cache of many large objects read for a few fields.
+   */
+  constructor({
+    onListenerError = (error: unknown) => console.error(error),
+    project,
+  }: { onListenerError?: (error: unknown) => void; project?: (object: T) => T } = {}) {
     this.onListenerError = onListenerError;
+    this.project = project;
   }
 
   get size(): number {
@@ -116,10 +125,11 @@ export class ObjectCache<T extends KubeObject = KubeObject> {
   }
 
   /** Adds or replaces `object` (taking ownership of it); emits unless its resourceVersion is unchanged. */
-  upsert(object: T): void {
-    const key = objectKey(object);
+  upsert(received: T): void {
+    const key = objectKey(received);
     const previous = this.objects.get(key);
-    if (previous && previous.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    if (previous && previous.metadata.resourceVersion === received.metadata.resourceVersion) return;
+    const object = this.project ? this.project(received) : received;
     deepFreeze(stripManagedFields(object));
     if (previous) this.unindex(key, previous);
     this.objects.set(key, object);

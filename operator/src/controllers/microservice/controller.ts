@@ -3,6 +3,7 @@
 // DatabaseServers and CustomResourceDefinitions whose changes matter to a service, and the reconciler.
 
 import type { Logger } from 'pino';
+import { releaseView } from '../../analysis/release-runs.ts';
 import { analysisRunType, ROLLOUT_LABEL } from '../../analysis/resources.ts';
 import type { MicroService } from '../../api/microservice.ts';
 import { type Clock, systemClock } from '../../common/clock.ts';
@@ -145,7 +146,7 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       { type: databaseServerType, keysFor: servicesOnServer },
       // An AnalysisRun's verdicts move its release on (or abort it); a measurement that changes none
       // of them does not cost a reconcile of the service.
-      { type: analysisRunType, labelSelector: managed, keysFor: analysisVerdicts.keysFor },
+      { type: analysisRunType, labelSelector: managed, keysFor: analysisVerdicts.keysFor, project: releaseView },
       // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
       // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
