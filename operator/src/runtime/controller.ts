@@ -31,6 +31,8 @@ export interface WatchedKind {
   keysFor: (object: KubeObject) => Iterable<string>;
   /** What the cache keeps of each object, when the reconcile reads only part of it (see ObjectCache). */
   project?: (object: KubeObject) => KubeObject;
+  /** Its changes are reconciled before every change that is not urgent (see WorkQueue). */
+  urgent?: boolean;
 }
 
 export interface ControllerOptions {
@@ -149,7 +151,7 @@ export class Controller {
     }));
   }
 
-  private watch({ type, labelSelector, keysFor, project }: WatchedKind): void {
+  private watch({ type, labelSelector, keysFor, project, urgent = false }: WatchedKind): void {
     const { client, namespace, metrics, logger } = this.options;
     const name = cacheName(type);
     let cache = this.caches.get(name);
@@ -184,8 +186,8 @@ export class Controller {
       );
     }
     cache.subscribe((event) => {
-      for (const key of keysFor(event.object)) this.queue.add(key);
-      if (event.previous) for (const key of keysFor(event.previous)) this.queue.add(key);
+      for (const key of keysFor(event.object)) this.queue.add(key, urgent);
+      if (event.previous) for (const key of keysFor(event.previous)) this.queue.add(key, urgent);
       metrics?.queueDepth.set({ kind: this.options.primary.kind }, this.queue.depth);
     });
   }

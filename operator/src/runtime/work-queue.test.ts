@@ -102,6 +102,33 @@ describe('WorkQueue', () => {
     assert.equal(work.maxActive, 3);
   });
 
+  it('runs urgent keys before the others, a waiting key added again as urgent too, each once', async () => {
+    const work = gatedReconcile();
+    const queue = new WorkQueue({ reconcile: work.reconcile, concurrency: 1, clock: new FakeClock() });
+    queue.add('busy');
+    await settle();
+    for (const key of ['r1', 'r2', 'r3', 'r4']) queue.add(key);
+    queue.add('abort', true);
+    queue.add('r3', true);
+    queue.add('r3', true);
+    queue.add('abort');
+    assert.equal(queue.depth, 5);
+    await work.releaseAll();
+    assert.deepEqual(work.calls, ['busy', 'abort', 'r3', 'r1', 'r2', 'r4']);
+  });
+
+  it('runs a running key added again as urgent next, once it has finished', async () => {
+    const work = gatedReconcile();
+    const queue = new WorkQueue({ reconcile: work.reconcile, concurrency: 1, clock: new FakeClock() });
+    queue.add('a');
+    await settle();
+    queue.add('b');
+    queue.add('a', true);
+    await work.releaseAll();
+    assert.deepEqual(work.calls, ['a', 'a', 'b']);
+    assert.equal(work.overlap, false);
+  });
+
   it('retries a failing key with doubling delays from 5 ms, and resets them on success', async () => {
     const clock = new FakeClock();
     const startedAt: number[] = [];

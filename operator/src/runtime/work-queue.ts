@@ -3,6 +3,7 @@
 // bounded concurrency, per-key exponential backoff reset on success, and `requeueAfter`. A key
 // added from a cache listener starts in a microtask, never inside the caller's stack: the other
 // listeners of that same change (the write tracker) have run by the time the reconcile reads.
+// An urgent key (an analysis that failed, a person's abort) runs before every key that is not.
 
 import { type Clock, systemClock } from '../common/clock.ts';
 import { type BackoffPolicy, computeBackoffDelay, itemBackoff } from './backoff.ts';
@@ -60,8 +61,11 @@ export class WorkQueue {
   private readonly onError: (key: string, error: unknown) => ErrorDecision;
   private readonly observer: WorkQueueObserver;
 
-  /** Keys ready to run, in order; each is also in `waiting`. */
+  /** Keys ready to run, in order; each is also in `waiting`. Urgent ones run first. */
   private readonly ready: string[] = [];
+  private readonly readyUrgent: string[] = [];
+  /** Waiting keys added as urgent since they last started. */
+  private readonly urgent = new Set<string>();
   /** Keys that must run (again): ready, or added while running. Value: when it was added. */
   private readonly waiting = new Map<string, number>();
   private readonly running = new Set<string>();
@@ -89,12 +93,26 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Queues `key` now. A key already waiting is not queued twice. */
-  add(key: string): void {
-    if (this.stopping || this.waiting.has(key)) return;
+  /**
+   * Queues `key` now. A key already waiting is not queued twice; added as `urgent`, it moves ahead of
+   * every key that is not.
+   */
+  add(key: string, urgent = false): void {
+    if (this.stopping) return;
+    if (this.waiting.has(key)) {
+      if (!urgent || this.urgent.has(key)) return;
+      this.urgent.add(key);
+      const at = this.ready.indexOf(key);
+      if (at >= 0) {
+        this.ready.splice(at, 1);
+        this.readyUrgent.push(key);
+      }
+      return;
+    }
     this.waiting.set(key, this.clock.now());
+    if (urgent) this.urgent.add(key);
     if (!this.running.has(key)) {
-      this.ready.push(key);
+      (urgent ? this.readyUrgent : this.ready).push(key);
       this.schedulePump();
     }
   }
@@ -119,7 +137,7 @@ export class WorkQueue {
 
   /** Keys waiting to run (not counting delayed ones). */
   get depth(): number {
-    return this.ready.length;
+    return this.ready.length + this.readyUrgent.length;
   }
 
   get active(): number {
@@ -137,6 +155,8 @@ export class WorkQueue {
     for (const { cancel } of this.delayed.values()) cancel();
     this.delayed.clear();
     this.ready.length = 0;
+    this.readyUrgent.length = 0;
+    this.urgent.clear();
     this.waiting.clear();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
@@ -151,8 +171,9 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopping && !this.paused && this.running.size < this.concurrency && this.ready.length > 0) {
-      const key = this.ready.shift() as string;
+    while (!this.stopping && !this.paused && this.running.size < this.concurrency && this.depth > 0) {
+      const key = (this.readyUrgent.shift() ?? this.ready.shift()) as string;
+      this.urgent.delete(key);
       const addedAt = this.waiting.get(key) ?? this.clock.now();
       this.waiting.delete(key);
       this.running.add(key);
@@ -181,7 +202,7 @@ export class WorkQueue {
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     }
-    if (this.waiting.has(key)) this.ready.push(key);
+    if (this.waiting.has(key)) (this.urgent.has(key) ? this.readyUrgent : this.ready).push(key);
     this.pump();
   }
 

@@ -136,8 +136,11 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
             objectKey({ metadata: { name, namespace: object.metadata.namespace } }),
           ),
       },
+      // A Rollout's change (a person's promote or abort) and an analysis verdict go before routine work: a
+      // failing canary loses its traffic even while a resync of every service is queued.
       {
         type: rolloutType,
+        urgent: true,
         keysFor: (rollout: KubeObject) => {
           const name = (rollout.spec as { serviceRef?: { name?: string } } | undefined)?.serviceRef?.name;
           return name ? [objectKey({ metadata: { name, namespace: rollout.metadata.namespace } })] : [];
@@ -146,7 +149,13 @@ export function createMicroServiceController(options: MicroServiceControllerOpti
       { type: databaseServerType, keysFor: servicesOnServer },
       // An AnalysisRun's verdicts move its release on (or abort it); a measurement that changes none
       // of them does not cost a reconcile of the service.
-      { type: analysisRunType, labelSelector: managed, keysFor: analysisVerdicts.keysFor, project: releaseView },
+      {
+        type: analysisRunType,
+        labelSelector: managed,
+        keysFor: analysisVerdicts.keysFor,
+        project: releaseView,
+        urgent: true,
+      },
       // The `<name>-db` Secrets: deleted or edited by hand, they are repaired. The Namespaces: their labels
       // decide which DatabaseServers admit them (allowedNamespaces.from: Selector).
       ...(options.databases
