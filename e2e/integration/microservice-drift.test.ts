@@ -103,6 +103,41 @@ describe('MicroService drift', () => {
     assert.equal((await deploymentOf('payments')).metadata.annotations?.['example.com/owner'], 'team-payments');
   });
 
+  it('puts back a Service port whose number was edited by hand (an apply alone cannot: 422)', {
+    timeout: 60_000,
+  }, async () => {
+    await createReady('inventory');
+    await cluster.kubectl([
+      '-n',
+      namespace,
+      'patch',
+      'service',
+      'inventory',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"replace","path":"/spec/ports/0/port","value":81}]',
+    ]);
+    await eventually('the port is 80 again, and only it', async () => {
+      const service = await getJson<{ spec: { ports: { name: string; port: number }[] } }>(cluster, [
+        '-n',
+        namespace,
+        'service',
+        'inventory',
+      ]);
+      assert.deepEqual(
+        service.spec.ports.map((port) => [port.name, port.port]),
+        [['http', 80]],
+      );
+    });
+    await eventually('a DriftRepaired Event, and the service not Degraded', async () => {
+      const events = await eventsFor(cluster, namespace, 'inventory', 'DriftRepaired');
+      assert.match(events.at(-1)?.message ?? '', /repaired Service\/inventory/i);
+      assert.equal((await conditionOf(cluster, namespace, 'inventory', 'Degraded'))?.status, 'False');
+    });
+    assert.deepEqual(await eventsFor(cluster, namespace, 'inventory', 'ApplyFailed'), []);
+  });
+
   it('leaves replicas to the HPA while autoscaling', { timeout: 90_000 }, async () => {
     await createReady('inventory', { autoscaling: { minReplicas: 3, maxReplicas: 6 } });
     const withFields = await getJson<Deployment>(cluster, [

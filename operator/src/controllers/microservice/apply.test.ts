@@ -7,7 +7,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { deploymentType, type KubeObject, type ResourceType, serviceType } from '../../kube/objects.ts';
 import { WriteTracker } from '../../runtime/write-tracker.ts';
 import { virtualServiceType } from '../../traffic/index.ts';
-import { applyPlan } from './apply.ts';
+import { applyPlan, portsToRestore } from './apply.ts';
 import type { ChildApply, Plan } from './plan.ts';
 
 /** A client that answers each apply after `delayMs` (Deployments slowest) and records start and end. */
@@ -57,5 +57,44 @@ describe('applyPlan', () => {
     );
     assert.ok(lastTrafficEnd < firstDeploymentStart, log.join(', '));
     assert.equal(log.length, 8);
+  });
+});
+
+describe('portsToRestore', () => {
+  const service = (ports: object[]): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'orders', namespace: 'shop' },
+    spec: { ports },
+  });
+  const change = (observed: object[]): ChildApply => ({
+    type: serviceType,
+    object: service([{ name: 'http', port: 80, targetPort: 8080 }]),
+    why: 'repair',
+    observed: service(observed),
+  });
+
+  it('puts back a port whose number was edited by hand, keeping ports others added', () => {
+    assert.deepEqual(
+      portsToRestore(
+        change([
+          { name: 'http', port: 81, targetPort: 8080, protocol: 'TCP' },
+          { name: 'debug', port: 9999, protocol: 'TCP' },
+        ]),
+      ),
+      [
+        { name: 'http', port: 80, targetPort: 8080 },
+        { name: 'debug', port: 9999, protocol: 'TCP' },
+      ],
+    );
+  });
+
+  it('leaves everything else to the apply: the same numbers, a targetPort edit, no Service observed', () => {
+    assert.equal(portsToRestore(change([{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }])), undefined);
+    assert.equal(portsToRestore({ ...change([]), observed: undefined }), undefined);
+    assert.equal(
+      portsToRestore({ ...change([]), type: deploymentType, object: { kind: 'Deployment', metadata: {} } }),
+      undefined,
+    );
   });
 });

@@ -46,6 +46,29 @@ export function replicasToHold(change: ChildApply): number | undefined {
   return desired === undefined ? observed : undefined;
 }
 
+type ServicePort = { name?: string; port: number; protocol?: string };
+const portsOf = (object: KubeObject | undefined): ServicePort[] =>
+  ((object?.spec as { ports?: ServicePort[] } | undefined)?.ports ?? []) as ServicePort[];
+
+/**
+ * The ports a Service must have before it can be applied again, when a hand edit changed the number of
+ * one of its ports: an apply would add Flotilla's port beside the edited one, and the API server refuses
+ * two ports of one name. The observed ports, each edited one replaced by Flotilla's, others' kept.
+ */
+export function portsToRestore(change: ChildApply): ServicePort[] | undefined {
+  if (change.object.kind !== 'Service' || !change.observed) return undefined;
+  const desired = portsOf(change.object);
+  const observed = portsOf(change.observed);
+  const ours = (port: ServicePort) =>
+    desired.find((d) => (d.name ?? '') === (port.name ?? '') && (d.protocol ?? 'TCP') === (port.protocol ?? 'TCP'));
+  const edited = observed.filter((port) => {
+    const wanted = ours(port);
+    return wanted !== undefined && wanted.port !== port.port;
+  });
+  if (edited.length === 0) return undefined;
+  return observed.map((port) => (edited.includes(port) ? (ours(port) as ServicePort) : port));
+}
+
 async function applyChild(deps: ApplyDeps, change: ChildApply): Promise<string | undefined> {
   const id = childId(change.object);
   try {
@@ -54,6 +77,12 @@ async function applyChild(deps: ApplyDeps, change: ChildApply): Promise<string |
       // A plain update (not an apply) keeps the field owned, so the apply below leaves it in place.
       const { name, namespace } = change.object.metadata;
       await deps.client.mergePatch(change.type, name ?? '', namespace, { spec: { replicas: hold } });
+    }
+    const ports = portsToRestore(change);
+    if (ports) {
+      // A merge patch replaces the whole list, which an apply cannot: the edited port goes.
+      const { name, namespace } = change.object.metadata;
+      await deps.client.mergePatch(change.type, name ?? '', namespace, { spec: { ports } });
     }
     const result = await deps.client.apply<KubeObject>(change.type, change.object);
     deps.tracker.wrote(result, change.type.kind);
