@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const OPERATOR_ENTRY = join(ROOT, 'operator', 'src', 'main.ts');
-export const LAZY_PACKAGES = ['@kubernetes/client-node', 'pg', 'mysql2', 'ioredis'];
+export const LAZY_PACKAGES = ['@kubernetes/client-node', 'pg', 'mysql2', 'ioredis', 'undici'];
 
 export interface Bundle {
   file: string;

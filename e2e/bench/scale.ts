@@ -1,19 +1,15 @@
 // The scale scenario of `npm run bench -- scale`: how the operator's cost grows with the fleet.
 // For N at a quarter, a half and all of 2,000 MicroServices (FLOTILLA_BENCH_SCALE multiplies it),
-// the services (shaped like the microservices scenario's, with Istio's routes, 0 replicas: the
-// simulated nodes hold 220 pods) and their children are made first, by an operator that is then
-// stopped; then a fresh operator (the bundle, the image's node flags) is started against them and
+// the services and their children are made first, by an operator that is then stopped; then a fresh operator (the bundle, the image's node flags) is started against them and
 // measured: time until every service was reconciled, peak and settled RSS, CPU, API requests by
 // verb. The slope of settled RSS against N is the memory each service costs (goal ≤ 100 KiB).
+// The services are the microservices scenario's without ports (so without a Service or routes) and
+// with 0 replicas: the local cluster's service range (10.0.0.0/24) has room for ~250 ClusterIPs in
+// all, and its simulated nodes for 220 pods. Each has a Deployment and a NetworkPolicy.
 
 import { microServiceType } from '../../operator/src/controllers/microservice/index.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
-import {
-  ISTIO_CRD_NAMES,
-  istioCrds,
-  type OperatorProcess,
-  waitEstablished,
-} from '../integration/microservice-support.ts';
+import type { OperatorProcess } from '../integration/microservice-support.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { requestsByVerb, samplesOf } from './metrics-text.ts';
 import { benchMicroService, createNamespace, inParallel, isReady, stopOperator, watchUntil } from './microservices.ts';
@@ -55,10 +51,10 @@ export function linearFit(points: readonly { x: number; y: number }[]): { slope:
   return { slope, intercept: my - slope * mx };
 }
 
-/** Service `index` as the scale scenario has it: the microservices scenario's, with no pod. */
+/** Service `index` as the scale scenario has it: the microservices scenario's with no port and no pod. */
 function scaleMicroService(index: number, count: number, namespace: string) {
   const ms = benchMicroService(index, count, namespace);
-  const { autoscaling: _autoscaling, ...spec } = ms.spec as Record<string, unknown>;
+  const { autoscaling: _a, ports: _p, expose: _e, probes: _r, ...spec } = ms.spec as Record<string, unknown>;
   return { ...ms, spec: { ...spec, replicas: 0 } };
 }
 
@@ -135,15 +131,9 @@ export async function scaleBench(options: ScaleBenchOptions): Promise<ScalePoint
   const { cluster, print } = options;
   const total = Math.max(12, Math.round(SERVICES * options.scale));
   const sizes = [Math.round(total / 4), Math.round(total / 2), total];
-  const { crds, origin } = istioCrds();
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }),
-  });
-  await waitEstablished(cluster, ISTIO_CRD_NAMES);
   const namespace = `flotilla-bench-scale-${Date.now().toString(36)}`;
-  print(
-    `scale: ${sizes.map((n) => formatNumber(n)).join(', ')} MicroServices (Istio's CRDs: ${origin}; 0 replicas each)`,
-  );
+  print(`scale: ${sizes.map((n) => formatNumber(n)).join(', ')} MicroServices without ports and with 0 replicas`);
+  print('  (the local cluster has ~250 ClusterIPs and 220 pod slots in all): a Deployment and a NetworkPolicy each');
   print(`  operator: ${OPERATOR_COMMAND} run --namespace <ns> --no-leader-elect`);
   print('  each N: the services and their children made first (another operator, stopped), then a fresh operator');
   print(

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { microServiceType } from '../../operator/src/controllers/microservice/index.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
 import { isNotFound } from '../../operator/src/kube/errors.ts';
-import type { KubeObject, ResourceType } from '../../operator/src/kube/objects.ts';
+import { deploymentType, type KubeObject, type ResourceType } from '../../operator/src/kube/objects.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { samplesOf } from './metrics-text.ts';
 import { createNamespace, inParallel, isReady, stopOperator } from './microservices.ts';
@@ -62,7 +62,7 @@ const ACTIONS: readonly Action[] = [
 ];
 
 type Rollout = KubeObject & { status?: { phase?: string; stableRevision?: string } };
-type Service = KubeObject & { spec?: { ports?: { port?: number }[] } };
+type Service = KubeObject & { spec?: { ports?: { port?: number; targetPort?: number | string }[] } };
 
 const PORT = 8080;
 
@@ -116,33 +116,38 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
   const outDir = process.env.FLOTILLA_BENCH_OUT ?? fileURLToPath(new URL('../../dist/bench/', import.meta.url));
   const names = Array.from({ length: count }, (_, i) => `soak-${String(i).padStart(3, '0')}`);
   const tags = new Map(names.map((name) => [name, 0]));
-  const replicas = new Map(names.map((name) => [name, 1]));
   print(
     `soak: ${minutes} min of churn on ${count} services, ${WORKERS} actions at a time; operator: ${OPERATOR_COMMAND}`,
   );
   print(
-    '  actions (of 10): 3 canary promoted, 2 canary aborted then retried and promoted, 2 scale, 1 delete + re-create,',
+    '  actions (of 10): 3 canary promoted, 2 canary aborted then retried and promoted, 2 scale to 0 and back, 1 delete + re-create,',
   );
   print(
-    "  2 drift edits of the service's Service (its port) that the operator must undo; each waits for its expected end",
+    "  2 drift edits of the service's Service (its targetPort) that the operator must undo; each waits for its end",
   );
 
   await createNamespace(client, namespace);
   const services = new Watched(client, microServiceType, namespace);
   const rollouts = new Watched(client, rolloutType, namespace);
   const kubeServices = new Watched(client, serviceType, namespace);
+  const deployments = new Watched(client, deploymentType, namespace);
   const operator = await startBundledOperator(cluster, namespace);
   const samples: SoakSample[] = [];
   const lost: string[] = [];
   let actions = 0;
   try {
-    await Promise.all([services.start(), rollouts.start(), kubeServices.start()]);
+    await Promise.all([services.start(), rollouts.start(), kubeServices.start(), deployments.start()]);
     const ms = (name: string) => services.cache.get(`${namespace}/${name}`);
     const ro = (name: string) => rollouts.cache.get(`${namespace}/${name}`) as Rollout | undefined;
     const ready = (name: string) => {
       const object = ms(name);
       return object !== undefined && isReady(object);
     };
+    /** spec.replicas of the service's stable Deployment (named after it and labelled with its name). */
+    const deploymentReplicas = (name: string) =>
+      (deployments.cache.list() as (KubeObject & { spec?: { replicas?: number } })[])
+        .filter((d) => d.metadata.labels?.['app.kubernetes.io/name'] === name && (d.spec?.replicas ?? 0) > 0)
+        .reduce((sum, d) => sum + (d.spec?.replicas ?? 0), 0);
     const healthy = (name: string) => ro(name)?.status?.phase === 'Healthy' && ready(name);
     const phase = (name: string, wanted: string) => ro(name)?.status?.phase === wanted;
 
@@ -183,11 +188,12 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
         await waitFor(`${name}: retried, at its pause`, () => phase(name, 'Paused'));
         await promoted(name, before);
       },
+      // Down to 0 and back: a change each way, and no more pods than services (the nodes hold 220).
       scale: async (name) => {
-        const wanted = (replicas.get(name) ?? 1) === 1 ? 2 : 1;
-        replicas.set(name, wanted);
-        await client.mergePatch(microServiceType, name, namespace, { spec: { replicas: wanted } });
-        await waitFor(`${name}: scaled to ${wanted}`, () => ready(name));
+        for (const wanted of [0, 1]) {
+          await client.mergePatch(microServiceType, name, namespace, { spec: { replicas: wanted } });
+          await waitFor(`${name}: scaled to ${wanted}`, () => ready(name) && deploymentReplicas(name) === wanted);
+        }
       },
       recreate: async (name) => {
         await client.delete(microServiceType, name, namespace).catch((error: unknown) => {
@@ -199,18 +205,19 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
         await waitFor(`${name}: deleted`, () => ms(name) === undefined);
         await waitFor(`${name}: Rollout deleted`, () => ro(name) === undefined);
         tags.set(name, 0);
-        replicas.set(name, 1);
         await client.create(microServiceType, microService(namespace, name, 0));
         await client.create(rolloutType, rollout(namespace, name));
         await waitFor(`${name}: re-created, Healthy`, () => healthy(name));
       },
       drift: async (name) => {
+        // A different targetPort, not port: the operator applies ports keyed by port, so an edited port
+        // number is a second port beside its own (the API server refuses both with one name: 422).
         await client.mergePatch(serviceType, name, namespace, {
-          spec: { ports: [{ name: 'http', port: PORT + 1, targetPort: 8080 }] },
+          spec: { ports: [{ name: 'http', port: PORT, targetPort: 9999 }] },
         });
         await waitFor(`${name}: drift undone`, () => {
-          const port = (kubeServices.cache.get(`${namespace}/${name}`) as Service | undefined)?.spec?.ports?.[0]?.port;
-          return port === PORT;
+          const port = (kubeServices.cache.get(`${namespace}/${name}`) as Service | undefined)?.spec?.ports?.[0];
+          return port?.targetPort === 'http';
         });
       },
     };
@@ -230,6 +237,7 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
           actions++;
         } catch (error) {
           lost.push(`${action} ${name}: ${error instanceof Error ? error.message : String(error)}`);
+          print(`    lost: ${lost.at(-1)}`);
           // Whatever state it is in, the service is left to settle before it is used again.
           await waitFor(`${name}: settled after a lost action`, () => healthy(name)).catch(() => {});
         } finally {
@@ -277,7 +285,6 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
     print(
       `  actions: ${actions} reached their expected state, ${lost.length} lost: ${lost.length === 0 ? 'met' : 'NOT met'}`,
     );
-    for (const line of lost.slice(0, 10)) print(`    lost: ${line}`);
     mkdirSync(outDir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const json = join(outDir, `soak-${stamp}.json`);
@@ -302,7 +309,7 @@ export async function soakBench(options: SoakBenchOptions): Promise<SoakSample[]
     return samples;
   } finally {
     await stopOperator(operator);
-    await Promise.all([services.stop(), rollouts.stop(), kubeServices.stop()]);
+    await Promise.all([services.stop(), rollouts.stop(), kubeServices.stop(), deployments.stop()]);
     await cluster.kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']).catch(() => {});
   }
 }
