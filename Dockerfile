@@ -1,5 +1,7 @@
-# The operator image: TypeScript compiled by tsc in a build stage; the final stage holds Node 24,
-# the production dependencies and the compiled operator, and runs as a non-root user.
+# The operator image: TypeScript checked by tsc and bundled by esbuild into one file in a build stage
+# (scripts/build.ts); the final stage holds Node 24, the production dependencies (the bundle loads
+# only the database drivers and, for exec-plugin kubeconfigs, @kubernetes/client-node from them, and
+# only when used) and the bundled operator, and runs as a non-root user.
 # Built and run in this repository's tests with Podman: `npm run image` (see the README, "Install with Helm").
 #   docker build -t flotilla:0.1.0 .
 FROM node:24-bookworm-slim AS build
@@ -9,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY operator/src operator/src
+COPY scripts/build.ts scripts/build.ts
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim

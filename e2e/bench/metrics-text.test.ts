@@ -61,11 +61,12 @@ test('parseProcStatus reads the peak and current resident set in MiB', () => {
   assert.ok(Number.isNaN(missing.peakRssMiB) && Number.isNaN(missing.rssMiB));
 });
 
-test('selectScenarios runs all by default, the named ones otherwise, in their own order', () => {
+test('selectScenarios runs all but scale and soak by default, the named ones otherwise, in their own order', () => {
   assert.deepEqual(selectScenarios([]), ['runtime', 'microservices', 'databases', 'rollouts', 'config', 'analysis']);
   assert.deepEqual(selectScenarios(['rollouts', 'databases']), ['databases', 'rollouts']);
   assert.deepEqual(selectScenarios(['microservices']), ['microservices']);
   assert.deepEqual(selectScenarios(['microservices', 'runtime']), ['runtime', 'microservices']);
+  assert.deepEqual(selectScenarios(['soak', 'scale']), ['scale', 'soak']);
   assert.throws(() => selectScenarios(['microservice']), /unknown bench scenario microservice/);
 });
 

@@ -80,16 +80,29 @@ export function parseProcStatus(text: string): ProcessMemory {
   return { peakRssMiB: kib('VmHWM'), rssMiB: kib('VmRSS') };
 }
 
-export const SCENARIOS = ['runtime', 'microservices', 'databases', 'rollouts', 'config', 'analysis'] as const;
+export const SCENARIOS = [
+  'runtime',
+  'microservices',
+  'databases',
+  'rollouts',
+  'config',
+  'analysis',
+  'scale',
+  'soak',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** Run only when named: they take an hour or more on a small machine. */
+const ON_REQUEST: readonly Scenario[] = ['scale', 'soak'];
 
-/** The scenarios named in `args` (`npm run bench -- microservices`); all of them when none is named. */
+/** The scenarios named in `args` (`npm run bench -- microservices`); all but scale and soak when none is named. */
 export function selectScenarios(args: readonly string[]): Scenario[] {
   const unknown = args.filter((arg) => !(SCENARIOS as readonly string[]).includes(arg));
   if (unknown.length > 0) {
     throw new Error(`unknown bench scenario ${unknown.join(', ')}: choose from ${SCENARIOS.join(', ')}`);
   }
-  return args.length === 0 ? [...SCENARIOS] : SCENARIOS.filter((scenario) => args.includes(scenario));
+  return args.length === 0
+    ? SCENARIOS.filter((scenario) => !ON_REQUEST.includes(scenario))
+    : SCENARIOS.filter((scenario) => args.includes(scenario));
 }
 
 /** The process's memory as its /metrics tells (prom-client's defaults, prefix flotilla_), in MiB. */

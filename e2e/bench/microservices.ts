@@ -1,6 +1,6 @@
 // The MicroService scenario of `npm run bench` (`npm run bench -- microservices` runs it alone):
 // 200 realistic MicroServices created at once, with the operator running as users run it
-// (`node operator/src/main.ts run`, a process of its own, with the node flags of the image's
+// (the bundle of `npm run build`, a process of its own, with the node flags of the image's
 // ENTRYPOINT), timed until every one is Ready; beside
 // it, in the same run, a plain loop that creates the very same child objects through the same
 // client with the same parallelism, timed until their Deployments are available (the API server's
@@ -11,9 +11,7 @@
 // two halves run one after the other: the plain loop's namespace is deleted (its pods gone) before
 // the operator's half starts. Route CRDs (Istio, Gateway API) are not installed by the bench — the
 // cluster is shared — so routes are written exactly when the cluster already serves them.
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { MicroService } from '../../operator/src/api/microservice.ts';
 import {
@@ -37,10 +35,9 @@ import {
 import { computeDeploymentHealth } from '../../operator/src/release/workloads.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
-import { type OperatorProcess, startOperator } from '../integration/microservice-support.ts';
+import type { OperatorProcess } from '../integration/microservice-support.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import {
-  entrypointNodeFlags,
   type HeapFigures,
   heapFigures,
   parseProcStatus,
@@ -49,6 +46,7 @@ import {
   samplesOf,
   writeCounts,
 } from './metrics-text.ts';
+import { OPERATOR_COMMAND, startBundledOperator } from './operator-build.ts';
 import { formatNumber, verdict } from './stats.ts';
 
 const SERVICES = 200;
@@ -63,10 +61,6 @@ const READY_TIMEOUT_MS = 600_000;
 /** After all are Ready, the write count is read again once it has not moved for this long. */
 const SETTLE_MS = 5_000;
 
-/** The operator runs with the node flags the image runs it with (the Dockerfile's ENTRYPOINT). */
-const IMAGE_NODE_FLAGS = entrypointNodeFlags(
-  readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8'),
-);
 const podType: ResourceType = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 const nodeType: ResourceType = { group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false };
 
@@ -376,7 +370,7 @@ async function operatorRun(
 ): Promise<OperatorFigures> {
   const { client, cluster } = options;
   await createNamespace(client, namespace);
-  const operator = await startOperator(cluster, namespace, { nodeFlags: IMAGE_NODE_FLAGS });
+  const operator = await startBundledOperator(cluster, namespace);
   const memory = async () => parseProcStatus(await readFile(`/proc/${operator.child.pid}/status`, 'utf8'));
   const metricsText = async () => (await fetch(`${operator.metricsUrl}/metrics`)).text();
   let heapPeak: HeapFigures | undefined;
@@ -500,7 +494,7 @@ export async function microServiceBench(options: MicroServiceBenchOptions): Prom
     deleted.add(rawNamespace);
 
     print(
-      `  b. operator: node ${[...IMAGE_NODE_FLAGS, ''].join(' ')}operator/src/main.ts run --namespace <ns> --no-leader-elect ` +
+      `  b. operator: ${OPERATOR_COMMAND} run --namespace <ns> --no-leader-elect ` +
         `(concurrency ${OPERATOR_CONCURRENCY}; node's flags: the image's ENTRYPOINT's)`,
     );
     const op = await operatorRun(options, msNamespace, count);

@@ -13,10 +13,11 @@ import {
   ISTIO_CRD_NAMES,
   istioCrds,
   type OperatorProcess,
-  startOperator,
   waitEstablished,
 } from '../integration/microservice-support.ts';
 import type { TestCluster } from '../support/cluster.ts';
+import { OPERATOR_COMMAND, startBundledOperator } from './operator-build.ts';
+import { type ProcessFigures, processFigures } from './process-stats.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
 import { UnreadyWeightProbe } from './unready-weight.ts';
 
@@ -29,7 +30,7 @@ export interface RolloutBenchOptions {
 }
 
 const GROUP = 'flotilla.dev';
-const rolloutType: ResourceType = {
+export const rolloutType: ResourceType = {
   group: GROUP,
   version: 'v1alpha1',
   kind: 'Rollout',
@@ -75,7 +76,7 @@ type VirtualService = KubeObject & {
 };
 
 /** A watch into a cache, and a way to wait for a condition on it (checked on every event). */
-class Watched {
+export class Watched {
   readonly cache = new ObjectCache();
   private readonly reflector: Reflector;
   private waiters: { test: () => boolean; resolve: (at: number) => void }[] = [];
@@ -139,13 +140,19 @@ function rollout(namespace: string, name: string, steps: object[]): KubeObject {
 const canaryWeight = (vs: VirtualService | undefined): number | undefined =>
   vs?.spec?.http?.[0]?.route?.find((r) => r.destination?.subset === 'canary')?.weight;
 
-async function withOperator<T>(options: RolloutBenchOptions, namespace: string, run: () => Promise<T>): Promise<T> {
+/** Runs `run` with the operator (the bundle, the image's node flags); also its CPU and memory at the end. */
+async function withOperator<T>(
+  options: RolloutBenchOptions,
+  namespace: string,
+  run: () => Promise<T>,
+): Promise<T & { operator: ProcessFigures }> {
   const { client, cluster } = options;
   await client.create(namespaceType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   let operator: OperatorProcess | undefined;
   try {
-    operator = await startOperator(cluster, namespace);
-    return await run();
+    operator = await startBundledOperator(cluster, namespace);
+    const result = await run();
+    return { ...result, operator: await processFigures(operator.child.pid as number) };
   } finally {
     operator?.child.kill('SIGTERM');
     await operator?.exited;
@@ -209,7 +216,7 @@ interface StepFigures {
 }
 
 /** 2. Canaries released at once; each step's time from the watch of the Rollouts, less its pause. */
-async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFigures> {
+async function concurrentCanaries(options: RolloutBenchOptions): Promise<StepFigures & { operator: ProcessFigures }> {
   const { client } = options;
   const namespace = `flotilla-bench-canaries-${Date.now().toString(36)}`;
   const count = Math.max(2, Math.round(50 * options.scale));
@@ -296,6 +303,7 @@ export async function rolloutBench(options: RolloutBenchOptions): Promise<void> 
   });
   await waitEstablished(cluster, ISTIO_CRD_NAMES);
   print(`rollouts: the operator as a separate process, Istio's VirtualService/DestinationRule CRDs (${origin})`);
+  print(`  operator: ${OPERATOR_COMMAND}`);
 
   const { latencies, probe: promotionProbe } = await promotionLatency(options);
   const p50 = percentile(latencies, 50);
@@ -321,6 +329,10 @@ export async function rolloutBench(options: RolloutBenchOptions): Promise<void> 
       `p99 ${millis(percentile(steps.setWeightTimes, 99))}`,
   );
   printUnreadyWeight(print, steps.probe);
+  print(
+    `    operator: peak RSS (VmHWM) ${steps.operator.peakRssMiB.toFixed(0)} MiB, RSS at the end ${steps.operator.rssMiB.toFixed(0)} MiB, ` +
+      `${steps.operator.cpuSeconds.toFixed(2)} CPU s from its start (the ${count} services created, made Healthy, then released)`,
+  );
 }
 
 function printUnreadyWeight(print: (line?: string) => void, probe: UnreadyWeightProbe): void {

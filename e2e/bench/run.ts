@@ -30,19 +30,20 @@ import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
 import { installCrds } from '../integration/api-support.ts';
 import { ensureNamespace } from '../integration/runtime-helpers.ts';
-import { connectToCluster } from '../support/cluster.ts';
+import { connectToCluster, type TestCluster } from '../support/cluster.ts';
 import { analysisBench } from './analysis.ts';
 import { configBench } from './config.ts';
 import { benchDatabases } from './databases.ts';
 import { benchMessaging } from './messaging.ts';
-import { selectScenarios } from './metrics-text.ts';
+import { type Scenario, selectScenarios } from './metrics-text.ts';
 import { microServiceBench } from './microservices.ts';
 import { rolloutBench } from './rollouts.ts';
+import { scaleBench } from './scale.ts';
+import { soakBench } from './soak.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
 
 // FLOTILLA_BENCH_SCALE=0.1 runs a tenth of the work: a quick check of the bench itself, not figures.
 const SCALE = Number(process.env.FLOTILLA_BENCH_SCALE ?? 1);
-const scenarios = selectScenarios(process.argv.slice(2));
 const INGEST_OBJECTS = Math.round(5_000 * SCALE);
 const LARGE_OBJECTS = Math.round(20_000 * SCALE);
 const EDITS = Math.round(1_000 * SCALE);
@@ -54,9 +55,24 @@ const BENCH_LABEL = 'flotilla.dev/bench';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const execFileAsync = promisify(execFile);
-const cluster = await connectToCluster();
-// A cluster just made by `npm run cluster -- up` has none of Flotilla's CRDs yet.
-await installCrds(cluster);
+/** What every scenario needs, or one line that says what is missing: no stack trace for a set-up step. */
+async function setUp(): Promise<{ scenarios: Scenario[]; cluster: TestCluster }> {
+  try {
+    const scenarios = selectScenarios(process.argv.slice(2));
+    const cluster = await connectToCluster();
+    // A cluster just made by `npm run cluster -- up` has none of Flotilla's CRDs yet.
+    await installCrds(cluster).catch((error: unknown) => {
+      throw new Error(
+        `installing Flotilla's CRDs (crds/) failed: ${String((error as { stderr?: string }).stderr ?? error).trim()}`,
+      );
+    });
+    return { scenarios, cluster };
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+const { scenarios, cluster } = await setUp();
 const client = await createKubeClient(cluster.kubeConfig);
 const namespace = `flotilla-bench-${Date.now().toString(36)}`;
 const logger = pino({ level: 'silent' });
@@ -366,6 +382,8 @@ async function main(): Promise<void> {
   if (scenarios.includes('rollouts')) await rolloutBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('config')) await configBench({ cluster, client, scale: SCALE, print });
   if (scenarios.includes('analysis')) await analysisBench({ cluster, client, scale: SCALE, print });
+  if (scenarios.includes('scale')) await scaleBench({ cluster, client, scale: SCALE, print });
+  if (scenarios.includes('soak')) await soakBench({ cluster, client, scale: SCALE, print });
 }
 
 async function runtimeBench(): Promise<void> {

@@ -277,19 +277,20 @@ export interface OperatorProcess {
  * `node operator/src/main.ts run` (what users run) as a child process for `namespace`, without
  * leader election, health and metrics on free ports; resolves once it is ready (/readyz).
  * `options.env` replaces its environment; `options.nodeFlags` go to node before the script (the bench
- * passes the image's); `options.args` go to `flotilla run` after the others.
+ * passes the image's); `options.main` replaces the script (the bench runs the bundle `npm run build`
+ * makes); `options.args` go to `flotilla run` after the others.
  */
 export async function startOperator(
   cluster: TestCluster,
   namespace: string,
-  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; args?: readonly string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; main?: string; args?: readonly string[] } = {},
 ): Promise<OperatorProcess> {
-  const { env = process.env, nodeFlags = [], args = [] } = options;
+  const { env = process.env, nodeFlags = [], main = MAIN, args = [] } = options;
   const child = spawn(
     process.execPath,
     [
       ...nodeFlags,
-      MAIN,
+      main,
       'run',
       '--kubeconfig',
       cluster.kubeconfigPath,

@@ -1,6 +1,7 @@
 // The mysql engine (MySQL and MariaDB): one bounded `mysql2` pool per server; identifiers validated and
 // backtick-quoted, values escaped by the driver's placeholders.
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
+import { loadMysql, once } from './drivers.ts';
 import { checkConnectionWith, redact, runSanitized } from './errors.ts';
 import { checkMysqlGrantable, MARKS_DATABASE, quoteMysqlIdentifier, validateTarget } from './identifiers.ts';
 import { decideClaim, OwnershipConflictError } from './ownership.ts';
@@ -67,22 +68,24 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
   const where = `mysql ${admin.host}:${admin.port}`;
   const connectTimeout = admin.connectTimeoutMs ?? 5000;
   const limit = admin.maxConnections ?? 4;
-  const pool = mysql.createPool({
-    host: admin.host,
-    port: admin.port,
-    user: admin.username,
-    password: admin.password,
-    connectionLimit: limit,
-    maxIdle: limit,
-    idleTimeout: 30_000,
-    connectTimeout,
-    queueLimit: 0,
-    multipleStatements: false,
-    enableKeepAlive: true,
-  });
+  const pool = once(async () =>
+    (await loadMysql()).createPool({
+      host: admin.host,
+      port: admin.port,
+      user: admin.username,
+      password: admin.password,
+      connectionLimit: limit,
+      maxIdle: limit,
+      idleTimeout: 30_000,
+      connectTimeout,
+      queueLimit: 0,
+      multipleStatements: false,
+      enableKeepAlive: true,
+    }),
+  );
 
   async function query<R>(sql: string, values: unknown[] = []): Promise<R[]> {
-    const [rows] = await pool.query(sql, values);
+    const [rows] = await (await pool.get()).query(sql, values);
     return rows as R[];
   }
 
@@ -100,7 +103,7 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
   async function passwordMatches(request: DatabaseRequest): Promise<boolean> {
     let connection: mysql.Connection | undefined;
     try {
-      connection = await mysql.createConnection({
+      connection = await (await loadMysql()).createConnection({
         host: admin.host,
         port: admin.port,
         user: request.username,
@@ -273,7 +276,7 @@ export function createMysqlEngine(admin: AdminConnection): DatabaseEngine {
     },
 
     async close(): Promise<void> {
-      await pool.end();
+      await (await pool.made())?.end();
     },
   };
 }

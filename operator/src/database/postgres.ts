@@ -1,7 +1,8 @@
 // The postgres engine: one bounded `pg` pool per server; every identifier validated and quoted, every
 // value a bind parameter or a quoted literal.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg, once } from './drivers.ts';
 import { checkConnectionWith, redact, runSanitized } from './errors.ts';
 import { quotePostgresIdentifier, quotePostgresString, validateTarget } from './identifiers.ts';
 import { decideClaim, formatOwnerMark, OwnershipConflictError, parseOwnerMark } from './ownership.ts';
@@ -26,28 +27,33 @@ function errorCode(error: unknown): string | undefined {
 export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
   const where = `postgres ${admin.host}:${admin.port}`;
   const connectTimeoutMs = admin.connectTimeoutMs ?? 5000;
-  const pool = new pg.Pool({
-    host: admin.host,
-    port: admin.port,
-    user: admin.username,
-    password: admin.password,
-    database: admin.database ?? 'postgres',
-    max: admin.maxConnections ?? 4,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: connectTimeoutMs,
-    allowExitOnIdle: true,
-    application_name: 'flotilla',
+  const pool = once(async () => {
+    const { Pool } = await loadPg();
+    const made = new Pool({
+      host: admin.host,
+      port: admin.port,
+      user: admin.username,
+      password: admin.password,
+      database: admin.database ?? 'postgres',
+      max: admin.maxConnections ?? 4,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: connectTimeoutMs,
+      allowExitOnIdle: true,
+      application_name: 'flotilla',
+    });
+    // An idle client losing its server must not crash the operator; the next query reports the failure.
+    made.on('error', () => {});
+    return made;
   });
-  // An idle client losing its server must not crash the operator; the next query reports the failure.
-  pool.on('error', () => {});
 
   async function query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
-    return (await pool.query<R>(sql, values)).rows;
+    return (await (await pool.get()).query<R>(sql, values)).rows;
   }
 
   /** Logs in as the role: the one check that works when the admin cannot read pg_authid. */
   async function canLogIn(request: DatabaseRequest): Promise<boolean> {
-    const client = new pg.Client({
+    const { Client } = await loadPg();
+    const client = new Client({
       host: admin.host,
       port: admin.port,
       user: request.username,
@@ -119,7 +125,7 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
     runSanitized(`${doing} on ${where}`, action, [...secrets, admin.password]);
 
   async function transaction(statements: string[]): Promise<void> {
-    const client = await pool.connect();
+    const client = await (await pool.get()).connect();
     try {
       await client.query('BEGIN');
       for (const statement of statements) await client.query(statement);
@@ -312,7 +318,7 @@ export function createPostgresEngine(admin: AdminConnection): DatabaseEngine {
     },
 
     async close(): Promise<void> {
-      await pool.end();
+      await (await pool.made())?.end();
     },
   };
 }

@@ -2,7 +2,7 @@
 // its prefix `<namespace>:<name>:`, its password the one in the Secret `<name>-cache`. One connection per
 // server (ioredis multiplexes); every argument goes to Redis as its own bulk string, never as built text.
 
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { sha256Hex } from '../common/hash.ts';
 import {
   aclUserMatches,
@@ -17,6 +17,7 @@ import {
   validateCacheUser,
   versionFromHello,
 } from './cache-user.ts';
+import { loadRedis } from './drivers.ts';
 import { runSanitized } from './errors.ts';
 import { decideClaim } from './ownership.ts';
 import type { ConnectionCheck } from './types.ts';
@@ -27,7 +28,8 @@ import type { ConnectionCheck } from './types.ts';
  * is closed".
  */
 export async function connectRedis(options: RedisOptions): Promise<Redis> {
-  const client = new Redis({
+  const RedisClient = await loadRedis();
+  const client = new RedisClient({
     ...options,
     lazyConnect: true,
     retryStrategy: () => null,

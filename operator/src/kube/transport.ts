@@ -1,8 +1,13 @@
-// The one HTTP path to the API server: every request of the process goes through ONE undici Agent
-// (keep-alive, the kubeconfig's TLS material), not a new agent per request as the library does
-// when TLS options exist (KUBERNETES-CLIENT.md row 5). Credentials come from the kubeconfig, so
-// tokens, client certificates, exec plugins and in-cluster service accounts all work.
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+// The one HTTP path to the API server: every request of the process goes through ONE keep-alive
+// agent of Node's own http/https (the kubeconfig's TLS material), not a new agent per request as
+// the library does when TLS options exist (KUBERNETES-CLIENT.md row 5). Credentials come from the
+// kubeconfig, so tokens, client certificates, exec plugins and in-cluster service accounts all work.
+// Node's http rather than undici: undici parses HTTP with a WebAssembly llhttp that costs the
+// process ~15 MiB of RSS (its compiled module and the compiler's pages) beside Node's native one.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type ApiStatus, KubeApiError } from './errors.ts';
 import type { HttpsOptions, KubeAccess } from './kubeconfig.ts';
 
@@ -20,9 +25,17 @@ export interface KubeRequest {
   bodyTimeoutMs?: number;
 }
 
+/** A response body: its chunks as they come (a watch), or read whole. */
+export interface ResponseBody extends AsyncIterable<Buffer> {
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  /** Reads and drops the body, so that the connection is reused. */
+  dump(): Promise<void>;
+}
+
 export interface KubeResponse {
   statusCode: number;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
 }
 
 /** Called once per request with its verb, HTTP status (or 'error' when no answer came) and duration. */
@@ -37,7 +50,7 @@ export interface KubeTransport {
   close(): Promise<void>;
 }
 
-const METHOD: Record<Verb, Dispatcher.HttpMethod> = {
+const METHOD: Record<Verb, string> = {
   GET: 'GET',
   LIST: 'GET',
   WATCH: 'GET',
@@ -47,6 +60,26 @@ const METHOD: Record<Verb, Dispatcher.HttpMethod> = {
   APPLY: 'PATCH',
   DELETE: 'DELETE',
 };
+
+/** Until the response headers, and between two chunks of a body unless the request says otherwise. */
+const TIMEOUT_MS = 60_000;
+
+function bodyOf(response: IncomingMessage): ResponseBody {
+  const text = async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  return {
+    [Symbol.asyncIterator]: () => response[Symbol.asyncIterator](),
+    text,
+    json: async () => JSON.parse(await text()) as unknown,
+    dump: async () => {
+      response.resume();
+      await finished(response).catch(() => {});
+    },
+  };
+}
 
 /** How long fetched credentials are reused before the kubeconfig is asked again (tokens rotate). */
 const CREDENTIALS_TTL_MS = 60_000;
@@ -76,29 +109,24 @@ export async function createTransport(
   const server = new URL(cluster.server);
   const first = await readCredentials(kubeConfig);
   const { tls } = first;
-  const connector = buildConnector({
+  const secure = server.protocol === 'https:';
+  let connectionsOpened = 0;
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 30_000,
     ca: tls.ca,
     cert: tls.cert,
     key: tls.key,
-    servername: tls.servername,
+    ...(tls.servername ? { servername: tls.servername } : {}),
     rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized,
-    keepAlive: true,
-    keepAliveInitialDelay: 30_000,
-    allowH2: false,
-  });
-  let connectionsOpened = 0;
-  const agent = new Agent({
-    connect: (options, callback) => {
-      connectionsOpened++;
-      connector(options, callback);
-    },
-    // HTTP/1.1: undici's HTTP/2 streams leave an unhandled error behind when a watch is aborted and
-    // the agent closes; long watches are also better on their own connections than multiplexed.
-    allowH2: false,
-    keepAliveTimeout: 60_000,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-  });
+  };
+  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => Duplex;
+  agent.createConnection = ((...args: unknown[]) => {
+    connectionsOpened++;
+    return connect(...args);
+  }) as typeof agent.createConnection;
+  const send = secure ? httpsRequest : httpRequest;
   let credentials: Credentials = { headers: first.headers, fetchedAt: Date.now() };
   let refreshing: Promise<void> | undefined;
   const currentHeaders = async (): Promise<Record<string, string>> => {
@@ -135,30 +163,42 @@ export async function createTransport(
         headers['Content-Type'] = contentType ?? 'application/json';
       }
       const started = performance.now();
-      let response: Dispatcher.ResponseData;
+      let response: IncomingMessage;
       try {
-        response = await agent.request({
-          origin: server.origin,
-          path: fullPath,
-          method: METHOD[verb],
-          headers,
-          body: payload,
-          signal,
-          ...(bodyTimeoutMs !== undefined ? { bodyTimeout: bodyTimeoutMs } : {}),
+        response = await new Promise<IncomingMessage>((resolve, reject) => {
+          const outgoing = send({
+            protocol: server.protocol,
+            hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: server.port || (secure ? 443 : 80),
+            path: fullPath,
+            method: METHOD[verb],
+            headers: payload === undefined ? headers : { ...headers, 'Content-Length': Buffer.byteLength(payload) },
+            agent,
+            ...(signal ? { signal } : {}),
+          });
+          outgoing.once('response', resolve);
+          outgoing.once('error', reject);
+          outgoing.setTimeout(TIMEOUT_MS, () => outgoing.destroy(new Error(`no response within ${TIMEOUT_MS} ms`)));
+          outgoing.end(payload);
         });
       } catch (error) {
         observer?.(verb, 'error', performance.now() - started);
         throw error;
       }
-      observer?.(verb, String(response.statusCode), performance.now() - started);
-      if (response.statusCode >= 300) {
-        const text = await response.body.text().catch(() => '');
-        throw new KubeApiError(verb, path, response.statusCode, parseStatus(text, response.statusCode));
+      // From here the socket's idle timeout bounds the silence between two chunks of the body.
+      const bodyTimeout = bodyTimeoutMs ?? TIMEOUT_MS;
+      response.setTimeout(bodyTimeout, () => response.destroy(new Error(`body silent for ${bodyTimeout} ms`)));
+      const statusCode = response.statusCode ?? 0;
+      observer?.(verb, String(statusCode), performance.now() - started);
+      const responseBody = bodyOf(response);
+      if (statusCode >= 300) {
+        const text = await responseBody.text().catch(() => '');
+        throw new KubeApiError(verb, path, statusCode, parseStatus(text, statusCode));
       }
-      return { statusCode: response.statusCode, body: response.body };
+      return { statusCode, body: responseBody };
     },
     connectionsOpened: () => connectionsOpened,
-    close: () => agent.close(),
+    close: async () => agent.destroy(),
   };
 }
 

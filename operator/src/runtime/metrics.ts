@@ -21,7 +21,9 @@ export interface RuntimeMetrics {
 /** A fresh registry with the runtime's metrics and Node's defaults (event-loop delay included). */
 export function createRuntimeMetrics({ defaults = true } = {}): RuntimeMetrics {
   const registry = new Registry();
-  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'flotilla_' });
+  // The event-loop delay is sampled every 100 ms, not prom-client's default 10 ms: a timer firing
+  // 100 times a second cost an idle operator 0.22 CPU s a minute, more than everything else it does.
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'flotilla_', eventLoopMonitoringPrecision: 100 });
   const registers = [registry];
   const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   const metrics = {
