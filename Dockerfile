@@ -25,5 +25,5 @@ USER 65532:65532
 # A young generation of at most 2 × 4 MiB: V8 otherwise grows it to 2 × 64 MiB under the bursts of
 # watch events and API responses of a large fleet, and the process's peak RSS with it (npm run
 # bench: ~290 MiB → ~210 MiB for 200 MicroServices), for little garbage-collection time saved.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "operator/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--single-threaded-gc", "operator/src/main.js"]
 CMD ["run"]

@@ -18,13 +18,13 @@ import {
   ISTIO_CRD_NAMES,
   istioCrds,
   type OperatorProcess,
-  startOperator,
   waitEstablished,
 } from '../integration/microservice-support.ts';
 import { startMetricsFixture, type Traffic } from '../prometheus/fixture.ts';
 import { addScrapeTargets, PROMETHEUS_URL, prometheusUp } from '../prometheus/server.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { entrypointNodeFlags, parseProcStatus, samplesOf } from './metrics-text.ts';
+import { parseProcStatus, samplesOf } from './metrics-text.ts';
+import { OPERATOR_COMMAND, startBundledOperator } from './operator-build.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
 
 export interface AnalysisBenchOptions {
@@ -67,9 +67,6 @@ type VirtualService = KubeObject & {
   spec?: { http?: { route?: { destination?: { subset?: string }; weight?: number }[] }[] };
 };
 
-/** The node flags of the image's ENTRYPOINT, so that memory is measured as the operator runs. */
-const IMAGE_NODE_FLAGS = entrypointNodeFlags(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'));
-
 const millis = (ms: number) => `${ms.toFixed(0)} ms`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,6 +98,7 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
   const namespace = `flotilla-bench-analysis-${Date.now().toString(36)}`;
   print();
   print(`## Analysis: ${canaries} canaries with a background analysis every ${INTERVAL_MS / 1000} s (real Prometheus)`);
+  print(`  operator: ${OPERATOR_COMMAND}`);
   await prometheusUp();
   const fixture = await startMetricsFixture();
   const removeTargets = addScrapeTargets(namespace, [fixture.target]);
@@ -143,7 +141,7 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
   }, 500);
   let operator: OperatorProcess | undefined;
   try {
-    operator = await startOperator(cluster, namespace, { nodeFlags: IMAGE_NODE_FLAGS });
+    operator = await startBundledOperator(cluster, namespace);
     const pid = operator.child.pid as number;
     await client.create(templateType, {
       apiVersion: `${GROUP}/${VERSION}`,

@@ -29,7 +29,7 @@ export interface AnalysisControllerOptions {
   logger: Logger;
   metrics?: RuntimeMetrics;
   namespace?: string;
-  /** Runs measured at the same time (default 8: measuring is waiting on providers). */
+  /** Runs measured at the same time (default 32: measuring waits on providers; 8 made measurements late). */
   concurrency?: number;
   clock?: Clock;
   providers?: readonly MetricProvider[];
@@ -95,7 +95,7 @@ export function createAnalysisController(options: AnalysisControllerOptions): Co
     primary: analysisRunType,
     logger,
     clock,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? 32,
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.reflector ? { reflector: options.reflector } : {}),
