@@ -24,6 +24,8 @@ COPY --from=build /src/dist/operator operator
 USER 65532:65532
 # A young generation of at most 2 × 4 MiB: V8 otherwise grows it to 2 × 64 MiB under the bursts of
 # watch events and API responses of a large fleet, and the process's peak RSS with it (npm run
-# bench: ~290 MiB → ~210 MiB for 200 MicroServices), for little garbage-collection time saved.
+# bench: ~290 MiB → ~210 MiB for 200 MicroServices), for little garbage-collection time saved. The
+# collector on the main thread: after a burst of work the parallel one left the process ~3× more RSS
+# (README, "Analysis figures").
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--single-threaded-gc", "operator/src/main.js"]
 CMD ["run"]
