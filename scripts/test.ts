@@ -35,6 +35,14 @@ if (!env.FLOTILLA_KUBECONFIG) {
   }
 }
 
+// On kind, the tests' pods are put on the echo image built here (kwok simulates them elsewhere).
+let kindPrepared = true;
+if (onKind) {
+  kindPrepared = spawnSync(process.execPath, ['e2e/kind/simulated-pods.ts'], { stdio: 'inherit', env }).status === 0;
+  if (!kindPrepared)
+    console.error('[test] FAILED: the simulated pods policy is not in place; tests that start pods fail');
+}
+
 const background = kindSmoke ? buildKindImageInBackground(env) : undefined;
 let phase = Date.now();
 const run = spawnSync(process.execPath, ['--test', ...extraArgs, ...(extraArgs.length ? [] : testFiles)], {
@@ -42,6 +50,7 @@ const run = spawnSync(process.execPath, ['--test', ...extraArgs, ...(extraArgs.l
   env,
 });
 let status = run.status ?? 1;
+if (!kindPrepared) status ||= 1;
 if (extraArgs.length === 0) console.error(`[test] the suite: ${seconds(phase)} (exit ${status})`);
 
 if (background) {
