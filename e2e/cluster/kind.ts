@@ -301,13 +301,26 @@ export const kindCluster: ClusterBackend = {
 
   async status(): Promise<ClusterStatus> {
     const running = clusterExists();
-    return {
-      running,
-      lines: [
-        `backend: kind (${provider() === 'docker' ? 'Docker' : `Podman, storage ${kindPodmanDir()}`})`,
-        `cluster "${CLUSTER_NAME}": ${running ? 'running' : 'not created'}`,
-        `kubeconfig: ${kindKubeconfigPath()}`,
-      ],
-    };
+    const lines = [
+      `backend: kind (${provider() === 'docker' ? 'Docker' : `Podman, storage ${kindPodmanDir()}`})`,
+      `cluster "${CLUSTER_NAME}": ${running ? 'running' : 'not created'}`,
+      `kubeconfig: ${kindKubeconfigPath()}`,
+    ];
+    if (running && apiServerAnswers()) {
+      const kubectl = (args: string[]) =>
+        spawnSync('kubectl', ['--kubeconfig', kindKubeconfigPath(), ...args], { encoding: 'utf8', timeout: 30_000 });
+      const version = kubectl(['version', '-o', 'json']);
+      if (version.status === 0) {
+        lines.push(`Kubernetes: ${JSON.parse(version.stdout).serverVersion?.gitVersion ?? 'unknown'}`);
+      }
+      const ready = kubectl([
+        'get',
+        'nodes',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      ]);
+      lines.push(`Ready nodes: ${ready.stdout.split('\n').filter((s) => s === 'True').length}`);
+    }
+    return { running, lines };
   },
 };
