@@ -3,10 +3,18 @@
 // runs kind on Podman (KIND_EXPERIMENTAL_PROVIDER=podman) with kind and a node image built here
 // (kind-image/build.sh), in a Podman storage of its own.
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { dump, load } from 'js-yaml';
 import { type ClusterBackend, type ClusterStatus, planStopStart } from './backend.ts';
-import { CLUSTER_NAME, clusterToolDir, flotillaCacheRoot, kindKubeconfigPath, parseEnvFile } from './paths.ts';
+import {
+  CLUSTER_NAME,
+  clusterToolDir,
+  flotillaCacheRoot,
+  kindKubeconfigPath,
+  parseEnvFile,
+  readVersions,
+} from './paths.ts';
 
 export type KindProvider = 'docker' | 'podman';
 
@@ -20,15 +28,34 @@ export function kindPodmanDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(flotillaCacheRoot(env), 'podman-kind');
 }
 
-/** `kind create cluster`'s arguments: the project's config, and the node image when one was built here. */
-export function kindCreateArgs(clusterName: string, kubeconfig: string, nodeImage?: string): string[] {
+/** The project's kind config (e2e/kind-config.yaml). */
+export const KIND_CONFIG = join(clusterToolDir, '..', 'kind-config.yaml');
+
+/**
+ * The kind config for a node image built here: the project's, with one more kubeadm patch that
+ * names the etcd image the node holds (the local control plane's etcd, not the version kubeadm
+ * would pull). kind's published node images need no such patch.
+ */
+export function kindConfigForBuiltImage(projectConfig: string, etcdVersion: string): string {
+  const config = load(projectConfig) as { kubeadmConfigPatches?: string[] };
+  const etcdPatch = `kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: ${etcdVersion.replace(/^v/, '')}-0\n`;
+  return dump({ ...config, kubeadmConfigPatches: [...(config.kubeadmConfigPatches ?? []), etcdPatch] });
+}
+
+/** `kind create cluster`'s arguments: the config, and the node image when one was built here. */
+export function kindCreateArgs(
+  clusterName: string,
+  kubeconfig: string,
+  nodeImage?: string,
+  config = KIND_CONFIG,
+): string[] {
   return [
     'create',
     'cluster',
     '--name',
     clusterName,
     '--config',
-    join(clusterToolDir, '..', 'kind-config.yaml'),
+    config,
     '--kubeconfig',
     kubeconfig,
     ...(nodeImage ? ['--image', nodeImage] : []),
@@ -210,8 +237,13 @@ export const kindCluster: ClusterBackend = {
     }
     // kind mounts the host's /lib/modules into every node; a machine without loadable modules has none.
     if (!existsSync('/lib/modules')) mkdirSync('/lib/modules');
+    let config = KIND_CONFIG;
+    if (nodeImage) {
+      config = join(dirname(kindKubeconfigPath()), 'kind-config.yaml');
+      writeFileSync(config, kindConfigForBuiltImage(readFileSync(KIND_CONFIG, 'utf8'), readVersions().ETCD_VERSION));
+    }
     await phase(`kind create cluster ${CLUSTER_NAME}`, () => {
-      const created = kind(kindCreateArgs(CLUSTER_NAME, kindKubeconfigPath(), nodeImage));
+      const created = kind(kindCreateArgs(CLUSTER_NAME, kindKubeconfigPath(), nodeImage, config));
       if (created.status !== 0) throw new Error('kind create cluster failed; its output is above');
     });
     if (provider() === 'podman') {
@@ -269,13 +301,26 @@ export const kindCluster: ClusterBackend = {
 
   async status(): Promise<ClusterStatus> {
     const running = clusterExists();
-    return {
-      running,
-      lines: [
-        `backend: kind (${provider() === 'docker' ? 'Docker' : `Podman, storage ${kindPodmanDir()}`})`,
-        `cluster "${CLUSTER_NAME}": ${running ? 'running' : 'not created'}`,
-        `kubeconfig: ${kindKubeconfigPath()}`,
-      ],
-    };
+    const lines = [
+      `backend: kind (${provider() === 'docker' ? 'Docker' : `Podman, storage ${kindPodmanDir()}`})`,
+      `cluster "${CLUSTER_NAME}": ${running ? 'running' : 'not created'}`,
+      `kubeconfig: ${kindKubeconfigPath()}`,
+    ];
+    if (running && apiServerAnswers()) {
+      const kubectl = (args: string[]) =>
+        spawnSync('kubectl', ['--kubeconfig', kindKubeconfigPath(), ...args], { encoding: 'utf8', timeout: 30_000 });
+      const version = kubectl(['version', '-o', 'json']);
+      if (version.status === 0) {
+        lines.push(`Kubernetes: ${JSON.parse(version.stdout).serverVersion?.gitVersion ?? 'unknown'}`);
+      }
+      const ready = kubectl([
+        'get',
+        'nodes',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      ]);
+      lines.push(`Ready nodes: ${ready.stdout.split('\n').filter((s) => s === 'True').length}`);
+    }
+    return { running, lines };
   },
 };

@@ -104,16 +104,19 @@ describe('kind smoke: the chart with the built image, the shop Ready, a canary p
     const started = Date.now();
     const [v1] = images;
     await cluster.kubectl(['apply', '-f', '-'], {
-      // Without their databases: no database server is reachable from kind's pods (the test servers
-      // listen on the host's loopback), and a real kubelet, unlike kwok, starts no pod whose
-      // credentials Secret is missing.
+      // Without their databases and broker users: no database or broker server is reachable from
+      // kind's pods (the test servers listen on the host's loopback), and a real kubelet, unlike
+      // kwok, starts no pod whose credentials Secret is missing.
       input: JSON.stringify({
         kind: 'List',
         apiVersion: 'v1',
         items: shopSamples(shopNamespace).map((doc) => {
-          const { kind, spec } = doc as { kind: string; spec: { database?: object } };
+          const { kind, spec } = doc as {
+            kind: string;
+            spec: { database?: object; messaging?: object; cache?: object };
+          };
           if (kind !== 'MicroService') return doc;
-          const { database: _withoutDatabase, ...rest } = spec;
+          const { database: _database, messaging: _messaging, cache: _cache, ...rest } = spec;
           return { ...doc, spec: { ...rest, image: v1 } };
         }),
       }),

@@ -143,7 +143,18 @@ console.log(JSON.stringify(counts));`;
   return JSON.parse(await execIn(pod, ['node', '--input-type=module', '-e', script])) as Record<string, number>;
 }
 
-describe('the operator on a real node', { concurrency: false, timeout: 15 * 60_000 }, () => {
+// The real node joins the local control plane (`up --real-node`); a kind cluster has none (its nodes
+// are all real, and the chart on them is e2e/kind/kind-smoke.test.ts): on kind the test says so.
+const notOnKind =
+  process.env.FLOTILLA_CLUSTER_BACKEND === 'kind'
+    ? 'not run on kind: it needs the local control plane’s real node (kind’s chart test is e2e/kind/kind-smoke.test.ts)'
+    : undefined;
+
+describe(`the operator on a real node${notOnKind ? ` — ${notOnKind}` : ''}`, {
+  concurrency: false,
+  timeout: 15 * 60_000,
+  skip: notOnKind ?? false,
+}, () => {
   let logs: ReleaseLogs;
 
   before(async () => {

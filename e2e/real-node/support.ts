@@ -74,16 +74,19 @@ export async function loadImage(image: string): Promise<void> {
 }
 
 /**
- * A static HTTP server on :8080 that answers every request with its version and closes the
- * connection. Told by its environment to misbehave, as kwok's `flotilla.dev/simulate` labels make
- * simulated pods do (on kind there is no kwok): ECHO_FAIL=not-ready answers 503 to everything (a
- * failing readiness probe), ECHO_FAIL=crash exits with code 1 at once (CrashLoopBackOff).
+ * A static HTTP server that answers every request with its version and closes the connection: on
+ * :8080, or on each port of ECHO_PORTS (comma-separated; empty: none, it only waits for SIGTERM).
+ * Told by its environment to misbehave, as kwok's `flotilla.dev/simulate` labels make simulated pods
+ * do (on kind there is no kwok): ECHO_FAIL=not-ready answers 503 to everything (a failing readiness
+ * probe), ECHO_FAIL=crash exits with code 1 at once (CrashLoopBackOff); ECHO_EXIT=<code> exits with
+ * that code at once (a Job's pod, which kwok completes at once, or fails when its command is `false`).
  */
 const ECHO_C = `#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 static void stop(int sig) { (void)sig; _exit(0); }
@@ -91,23 +94,43 @@ int main(void) {
   char version[64] = {0};
   FILE *f = fopen("/version", "r");
   if (f) { if (!fgets(version, sizeof version, f)) version[0] = 0; fclose(f); }
+  const char *exit_code = getenv("ECHO_EXIT");
+  if (exit_code && *exit_code) return atoi(exit_code);
   const char *fail = getenv("ECHO_FAIL");
   if (fail && !strcmp(fail, "crash")) return 1;
   const char *status = fail && !strcmp(fail, "not-ready") ? "503 Service Unavailable" : "200 OK";
   signal(SIGPIPE, SIG_IGN); signal(SIGTERM, stop); signal(SIGINT, stop);
-  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET; a.sin_port = htons(8080); a.sin_addr.s_addr = INADDR_ANY;
-  if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128)) return 1;
+  const char *env_ports = getenv("ECHO_PORTS");
+  char ports[512];
+  snprintf(ports, sizeof ports, "%s", env_ports ? env_ports : "8080");
+  int socks[32], n = 0, top = -1;
+  for (char *p = strtok(ports, ","); p && n < 32; p = strtok(0, ",")) {
+    int port = atoi(p), s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (port <= 0 || s < 0) continue;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET; a.sin_port = htons(port); a.sin_addr.s_addr = INADDR_ANY;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128)) { close(s); continue; } /* a port twice */
+    socks[n++] = s;
+    if (s > top) top = s;
+  }
+  if (env_ports == 0 && n == 0) return 1;
+  if (n == 0) for (;;) pause();
   for (;;) {
-    int c = accept(s, 0, 0);
-    if (c < 0) continue;
-    char in[4096], out[256];
-    if (read(c, in, sizeof in) < 0) { close(c); continue; }
-    int n = snprintf(out, sizeof out, "HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\nContent-Length: %zu\\r\\nConnection: close\\r\\n\\r\\n%s", status, strlen(version), version);
-    if (write(c, out, n) < 0) {}
-    close(c);
+    fd_set ready;
+    FD_ZERO(&ready);
+    for (int i = 0; i < n; i++) FD_SET(socks[i], &ready);
+    if (select(top + 1, &ready, 0, 0, 0) < 0) continue;
+    for (int i = 0; i < n; i++) {
+      if (!FD_ISSET(socks[i], &ready)) continue;
+      int c = accept(socks[i], 0, 0);
+      if (c < 0) continue;
+      char in[4096], out[256];
+      if (read(c, in, sizeof in) < 0) { close(c); continue; }
+      int len = snprintf(out, sizeof out, "HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\nContent-Length: %zu\\r\\nConnection: close\\r\\n\\r\\n%s", status, strlen(version), version);
+      if (write(c, out, len) < 0) {}
+      close(c);
+    }
   }
 }
 `;

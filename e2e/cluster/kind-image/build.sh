@@ -35,20 +35,6 @@ go_install() { # name module/cmd@version
   step "$1: built"
 }
 
-# etcd's server module has replace directives (no `go install`): a throw-away module requires it.
-build_etcd() {
-  if [ -x "$bin/etcd" ]; then step "etcd $KUBEADM_ETCD_VERSION: cached"; return; fi
-  step "etcd $KUBEADM_ETCD_VERSION: building go.etcd.io/etcd/server/v3 (the version kubeadm runs)"
-  local mod
-  mod=$(mktemp -d /var/tmp/flotilla-etcd.XXXXXX)
-  (cd "$mod" && go mod init flotilla.local/etcd >/dev/null 2>&1 &&
-    GOFLAGS=-mod=mod go get "go.etcd.io/etcd/server/v3@$KUBEADM_ETCD_VERSION" >/dev/null 2>&1 &&
-    go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3) ||
-    { rm -rf "$mod"; fail "building etcd failed"; }
-  rm -rf "$mod"
-  step "etcd: built"
-}
-
 # One image from a Containerfile on stdin, with the files named after it copied into its context.
 image_from() { # tag file...
   local tag=$1 ctx
@@ -79,7 +65,6 @@ go_install kind "sigs.k8s.io/kind@$KIND_VERSION"
 go_install crictl "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
 go_install local-path-provisioner "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
-build_etcd
 
 step "phase 2/5: Kubernetes binaries (../build.sh --kind)"
 k8s_bin=$(bash "$here/../build.sh" --kind | tail -1)
@@ -123,7 +108,9 @@ image_from "$k8s/kube-proxy:$KUBERNETES_VERSION" "$k8s_bin/kube-proxy" <<CONTAIN
 FROM $net_image
 COPY kube-proxy /usr/local/bin/kube-proxy
 CONTAINERFILE
-image_from "$k8s/etcd:${KUBEADM_ETCD_VERSION#v}-0" "$bin/etcd" <<CONTAINERFILE
+# etcd: the local control plane's own (../versions.env), not a second build of the version kubeadm
+# names; kind.ts tells kubeadm its tag (ClusterConfiguration etcd.local.imageTag).
+image_from "$k8s/etcd:${ETCD_VERSION#v}-0" "$k8s_bin/etcd" <<CONTAINERFILE
 FROM scratch
 COPY etcd /usr/local/bin/etcd
 ENV PATH=/usr/local/bin
@@ -180,7 +167,7 @@ in_node bash -c 'nohup containerd >/dev/null 2>&1 &'
 in_node bash -c 'for i in $(seq 50); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1' ||
   fail "containerd did not start in the build container"
 images=("$k8s/kube-apiserver:$KUBERNETES_VERSION" "$k8s/kube-controller-manager:$KUBERNETES_VERSION"
-  "$k8s/kube-scheduler:$KUBERNETES_VERSION" "$k8s/kube-proxy:$KUBERNETES_VERSION" "$k8s/etcd:${KUBEADM_ETCD_VERSION#v}-0"
+  "$k8s/kube-scheduler:$KUBERNETES_VERSION" "$k8s/kube-proxy:$KUBERNETES_VERSION" "$k8s/etcd:${ETCD_VERSION#v}-0"
   "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:3.10.1" "$k8s/pause:3.10"
   "localhost/flotilla-kind-pod-network:$kind_tag" "localhost/flotilla-kind-local-path-provisioner:$kind_tag"
   "localhost/flotilla-kind-local-path-helper:$kind_tag")
