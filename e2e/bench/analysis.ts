@@ -9,11 +9,15 @@
 //      p50/p99 (goal p99 ≤ 1 s)
 //   4. the operator's RSS with 500 finished runs retained, against the 50-canary baseline (goal: at
 //      most 10 MiB more)
-import { readFileSync } from 'node:fs';
+
+import { analysisRunType, analysisTemplateType } from '../../operator/src/analysis/resources.ts';
+import { API_VERSION } from '../../operator/src/api/common.ts';
+import { microServiceType, rolloutType } from '../../operator/src/api/resource-types.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
-import { deploymentType, type KubeObject, type ResourceType } from '../../operator/src/kube/objects.ts';
+import { deploymentType, type KubeObject } from '../../operator/src/kube/objects.ts';
 import { ObjectCache } from '../../operator/src/runtime/object-cache.ts';
 import { Reflector } from '../../operator/src/runtime/reflector.ts';
+import { virtualServiceType } from '../../operator/src/traffic/index.ts';
 import {
   ISTIO_CRD_NAMES,
   istioCrds,
@@ -23,8 +27,9 @@ import {
 import { startMetricsFixture, type Traffic } from '../prometheus/fixture.ts';
 import { addScrapeTargets, PROMETHEUS_URL, prometheusUp } from '../prometheus/server.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { parseProcStatus, samplesOf } from './metrics-text.ts';
+import { samplesOf } from './metrics-text.ts';
 import { OPERATOR_COMMAND, startBundledOperator } from './operator-build.ts';
+import { processFigures } from './process-stats.ts';
 import { formatNumber, percentile, verdict } from './stats.ts';
 
 export interface AnalysisBenchOptions {
@@ -33,21 +38,6 @@ export interface AnalysisBenchOptions {
   scale: number;
   print: (line?: string) => void;
 }
-
-const GROUP = 'flotilla.dev';
-const VERSION = 'v1alpha1';
-const type = (kind: string, plural: string, group = GROUP, version = VERSION): ResourceType => ({
-  group,
-  version,
-  kind,
-  plural,
-  namespaced: true,
-});
-const microServiceType = type('MicroService', 'microservices');
-const rolloutType = type('Rollout', 'rollouts');
-const templateType = type('AnalysisTemplate', 'analysistemplates');
-const runType = type('AnalysisRun', 'analysisruns');
-const virtualServiceType = type('VirtualService', 'virtualservices', 'networking.istio.io', 'v1');
 
 const INTERVAL_MS = 5_000;
 const GOAL_LATENESS_P99_MS = 250;
@@ -70,13 +60,8 @@ type VirtualService = KubeObject & {
 const millis = (ms: number) => `${ms.toFixed(0)} ms`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The operator's CPU seconds so far (user + system), from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-const rssMiB = (pid: number) => parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8')).rssMiB;
+const cpuSeconds = async (pid: number) => (await processFigures(pid)).cpuSeconds;
+const rssMiB = async (pid: number) => (await processFigures(pid)).rssMiB;
 
 async function measurementsSoFar(operator: OperatorProcess): Promise<number> {
   const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
@@ -125,7 +110,7 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
     new Reflector({ client, type: deploymentType, cache: deployments, namespace }),
     new Reflector({ client, type: virtualServiceType, cache: routes, namespace }),
     new Reflector({ client, type: rolloutType, cache: rollouts, namespace }),
-    new Reflector({ client, type: runType, cache: runs, namespace }),
+    new Reflector({ client, type: analysisRunType, cache: runs, namespace }),
   ];
   for (const reflector of reflectors) reflector.start();
   await Promise.all(reflectors.map((reflector) => reflector.waitForSync()));
@@ -143,8 +128,8 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
   try {
     operator = await startBundledOperator(cluster, namespace);
     const pid = operator.child.pid as number;
-    await client.create(templateType, {
-      apiVersion: `${GROUP}/${VERSION}`,
+    await client.create(analysisTemplateType, {
+      apiVersion: API_VERSION,
       kind: 'AnalysisTemplate',
       metadata: { name: 'success-rate', namespace },
       spec: {
@@ -170,13 +155,13 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
     await Promise.all(
       names.map(async (name) => {
         await client.create(microServiceType, {
-          apiVersion: `${GROUP}/${VERSION}`,
+          apiVersion: API_VERSION,
           kind: 'MicroService',
           metadata: { name, namespace },
           spec: { image: `${IMAGE}:0`, replicas: 2, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
         });
         await client.create(rolloutType, {
-          apiVersion: `${GROUP}/${VERSION}`,
+          apiVersion: API_VERSION,
           kind: 'Rollout',
           metadata: { name, namespace },
           spec: {
@@ -196,19 +181,19 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
     const phases = (phase: string) => rollouts.list().filter((r) => (r.status as { phase?: string })?.phase === phase);
     await until('all Healthy', () => phases('Healthy').length === canaries);
     // The idle baseline: the same window's CPU with nothing to measure.
-    const idleStart = cpuSeconds(pid);
+    const idleStart = await cpuSeconds(pid);
     await sleep(30_000);
-    const idleCpu = cpuSeconds(pid) - idleStart;
+    const idleCpu = (await cpuSeconds(pid)) - idleStart;
     await Promise.all(
       names.map((name) => client.mergePatch(microServiceType, name, namespace, { spec: { image: `${IMAGE}:1` } })),
     );
     await until('all Paused with their analysis running', () => phases('Paused').length === canaries);
     await sleep(10_000);
-    const baselineRss = rssMiB(pid);
-    const cpuStart = cpuSeconds(pid);
+    const baselineRss = await rssMiB(pid);
+    const cpuStart = await cpuSeconds(pid);
     const measuredStart = await measurementsSoFar(operator);
     await sleep(30_000);
-    const cpu = cpuSeconds(pid) - cpuStart;
+    const cpu = (await cpuSeconds(pid)) - cpuStart;
     const measured = (await measurementsSoFar(operator)) - measuredStart;
     // 1. Lateness: each measurement against the previous one's start plus the interval.
     const lateness: number[] = [];
@@ -235,8 +220,8 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
       if (i > 0) await sleep(2_000);
       await Promise.all(
         Array.from({ length: Math.min(50, extra - i) }, (_, j) =>
-          client.create(runType, {
-            apiVersion: `${GROUP}/${VERSION}`,
+          client.create(analysisRunType, {
+            apiVersion: API_VERSION,
             kind: 'AnalysisRun',
             metadata: { name: `retained-${i + j}`, namespace, labels: { 'app.kubernetes.io/managed-by': 'flotilla' } },
             spec: {
@@ -262,7 +247,7 @@ export async function analysisBench(options: AnalysisBenchOptions): Promise<void
       runs.list().filter((r) => ['Successful', 'Failed', 'Error'].includes((r as Run).status?.phase ?? ''));
     await until('500 runs finished', () => finished().length >= Math.round(500 * options.scale) * 0.99);
     await sleep(20_000);
-    const retainedRss = rssMiB(pid);
+    const retainedRss = await rssMiB(pid);
 
     const lateP99 = percentile(lateness, 99);
     const abortP99 = percentile(abortLatency, 99);
